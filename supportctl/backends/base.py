@@ -1,0 +1,90 @@
+"""The interface every backend implements, and the listing query they all answer.
+
+The service layer (supportctl.service) holds the rules of SPEC §3; a backend only
+stores and fetches documents.  Writes go through ``update_ticket`` /
+``create_ticket``, which apply a caller's function to the current state under the
+backend's own concurrency control, so no update is ever lost.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from supportctl.errors import UsageError
+from supportctl.models import Escalation, Org, Ticket, User
+
+
+class DuplicateDocuments(UsageError):
+    """Import documents whose id already exists; ``positions`` index the import list."""
+
+    def __init__(self, positions: list[int]) -> None:
+        super().__init__("documents already exist")
+        self.positions = positions
+
+
+@dataclass
+class CheckReport:
+    """What ``store check`` found and, with ``--repair``, what it did."""
+
+    problems: list[str] = field(default_factory=list)  # damage that remains
+    repaired: list[str] = field(default_factory=list)  # what --repair fixed
+    info: list[str] = field(default_factory=list)  # counts and notes
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+class Backend(ABC):
+    """Storage of orgs, users, tickets and escalations."""
+
+    name: str = ""
+    #: Commands this backend can serve (SPEC §6); others exit 2 before doing anything.
+    capabilities: frozenset[str] = frozenset()
+
+    # -- directory ----------------------------------------------------------------------------
+    @abstractmethod
+    def get_user(self, username: str) -> User | None: ...
+
+    @abstractmethod
+    def list_users(self) -> list[User]: ...
+
+    @abstractmethod
+    def get_org(self, org_id: str) -> Org | None: ...
+
+    @abstractmethod
+    def list_orgs(self) -> list[Org]: ...
+
+    # -- tickets ------------------------------------------------------------------------------
+    @abstractmethod
+    def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    @abstractmethod
+    def ticket_summaries(self) -> Iterable[dict[str, Any]]:
+        """Every ticket in its summary form (``Ticket.summary()``), in no particular order."""
+
+    @abstractmethod
+    def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:
+        """Apply ``change`` to the current ticket atomically; ``None`` means nothing changed."""
+
+    @abstractmethod
+    def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
+        """Allocate an id, build the ticket with ``make(id)`` and store it."""
+
+    # -- escalations --------------------------------------------------------------------------
+    @abstractmethod
+    def get_escalation(self, escalation_id: str) -> Escalation | None: ...
+
+    @abstractmethod
+    def list_escalations(self) -> list[Escalation]: ...
+
+    # -- whole store --------------------------------------------------------------------------
+    @abstractmethod
+    def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
+        """Add validated ``(kind, document)`` pairs all at once, or nothing."""
+
+    @abstractmethod
+    def export_documents(self) -> Iterator[tuple[str, dict[str, Any]]]: ...

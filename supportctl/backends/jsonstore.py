@@ -1,0 +1,642 @@
+"""The local JSON store (SPEC §6): one directory, one file per ticket.
+
+Layout of a store directory::
+
+    store.json          schema version and id counters            (rewritten atomically)
+    store.lock          sidecar lock: every write holds it exclusively (flock)
+    journal.json        present only while a write is in progress: what to roll back or forward
+    orgs.json           list of orgs                                (rewritten atomically)
+    users.json          list of users                               (rewritten atomically)
+    tickets/<id>.json   one ticket, thread and events included     (rewritten atomically)
+    escalations/<id>.json
+    index.jsonl         derived listing index: one summary line per ticket change,
+                        the last line of an id wins; compacted when it doubles
+
+Safety properties, each tested with real processes:
+
+* no lost update: every read-modify-write holds ``store.lock`` (a sidecar, never the data
+  file: ``os.replace`` swaps inodes, so a lock on the data file would protect nothing);
+* no torn ticket: every file is written to a temp file in the same directory, fsynced and
+  ``os.replace``d; the index is append-only and a torn last line is ignored;
+* the index never disagrees with the tickets after a crash: a write first records in
+  ``journal.json`` what it touches; whoever takes the lock next and finds a journal replays
+  it (re-indexes touched tickets from their files, rolls back an unfinished import);
+* cost of one change does not grow with the store: one ticket file, one appended index
+  line (compaction is amortised: it runs once the index has doubled);
+* a file that does not parse, or a newer schema, is reported with its path and never
+  overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from supportctl.backends.base import Backend, CheckReport, DuplicateDocuments
+from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
+from supportctl.models import Escalation, Org, Ticket, User, id_sort_key
+
+SCHEMA = 1
+FIRST_TICKET_ID = 1001
+FIRST_ESCALATION_NUMBER = 1001
+COMPACT_SLACK = 1 << 20  # bytes of index growth tolerated before compaction is considered
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_DUMPS_KW: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+
+
+def _dumps(doc: Any) -> bytes:
+    return json.dumps(doc, **_DUMPS_KW).encode("utf-8")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Temp file in the same directory → write → fsync → os.replace → fsync the directory."""
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if durable:
+        _fsync_dir(path.parent)
+
+
+def _write_error(path: Path, exc: OSError) -> Unavailable:
+    if exc.errno == errno.ENOSPC:
+        why = "the disk is full"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "permission denied"
+    else:
+        why = exc.strerror or str(exc)
+    return Unavailable(f"could not write {path}: {why}; the store was left as it was")
+
+
+class JsonStore(Backend):
+    name = "json"
+    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org", "store"})
+
+    def __init__(self, root: Path | str, *, lock_timeout: float = 10.0) -> None:
+        self.root = Path(root)
+        self.lock_timeout = lock_timeout
+        self.meta_path = self.root / "store.json"
+        self.lock_path = self.root / "store.lock"
+        self.journal_path = self.root / "journal.json"
+        self.users_path = self.root / "users.json"
+        self.orgs_path = self.root / "orgs.json"
+        self.tickets_dir = self.root / "tickets"
+        self.escalations_dir = self.root / "escalations"
+        self.index_path = self.root / "index.jsonl"
+        self._lock_depth = 0
+        self._lock_fd: int | None = None
+        self._users: dict[str, User] | None = None
+        self._orgs: dict[str, Org] | None = None
+        self._meta = self._read_meta()
+        self._recover_if_abandoned()
+
+    # -- creation -----------------------------------------------------------------------------
+    @staticmethod
+    def exists(root: Path | str) -> bool:
+        return (Path(root) / "store.json").exists()
+
+    @classmethod
+    def create(cls, root: Path | str, **kwargs: Any) -> JsonStore:
+        """Create an empty store at ``root`` (a new or empty directory)."""
+        root = Path(root)
+        if (root / "store.json").exists():
+            return cls(root, **kwargs)
+        try:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            leftovers = [p.name for p in root.iterdir() if not p.name.startswith(".tmp-")]
+            if leftovers:
+                raise UsageError(
+                    f"{root} is not empty and is not a supportctl store "
+                    f"(it holds {', '.join(sorted(leftovers)[:5])}); choose another --store"
+                )
+            for sub in ("tickets", "escalations"):
+                (root / sub).mkdir(exist_ok=True, mode=0o700)
+            atomic_write(root / "users.json", b"[]\n")
+            atomic_write(root / "orgs.json", b"[]\n")
+            meta = {
+                "schema": SCHEMA,
+                "next_ticket": FIRST_TICKET_ID,
+                "next_escalation": FIRST_ESCALATION_NUMBER,
+                "index_base": 0,
+            }
+            # store.json last: its presence is what makes the directory a store.
+            atomic_write(root / "store.json", _dumps(meta) + b"\n")
+        except OSError as exc:
+            raise _write_error(root, exc) from None
+        return cls(root, **kwargs)
+
+    # -- reading helpers ----------------------------------------------------------------------
+    def _read_json(self, path: Path) -> Any:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreDamaged(str(path), "is missing") from None
+        except OSError as exc:
+            raise Unavailable(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise StoreDamaged(str(path), "is damaged (not valid JSON)") from None
+
+    def _read_meta(self) -> dict[str, Any]:
+        if not self.meta_path.exists():
+            if self.root.is_dir() and any(
+                p.name not in ("store.lock",) for p in self.root.iterdir()
+            ):
+                raise StoreDamaged(
+                    str(self.meta_path), "is missing: this is not a supportctl store"
+                )
+            raise Unavailable(
+                f"no store at {self.root}",
+                hint="create one with `supportctl store init` (or `store init --demo`), "
+                "or point --store at an existing one",
+            )
+        meta = self._read_json(self.meta_path)
+        schema = meta.get("schema") if isinstance(meta, dict) else None
+        if not isinstance(schema, int) or isinstance(schema, bool):
+            raise StoreDamaged(str(self.meta_path), "is damaged (no schema version)")
+        if schema > SCHEMA:
+            raise StoreDamaged(
+                str(self.meta_path),
+                f"has schema version {schema}, newer than this supportctl understands "
+                f"({SCHEMA}); upgrade supportctl",
+            )
+        for key in ("next_ticket", "next_escalation", "index_base"):
+            if not isinstance(meta.get(key), int):
+                raise StoreDamaged(str(self.meta_path), f"is damaged (bad {key!r})")
+        return meta
+
+    def _directory(self, path: Path, cls: type, key: str) -> dict[str, Any]:
+        docs = self._read_json(path)
+        if not isinstance(docs, list):
+            raise StoreDamaged(str(path), "is damaged (not a list)")
+        try:
+            return {d[key]: cls.from_dict(d, validate=False) for d in docs}
+        except (KeyError, TypeError):
+            raise StoreDamaged(str(path), "is damaged (bad document)") from None
+
+    def _users_map(self) -> dict[str, User]:
+        if self._users is None:
+            self._users = self._directory(self.users_path, User, "username")
+        return self._users
+
+    def _orgs_map(self) -> dict[str, Org]:
+        if self._orgs is None:
+            self._orgs = self._directory(self.orgs_path, Org, "id")
+        return self._orgs
+
+    def ticket_path(self, ticket_id: str) -> Path | None:
+        if not isinstance(ticket_id, str) or not _SAFE_ID.match(ticket_id):
+            return None
+        return self.tickets_dir / f"{ticket_id}.json"
+
+    def escalation_path(self, escalation_id: str) -> Path | None:
+        if not isinstance(escalation_id, str) or not _SAFE_ID.match(escalation_id):
+            return None
+        return self.escalations_dir / f"{escalation_id}.json"
+
+    def _load_doc(self, path: Path | None, cls: type) -> Any:
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise Unavailable(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            return cls.from_dict(json.loads(data), validate=False)
+        except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError):
+            raise StoreDamaged(str(path), "is damaged (not a valid document)") from None
+
+    def _read_index(self) -> dict[str, dict[str, Any]]:
+        """Last summary line of every ticket; a torn last line (no newline yet) is ignored."""
+        try:
+            with open(self.index_path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            return {}
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            return {}
+        try:
+            rows = json.loads(b"[" + data[: end - 1].replace(b"\n", b",") + b"]")
+            return {row["id"]: row for row in rows}
+        except (ValueError, UnicodeDecodeError, TypeError, KeyError):
+            raise StoreDamaged(
+                str(self.index_path),
+                "is damaged; it is derived from the tickets: "
+                "`supportctl store check --repair` rebuilds it",
+            ) from None
+
+    # -- Backend: directory --------------------------------------------------------------------
+    def get_user(self, username: str) -> User | None:
+        return self._users_map().get(username)
+
+    def list_users(self) -> list[User]:
+        return sorted(self._users_map().values(), key=lambda u: u.username)
+
+    def get_org(self, org_id: str) -> Org | None:
+        return self._orgs_map().get(org_id)
+
+    def list_orgs(self) -> list[Org]:
+        return sorted(self._orgs_map().values(), key=lambda o: o.id)
+
+    # -- Backend: tickets ----------------------------------------------------------------------
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        return self._load_doc(self.ticket_path(ticket_id), Ticket)
+
+    def ticket_summaries(self) -> Iterable[dict[str, Any]]:
+        return self._read_index().values()
+
+    def ticket_ids(self) -> set[str]:
+        return set(self._read_index())
+
+    def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:
+        with self._locked():
+            path = self.ticket_path(ticket_id)
+            current = self._load_doc(path, Ticket)
+            if current is None:
+                raise NotFound(f"ticket {ticket_id} not found")
+            changed = change(current)
+            if changed is None:
+                return current
+            self._commit_tickets([changed], journal={"touched": [changed.id]})
+            return changed
+
+    def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
+        with self._locked():
+            meta = dict(self._meta)
+            number = meta["next_ticket"]
+            while (self.tickets_dir / f"{number}.json").exists():
+                number += 1
+            ticket = make(str(number))
+            meta["next_ticket"] = number + 1
+            self._commit_tickets([ticket], journal={"touched": [ticket.id]}, meta=meta)
+            return ticket
+
+    def _commit_tickets(
+        self, tickets: list[Ticket], *, journal: dict[str, Any], meta: dict[str, Any] | None = None
+    ) -> None:
+        """Write tickets and their index lines under the lock, journalled for crash recovery."""
+        index_size = self._index_size()
+        try:
+            self._begin(dict(journal, phase="commit", index_size=index_size))
+            for ticket in tickets:
+                atomic_write(self.tickets_dir / f"{ticket.id}.json", _dumps(ticket.to_dict()))
+            if meta is not None:
+                self._write_meta(meta)
+            self._append_index([t.summary() for t in tickets])
+            self._end()
+        except OSError as exc:
+            # Leave the journal: the next writer (or `store check --repair`) replays it.
+            raise _write_error(self.root, exc) from None
+        self._maybe_compact()
+
+    # -- Backend: escalations ------------------------------------------------------------------
+    def get_escalation(self, escalation_id: str) -> Escalation | None:
+        return self._load_doc(self.escalation_path(escalation_id), Escalation)
+
+    def list_escalations(self) -> list[Escalation]:
+        out = []
+        for path in sorted(self.escalations_dir.glob("*.json")):
+            esc = self._load_doc(path, Escalation)
+            if esc is not None:
+                out.append(esc)
+        return out
+
+    # -- Backend: whole store -----------------------------------------------------------------
+    def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
+        """All or nothing: files are written under a journal that rolls back on a crash."""
+        with self._locked():
+            duplicates = self._duplicates(docs)
+            if duplicates:
+                raise DuplicateDocuments(duplicates)
+            counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0}
+            tickets: list[Ticket] = []
+            escalations: list[Escalation] = []
+            users = dict(self._users_map())
+            orgs = dict(self._orgs_map())
+            for kind, doc in docs:
+                counts[kind] += 1
+                if kind == "ticket":
+                    tickets.append(doc)
+                elif kind == "escalation":
+                    escalations.append(doc)
+                elif kind == "user":
+                    users[doc.username] = doc
+                else:
+                    orgs[doc.id] = doc
+            meta = dict(self._meta)
+            for ticket in tickets:
+                if ticket.id.isdigit():
+                    meta["next_ticket"] = max(meta["next_ticket"], int(ticket.id) + 1)
+            for esc in escalations:
+                number = esc.id.removeprefix("CP-")
+                if number.isdigit():
+                    meta["next_escalation"] = max(meta["next_escalation"], int(number) + 1)
+            created = [f"tickets/{t.id}.json" for t in tickets] + [
+                f"escalations/{e.id}.json" for e in escalations
+            ]
+            journal = {
+                "index_size": self._index_size(),
+                "created": created,
+                "touched": [t.id for t in tickets],
+            }
+            try:
+                self._begin(dict(journal, phase="prepare"))
+                for ticket in tickets:
+                    atomic_write(
+                        self.tickets_dir / f"{ticket.id}.json",
+                        _dumps(ticket.to_dict()),
+                        durable=False,
+                    )
+                for esc in escalations:
+                    atomic_write(
+                        self.escalations_dir / f"{esc.id}.json",
+                        _dumps(esc.to_dict()),
+                        durable=False,
+                    )
+                if counts["user"]:
+                    atomic_write(self.users_path.with_suffix(".json.new"), _directory_bytes(users))
+                if counts["org"]:
+                    atomic_write(self.orgs_path.with_suffix(".json.new"), _directory_bytes(orgs))
+                os.sync()  # the bulk files above skipped their own fsync
+                # From here on the import is decided: recovery rolls forward.
+                self._begin(dict(journal, phase="commit", meta=meta))
+                self._roll_forward(journal | {"meta": meta}, [t.summary() for t in tickets])
+                self._end()
+            except OSError as exc:
+                raise _write_error(self.root, exc) from None
+            self._users = self._orgs = None
+            return counts
+
+    def _duplicates(self, docs: list[tuple[str, Any]]) -> list[int]:
+        """Positions of documents whose id already exists (in the store or earlier in docs)."""
+        seen: dict[str, set[str]] = {
+            "ticket": self.ticket_ids() | {p.stem for p in self.tickets_dir.glob("*.json")},
+            "escalation": {p.stem for p in self.escalations_dir.glob("*.json")},
+            "user": set(self._users_map()),
+            "org": set(self._orgs_map()),
+        }
+        bad = []
+        for position, (kind, doc) in enumerate(docs):
+            key = doc.username if kind == "user" else doc.id
+            if key in seen[kind]:
+                bad.append(position)
+            seen[kind].add(key)
+        return bad
+
+    def export_documents(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for org in self.list_orgs():
+            yield "org", org.to_dict()
+        for user in self.list_users():
+            yield "user", user.to_dict()
+        for ticket_id in sorted(self.ticket_ids(), key=id_sort_key):
+            ticket = self.get_ticket(ticket_id)
+            if ticket is not None:
+                yield "ticket", ticket.to_dict()
+        for esc in self.list_escalations():
+            yield "escalation", esc.to_dict()
+
+    def is_empty(self) -> bool:
+        return not self._users_map() and not self._orgs_map() and not self._read_index()
+
+    # -- locking and the journal --------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        fd = self._acquire_lock(blocking=True)
+        self._lock_fd, self._lock_depth = fd, 1
+        try:
+            self._meta = self._read_meta()
+            self._users = self._orgs = None
+            if self.journal_path.exists():
+                self._recover()
+            yield
+        finally:
+            self._lock_depth, self._lock_fd = 0, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _acquire_lock(self, *, blocking: bool) -> int:
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot open the store lock {self.lock_path}: {exc.strerror}"
+            ) from None
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not blocking or time.monotonic() >= deadline:
+                    holder = _read_holder(fd)
+                    os.close(fd)
+                    if not blocking:
+                        raise
+                    raise Unavailable(
+                        f"the store {self.root} has been locked by another process{holder} "
+                        f"for more than {self.lock_timeout:g} s; try again",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return fd
+
+    def _recover_if_abandoned(self) -> None:
+        """A reader that finds a journal replays it if its writer is gone (lock free)."""
+        if not self.journal_path.exists():
+            return
+        try:
+            fd = self._acquire_lock(blocking=False)
+        except (BlockingIOError, Unavailable):
+            return  # a writer is at work; readers see the old or the new state
+        try:
+            if self.journal_path.exists():
+                self._recover()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _begin(self, journal: dict[str, Any]) -> None:
+        atomic_write(self.journal_path, _dumps(journal))
+
+    def _end(self) -> None:
+        os.unlink(self.journal_path)
+
+    def _read_journal(self) -> dict[str, Any]:
+        journal = self._read_json(self.journal_path)
+        if not isinstance(journal, dict) or journal.get("phase") not in ("prepare", "commit"):
+            raise StoreDamaged(str(self.journal_path), "is damaged")
+        return journal
+
+    def _recover(self) -> list[str]:
+        """Replay an interrupted write (lock held). Returns what was done, for `store check`."""
+        journal = self._read_journal()
+        done = []
+        try:
+            if journal["phase"] == "prepare":
+                for rel in journal.get("created", []):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self.root / rel)
+                for path in (self.users_path, self.orgs_path):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path.with_suffix(".json.new"))
+                self._truncate_index(journal["index_size"])
+                done.append(
+                    f"rolled back an interrupted import ({len(journal.get('created', []))} files)"
+                )
+            else:
+                self._roll_forward(journal)
+                done.append(
+                    "finished an interrupted write of "
+                    f"{len(journal.get('touched', []))} ticket(s) (index brought up to date)"
+                )
+            self._remove_temp_files()
+            self._end()
+        except OSError as exc:
+            raise _write_error(self.root, exc) from None
+        self._meta = self._read_meta()
+        self._users = self._orgs = None
+        return done
+
+    def _roll_forward(
+        self, journal: dict[str, Any], summaries: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Finish a decided write: directory files, counters, then index lines of the tickets."""
+        self._truncate_index(journal["index_size"])
+        for path in (self.users_path, self.orgs_path):
+            new = path.with_suffix(".json.new")
+            if new.exists():
+                os.replace(new, path)
+        if "meta" in journal:
+            self._write_meta(journal["meta"])
+        if summaries is None:  # replaying after a crash: the files hold the old or new state
+            summaries = []
+            for ticket_id in journal.get("touched", []):
+                ticket = self._load_doc(self.ticket_path(ticket_id), Ticket)
+                if ticket is not None:
+                    summaries.append(ticket.summary())
+        self._append_index(summaries)
+
+    def _remove_temp_files(self) -> list[Path]:
+        removed = []
+        for folder in (self.root, self.tickets_dir, self.escalations_dir):
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(folder):
+                    if entry.name.startswith(".tmp-"):
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+        return removed
+
+    # -- index maintenance --------------------------------------------------------------------
+    def _index_size(self) -> int:
+        try:
+            return os.stat(self.index_path).st_size
+        except FileNotFoundError:
+            return 0
+
+    def _truncate_index(self, size: int) -> None:
+        if self._index_size() > size:
+            os.truncate(self.index_path, size)
+
+    def _append_index(self, summaries: list[dict[str, Any]]) -> None:
+        if not summaries:
+            return
+        data = b"".join(_dumps(s) + b"\n" for s in summaries)
+        fd = os.open(self.index_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        atomic_write(self.meta_path, _dumps(meta) + b"\n")
+        self._meta = meta
+
+    def _maybe_compact(self) -> None:
+        """Rewrite the index with one line per ticket once it has doubled (amortised O(1))."""
+        if self._index_size() <= 2 * self._meta["index_base"] + COMPACT_SLACK:
+            return
+        self._rewrite_index(list(self._read_index().values()))
+
+    def _rewrite_index(self, summaries: list[dict[str, Any]]) -> None:
+        summaries.sort(key=lambda s: id_sort_key(s["id"]))
+        data = b"".join(_dumps(s) + b"\n" for s in summaries)
+        atomic_write(self.index_path, data)
+        self._write_meta(dict(self._meta, index_base=len(data)))
+
+    # -- store check ------------------------------------------------------------------------
+    def check(self, *, repair: bool = False) -> CheckReport:
+        """Verify every file; with ``repair``, rebuild what is derivable and say what was done."""
+        from supportctl.backends.jsoncheck import check_store
+
+        with self._locked() if repair else contextlib.nullcontext():
+            return check_store(self, repair=repair)
+
+
+def _directory_bytes(docs: dict[str, Any]) -> bytes:
+    ordered = [docs[key].to_dict() for key in sorted(docs)]
+    return json.dumps(ordered, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+
+
+def _read_holder(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(os.pread(fd, 32, 0).decode().strip() or 0)
+        if pid:
+            return f" (pid {pid})"
+    return ""
+
+
+def open_from_settings(settings: Any) -> JsonStore:
+    """Registry factory: the store named by the resolved settings (it must exist)."""
+    return JsonStore(settings.store_path, lock_timeout=settings.lock_timeout)

@@ -1,0 +1,177 @@
+"""`supportctl store …`: init, import, export, check (the json backend's own store)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from supportctl.cli.context import AppContext, pass_app
+from supportctl.errors import Unavailable, UsageError
+
+
+@click.group()
+def store() -> None:
+    """Create, import, export and check the local json store."""
+
+
+def _json_only(app: AppContext, command: str) -> Path:
+    settings = app.settings()
+    if settings.backend != "json":
+        raise UsageError(f"`{command}` is not supported by the `{settings.backend}` backend")
+    return settings.store_path
+
+
+def _summary(counts: dict[str, int]) -> str:
+    names = {"org": "org", "user": "user", "ticket": "ticket", "escalation": "escalation"}
+    return ", ".join(f"{n} {names[k]}{'' if n == 1 else 's'}" for k, n in counts.items())
+
+
+@store.command("init")
+@click.option("--demo", is_flag=True, help="Fill the new store with a small realistic demo.")
+@pass_app
+def init(app: AppContext, demo: bool) -> None:
+    """Create the store (the directory of --store, or the default one).
+
+    With --demo it holds an org with an admin and users, a FedRAMP user, agents, ~30
+    tickets of every type and status, and escalations at every stage; if no user is
+    configured, the profile's user becomes the demo admin.
+    """
+    from supportctl.backends.jsonstore import JsonStore
+    from supportctl.errors import Conflict
+
+    path = _json_only(app, "store init")
+    existed = JsonStore.exists(path)
+    backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
+    if not demo:
+        app.note(f"store already exists at {path}" if existed else f"created an empty store at {path}")
+        return
+    if not backend.is_empty():
+        raise Conflict(
+            f"the store at {path} already holds data; the demo goes into an empty store",
+            hint="choose another directory with --store",
+        )
+    from supportctl.demo import DEMO_ADMIN, demo_documents
+    from supportctl.service import Service
+    from supportctl.timeutil import now
+
+    lines = [_line(doc) for doc in demo_documents(now())]
+    counts = Service(backend, None).import_lines(lines)
+    app.note(f"created a demo store at {path}: {_summary(counts)}")
+    settings = app.settings()
+    if not settings.user:
+        config = settings.config
+        config.set(settings.profile, "user", DEMO_ADMIN)
+        config.save()
+        app.note(
+            f"profile {settings.profile!r} now acts as {DEMO_ADMIN!r}, the demo's brand admin "
+            f"(change it with `supportctl config set user NAME`)"
+        )
+
+
+def _line(doc: dict) -> bytes:
+    from supportctl.render import dumps_jsonl
+
+    return dumps_jsonl(doc).encode("utf-8")
+
+
+@store.command("import")
+@click.argument("source", metavar="FILE|-")
+@pass_app
+def import_(app: AppContext, source: str) -> None:
+    """Add documents from JSON Lines (the `store export` format), all or nothing.
+
+    One object per line with "kind": org, user, ticket or escalation. Every line is
+    checked first; a bad line (or an id that already exists) imports nothing and the
+    error names the lines. Creates the store if there is none.
+    """
+    from supportctl.backends.jsonstore import JsonStore
+    from supportctl.service import Service
+
+    path = _json_only(app, "store import")
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            data = Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+    lines = data.split(b"\n")
+    if JsonStore.exists(path):
+        counts = Service(app.backend("store import"), None).import_lines(lines)
+    else:
+        created_dir = not path.exists()
+        backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
+        try:
+            counts = Service(backend, None).import_lines(lines)
+        except BaseException:
+            # Nothing was imported: leave no half-made store behind either.
+            _remove_new_store(path, created_dir)
+            raise
+    app.note(f"imported {_summary(counts)} into {path}")
+
+
+def _remove_new_store(path: Path, created_dir: bool) -> None:
+    import shutil
+
+    if created_dir:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for name in ("store.json", "store.lock", "users.json", "orgs.json", "index.jsonl"):
+        (path / name).unlink(missing_ok=True)
+    for sub in ("tickets", "escalations"):
+        shutil.rmtree(path / sub, ignore_errors=True)
+
+
+@store.command("export")
+@click.argument("target", metavar="[FILE|-]", default="-")
+@pass_app
+def export(app: AppContext, target: str) -> None:
+    """Write every document as JSON Lines (stdout by default), for `store import`."""
+    from supportctl.backends.jsonstore import atomic_write
+    from supportctl.render import dumps_jsonl
+    from supportctl.service import Service
+
+    _json_only(app, "store export")
+    service = Service(app.backend("store export"), None)
+    docs = service.export_documents()
+    if target == "-":
+        out = sys.stdout
+        for doc in docs:
+            out.write(dumps_jsonl(doc) + "\n")
+        out.flush()
+        return
+    data = "".join(dumps_jsonl(doc) + "\n" for doc in docs).encode("utf-8")
+    try:
+        atomic_write(Path(target), data)
+    except OSError as exc:
+        raise Unavailable(f"cannot write {target}: {exc.strerror}") from None
+    app.note(f"exported to {target}")
+
+
+@store.command("check")
+@click.option("--repair", is_flag=True, help="Rebuild what is derivable (the index, counters).")
+@pass_app
+def check(app: AppContext, repair: bool) -> None:
+    """Verify every file of the store; exit 0 when healthy, 6 when damaged.
+
+    --repair rebuilds what can be derived (the listing index, id counters, an
+    interrupted write, temp files) and says what it did; damaged tickets, users or
+    orgs are reported, never overwritten.
+    """
+    path = _json_only(app, "store check")
+    backend = app.backend("store check")
+    report = backend.check(repair=repair)
+    for line in report.repaired:
+        app.out(f"repaired: {line}\n")
+    for line in report.problems:
+        app.out(f"problem: {line}\n")
+    for line in report.info:
+        app.out(f"{line}\n")
+    if not report.healthy:
+        raise Unavailable(
+            f"the store at {path} is damaged: {len(report.problems)} problem(s)",
+            hint=None if repair else "`supportctl store check --repair` fixes what is derivable",
+        )
+    app.note(f"store at {path} is healthy")

@@ -1,0 +1,222 @@
+"""TOML profiles and precedence (SPEC §6, §9): flag > environment > profile > default.
+
+The config file is read with tomllib and written with tomli-w, always with mode 0600.  A
+file that does not parse is reported with its path and never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from supportctl.errors import NotFound, UsageError
+
+PROFILE_KEYS = ("backend", "store", "user", "url", "token", "token_env", "timeout", "ca_bundle")
+SECRET_KEYS = ("token",)
+DEFAULT_PROFILE = "default"
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+def config_path() -> Path:
+    """``$SUPPORTCTL_CONFIG``, else ``click.get_app_dir("supportctl")/config.toml``."""
+    env = os.environ.get("SUPPORTCTL_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    import click
+
+    return Path(click.get_app_dir("supportctl")) / "config.toml"
+
+
+def default_store_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
+    return Path(base) / "supportctl"
+
+
+def mask(secret: str) -> str:
+    """A token as it may be shown: never more than its last four characters."""
+    return "****" + secret[-4:] if len(secret) >= 12 else "****"
+
+
+@dataclass
+class ConfigFile:
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)
+    existed: bool = False
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ConfigFile:
+        path = path or config_path()
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return cls(path)
+        except OSError as exc:
+            raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+        config = cls(path, data, existed=True)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        where = f"config file {self.path}"
+        default = self.data.get("default_profile")
+        if default is not None and not isinstance(default, str):
+            raise UsageError(f"{where}: 'default_profile' must be a string")
+        profiles = self.data.get("profiles", {})
+        if not isinstance(profiles, dict):
+            raise UsageError(f"{where}: 'profiles' must be a table")
+        for name, profile in profiles.items():
+            if not isinstance(profile, dict):
+                raise UsageError(f"{where}: [profiles.{name}] must be a table")
+            for key, value in profile.items():
+                if key not in PROFILE_KEYS:
+                    raise UsageError(
+                        f"{where}: unknown key {key!r} in [profiles.{name}]; "
+                        f"valid keys: {', '.join(PROFILE_KEYS)}"
+                    )
+                try:
+                    check_value(key, value)
+                except UsageError as exc:
+                    raise UsageError(f"{where}: [profiles.{name}] {exc.message}") from None
+
+    def holds_token(self) -> bool:
+        return any("token" in p for p in self.data.get("profiles", {}).values())
+
+    def warn_if_exposed(self) -> None:
+        """SPEC §6: a config file holding a token must be mode 0600."""
+        if not self.existed or not self.holds_token():
+            return
+        with_mode = stat.S_IMODE(os.stat(self.path).st_mode)
+        if with_mode & 0o077:
+            sys.stderr.write(
+                f"supportctl: warning: {self.path} holds a token but its mode is "
+                f"{with_mode:04o}; run `chmod 600 {self.path}`\n"
+            )
+
+    def active_profile_name(self, requested: str | None = None) -> str:
+        return requested or self.data.get("default_profile") or DEFAULT_PROFILE
+
+    def profile(self, name: str) -> dict[str, Any]:
+        return dict(self.data.get("profiles", {}).get(name, {}))
+
+    def set(self, profile: str, key: str, value: Any) -> None:
+        _check_profile_name(profile)
+        self.data.setdefault("profiles", {}).setdefault(profile, {})[key] = value
+
+    def unset(self, profile: str, key: str) -> bool:
+        values = self.data.get("profiles", {}).get(profile, {})
+        return values.pop(key, None) is not None
+
+    def use(self, profile: str) -> None:
+        _check_profile_name(profile)
+        self.data["default_profile"] = profile
+
+    def save(self) -> None:
+        """Write atomically with mode 0600 (the parent directory is made 0700)."""
+        import tomli_w
+
+        from supportctl.backends.jsonstore import atomic_write
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(self.path, tomli_w.dumps(self.data).encode("utf-8"))
+        os.chmod(self.path, 0o600)
+
+
+def _check_profile_name(name: str) -> None:
+    if not _PROFILE_NAME.match(name):
+        raise UsageError(f"invalid profile name {name!r}: use letters, digits, '_', '-' or '.'")
+
+
+def check_value(key: str, value: Any) -> Any:
+    """Validate a profile value from the file or from `config set`; return it typed."""
+    if key not in PROFILE_KEYS:
+        raise UsageError(f"unknown key {key!r}; valid keys: {', '.join(PROFILE_KEYS)}")
+    if key == "timeout":
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise UsageError(f"'timeout' must be a number of seconds (got {value!r})") from None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise UsageError(f"'timeout' must be a positive number of seconds (got {value!r})")
+        return int(value) if float(value).is_integer() else float(value)
+    if not isinstance(value, str):
+        raise UsageError(f"{key!r} must be a string (got {value!r})")
+    if key == "backend":
+        from supportctl.backends import backend_names
+
+        if value not in backend_names():
+            raise UsageError(
+                f"unknown backend {value!r}. Valid backends: {', '.join(backend_names())}"
+            )
+    return value
+
+
+@dataclass
+class Settings:
+    """Everything a command needs to reach its backend, after precedence is applied."""
+
+    profile: str
+    backend: str
+    store_path: Path
+    user: str | None
+    url: str | None
+    token: str | None
+    timeout: float
+    ca_bundle: str | None
+    lock_timeout: float
+    config: ConfigFile
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        profile: str | None = None,
+        backend: str | None = None,
+        store: str | None = None,
+        url: str | None = None,
+        user: str | None = None,
+        config: ConfigFile | None = None,
+    ) -> Settings:
+        """Flags and environment arrive merged by click; the profile fills the rest."""
+        config = config or ConfigFile.load()
+        name = config.active_profile_name(profile)
+        values = config.profile(name)
+        if profile and profile != DEFAULT_PROFILE and profile not in config.data.get("profiles", {}):
+            raise NotFound(
+                f"no profile {name!r} in {config.path}",
+                hint="create it with `supportctl config set KEY VALUE --profile NAME`",
+            )
+        token = os.environ.get("SUPPORTCTL_TOKEN") or values.get("token")
+        if not token and values.get("token_env"):
+            token = os.environ.get(values["token_env"])
+        chosen_backend = backend or values.get("backend") or "json"
+        store_value = store or values.get("store")
+        lock_timeout = os.environ.get("SUPPORTCTL_LOCK_TIMEOUT", "10")
+        try:
+            lock_seconds = float(lock_timeout)
+        except ValueError:
+            raise UsageError(
+                f"SUPPORTCTL_LOCK_TIMEOUT must be seconds (got {lock_timeout!r})"
+            ) from None
+        return cls(
+            profile=name,
+            backend=chosen_backend,
+            store_path=Path(store_value).expanduser() if store_value else default_store_path(),
+            user=user or values.get("user"),
+            url=url or values.get("url"),
+            token=token,
+            timeout=float(values.get("timeout", 30)),
+            ca_bundle=values.get("ca_bundle"),
+            lock_timeout=lock_seconds,
+            config=config,
+        )

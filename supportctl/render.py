@@ -1,0 +1,295 @@
+"""Output formats of SPEC §8: table, json, jsonl, csv, tsv, ids; TTY and colour decisions.
+
+Machine formats carry stored values (UTC RFC 3339 times, the stored subject); the table
+carries display values (local times, derived subjects).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from supportctl.models import SUMMARY_EXCLUDED, Ticket, display_subject
+from supportctl.timeutil import local_display
+
+LIST_FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
+#: Every field `--columns` accepts for tickets, in document order.
+TICKET_COLUMNS = tuple(f for f in Ticket.__dataclass_fields__)
+SUMMARY_COLUMNS = tuple(c for c in TICKET_COLUMNS if c not in SUMMARY_EXCLUDED)
+TIME_COLUMNS = frozenset({"created_at", "updated_at", "closed_at"})
+HEADERS = {
+    "created_at": "CREATED",
+    "updated_at": "LAST ACTIVITY",
+    "closed_at": "CLOSED",
+    "requester": "USERNAME",
+}
+
+
+def header(column: str) -> str:
+    return HEADERS.get(column, column.replace("_", " ").upper())
+
+
+def dumps_json(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+def dumps_jsonl(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_columns(text: str, valid: Sequence[str]) -> list[str]:
+    """`--columns a,b,c`; an unknown name is a usage error listing the valid ones."""
+    from supportctl.errors import UsageError
+
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns:
+        raise UsageError(f"--columns needs at least one column; valid columns: {', '.join(valid)}")
+    unknown = [c for c in columns if c not in valid]
+    if unknown:
+        raise UsageError(
+            f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"valid columns: {', '.join(valid)}"
+        )
+    return columns
+
+
+def _machine_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    if isinstance(value, dict | list):
+        return dumps_jsonl(value)
+    return str(value)
+
+
+def _table_cell(column: str, row: dict[str, Any]) -> str:
+    value = row.get(column)
+    if column == "subject":
+        return display_subject(value or "", row.get("type", ""), row.get("requester", ""))
+    if column in TIME_COLUMNS:
+        return local_display(value) if value else "-"
+    if value is None:
+        return "-"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    if column == "messages":
+        return str(len(value))
+    if column == "events":
+        return str(len(value))
+    return _machine_cell(value)
+
+
+def render_rows(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    project_json: bool = True,
+    styler: Any = None,
+) -> str:
+    """Render documents in one of LIST_FORMATS; the result ends with a newline unless empty.
+
+    ``project_json`` false keeps whole documents in json/jsonl (no `--columns` given).
+    """
+    rows = list(rows)
+    if fmt == "json":
+        docs = rows if not project_json else [{c: r.get(c) for c in columns} for r in rows]
+        return dumps_json(docs) + "\n"
+    if fmt == "jsonl":
+        docs = rows if not project_json else [{c: r.get(c) for c in columns} for r in rows]
+        return "".join(dumps_jsonl(d) + "\n" for d in docs)
+    if fmt == "ids":
+        return "".join(f"{r['id']}\n" for r in rows)
+    if fmt in ("csv", "tsv"):
+        out = io.StringIO()
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for r in rows:
+                writer.writerow([_machine_cell(r.get(c)) for c in columns])
+        else:
+            out.write("\t".join(columns) + "\n")
+            for r in rows:
+                cells = [_machine_cell(r.get(c)) for c in columns]
+                out.write("\t".join(_tsv_clean(c) for c in cells) + "\n")
+        return out.getvalue()
+    if not rows:
+        return ""
+    from tabulate import tabulate
+
+    body = []
+    for r in rows:
+        cells = [_table_cell(c, r) for c in columns]
+        if styler is not None:
+            cells = [styler(c, cell) for c, cell in zip(columns, cells, strict=True)]
+        body.append(cells)
+    return tabulate(body, headers=[header(c) for c in columns], tablefmt="plain") + "\n"
+
+
+def _tsv_clean(text: str) -> str:
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+# -- tickets show -------------------------------------------------------------------------------
+
+CLOSED_BANNER = (
+    "This ticket has been closed. If you have more questions, "
+    "open a new ticket and reference ticket {id}."
+)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def _indent(text: str, prefix: str = "    ") -> list[str]:
+    return [prefix + line if line else "" for line in text.splitlines()] or [prefix]
+
+
+def render_ticket(view: Any, style: Any = None) -> str:
+    """The full per-type view of `tickets show` (SPEC §4) for a ``service.TicketView``."""
+
+    style = style or (lambda text, **_: text)
+    t: Ticket = view.ticket
+    users = view.users
+
+    def who(name: str | None) -> str:
+        if not name:
+            return "-"
+        user = users.get(name)
+        return f"{user.name} ({name})" if user and user.name and user.name != name else name
+
+    lines = [style(f"Ticket {t.id}  {t.display_subject()}", bold=True), ""]
+    fields: list[tuple[str, str]] = [
+        ("Status", t.status + (f" ({t.resolution})" if t.resolution else "")),
+        ("Type", f"{t.type} · {t.category} · priority {t.priority}"),
+        ("Created", local_display(t.created_at)),
+        ("Last activity", local_display(t.updated_at)),
+    ]
+    if t.closed_at:
+        fields.append(("Closed", local_display(t.closed_at)))
+    rep = who(t.assignee) if t.assignee else "not assigned yet"
+    if t.group:
+        rep += f" · group {t.group}"
+    fields += [
+        ("Assigned rep", rep),
+        ("Submitted by", who(t.requester)),
+        ("Additional users", ", ".join(who(n) for n in t.cc) or "-"),
+        ("Language", t.language or "-"),
+    ]
+    if t.tags:
+        fields.append(("Tags", ", ".join(t.tags)))
+    proxy = [
+        f"{e.username}: {'on' if e.effective else 'off'} "
+        f"({'ticket override' if e.source == 'override' else 'account default'})"
+        for e in view.proxy_access
+    ]
+    fields.append(("Proxy access", "; ".join(proxy) or "-"))
+    width = max(len(label) for label, _ in fields) + 2
+    lines += [f"{(label + ':').ljust(width)}{value}" for label, value in fields]
+
+    esc = view.escalation
+    if t.escalation_id:
+        lines.append("")
+        lines.append(style("Escalation", bold=True))
+        if esc is None:
+            lines.append(f"  {t.escalation_id} (details unavailable)")
+        else:
+            lines += render_escalation_progress(esc, style)
+
+    if t.resources:
+        lines += ["", style("Resources", bold=True)]
+        lines += [f"  - {r.get('title', '')}  {r.get('url', '')}" for r in t.resources]
+
+    if t.type == "call" and t.call:
+        call = t.call
+        lines += ["", style("Conference call", bold=True)]
+        lines.append(f"  Scheduled:    {local_display(call.get('scheduled_at')) or '-'}")
+        lines.append(f"  Call status:  {call.get('status', 'pending')}")
+        lines.append(f"  Meeting link: {call.get('meeting_url') or '-'}")
+        lines.append(f"  Passcode:     {call.get('passcode') or '-'}")
+
+    chat = [m for m in t.messages if m.kind == "chat"]
+    thread = [m for m in t.messages if m.kind != "chat"]
+    if t.type == "chat" or chat:
+        lines += ["", style(f"Chat transcript ({_plural(len(chat), 'line')})", bold=True)]
+        for m in chat:
+            lines.append(f"  [{local_display(m.at)}] {who(m.author)}: {m.body}")
+            lines += _attachment_lines(m)
+    if thread or t.type in ("email", "web"):
+        title = "Email thread" if t.type in ("email", "web") else "Messages"
+        lines += ["", style(f"{title} ({_plural(len(thread), 'message')})", bold=True)]
+        for m in thread:
+            label = {"note": "INTERNAL NOTE", "system": "system", "email": "email"}[m.kind]
+            heading = f"  [{local_display(m.at)}] {who(m.author)} — {label}"
+            lines.append(style(heading, fg="yellow") if m.kind == "note" else heading)
+            lines += _indent(m.body)
+            lines += _attachment_lines(m)
+            lines.append("")
+        if lines[-1] == "":
+            lines.pop()
+    if t.type == "phone" and not t.messages:
+        lines += ["", "Phone ticket: basic information only (no transcript is kept)."]
+
+    if t.status == "closed":
+        lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
+        if t.feedback:
+            fb = t.feedback
+            stars = "★" * fb["rating"] + "☆" * (5 - fb["rating"])
+            comment = f' "{fb["comment"]}"' if fb.get("comment") else ""
+            lines.append(
+                f"Feedback: {fb['rating']}/5 {stars}{comment} (given {local_display(fb['at'])})"
+            )
+        elif view.viewer.username == t.requester:
+            lines.append(
+                "Feedback: not given yet — leave it with "
+                f"`supportctl tickets feedback {t.id} --rating 1..5`"
+            )
+        else:
+            lines.append("Feedback: not given yet")
+    return "\n".join(lines) + "\n"
+
+
+def _attachment_lines(message: Any) -> list[str]:
+    return [
+        f"    📎 {a.name} ({_size(a.size)}, {a.content_type})" for a in message.attachments
+    ]
+
+
+def render_escalation_progress(esc: Any, style: Any) -> list[str]:
+    """Each stage with its date, the current one marked, later ones pending (SPEC §4)."""
+    from supportctl.models import STAGES
+
+    reached = {step["stage"]: step["at"] for step in esc.timeline}
+    current = STAGES.index(esc.stage)
+    lines = [f"  {esc.id}: {esc.description}"]
+    for i, stage in enumerate(STAGES):
+        if i < current:
+            mark, when = "✓", local_display(reached[stage]) if stage in reached else "skipped"
+        elif i == current:
+            mark, when = "▶", local_display(reached.get(stage)) or ""
+        else:
+            mark, when = "·", "pending"
+        text = f"  {mark} {stage.replace('_', ' '):<20} {when}"
+        lines.append(style(text, bold=True) if i == current else text)
+    if esc.stage == "confirm_resolution":
+        lines.append("  Action needed: please confirm that the fix resolves your issue.")
+    if esc.expected_resolution and esc.stage != "resolved":
+        lines.append(
+            f"  Expected resolution: {esc.expected_resolution} (an estimate, not a promise)"
+        )
+    return lines

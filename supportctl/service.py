@@ -1,0 +1,402 @@
+"""The rules of SPEC §3: who may see and do what.  Pure Python: no click, no I/O of its own.
+
+Every backend is driven through this layer, so the rules are the same whichever stores
+the tickets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from supportctl.backends.base import Backend, DuplicateDocuments
+from supportctl.errors import NotFound, PermissionDenied, UsageError
+from supportctl.models import (
+    KINDS,
+    PRIORITIES,
+    STATUSES,
+    Escalation,
+    Org,
+    Ticket,
+    User,
+    id_sort_key,
+)
+from supportctl.timeutil import format_ts, now
+
+FEDRAMP_REFUSAL = (
+    "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
+)
+SORT_KEYS = ("created", "updated", "priority", "status", "id")
+SCOPES = ("mine", "org")
+_PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}  # low=0 … urgent=3
+# Lifecycle order; "largest first" (the default) puts the newest state, `new`, first.
+_STATUS_RANK = {s: len(STATUSES) - i for i, s in enumerate(STATUSES)}
+
+
+@dataclass
+class TicketQuery:
+    """The filters of `tickets list` (SPEC §4, §9)."""
+
+    scope: str = "mine"
+    org: str | None = None
+    statuses: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    assignee: str | None = None  # a username, "@me" or "none"
+    requester: str | None = None
+    tags: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    idle: timedelta | None = None
+    search: str | None = None
+    sort: str = "created"
+    asc: bool = False
+    limit: int = 50  # 0 = all
+
+
+@dataclass
+class ListResult:
+    tickets: list[dict[str, Any]]  # summaries (or full documents when the thread was asked for)
+    total: int  # how many matched before --limit
+
+
+@dataclass
+class ProxyEntry:
+    username: str
+    effective: bool
+    source: str  # "override" or "account"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"username": self.username, "effective": self.effective, "source": self.source}
+
+
+@dataclass
+class TicketView:
+    """What `tickets show` draws: the ticket as this viewer may see it, and its context."""
+
+    ticket: Ticket
+    viewer: User
+    proxy_access: list[ProxyEntry]
+    escalation: Escalation | None
+    users: dict[str, User] = field(default_factory=dict)
+
+
+@dataclass
+class ImportLine:
+    number: int
+    kind: str
+    doc: Any
+
+
+class Service:
+    def __init__(
+        self,
+        backend: Backend,
+        username: str | None,
+        *,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.backend = backend
+        self.username = username
+        self.clock = clock
+        self._actor: User | None = None
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def actor(self) -> User:
+        """The acting user (SPEC §6): configured, and present in the store; else exit 4."""
+        if self._actor is None:
+            if not self.username:
+                raise PermissionDenied(
+                    "no user configured: commands on the json backend act as a user of the store",
+                    hint="pass --user NAME, set SUPPORTCTL_USER, "
+                    "or run `supportctl config set user NAME`",
+                )
+            user = self.backend.get_user(self.username)
+            if user is None:
+                raise PermissionDenied(
+                    f"unknown user {self.username!r}: no such user in the store",
+                    hint="list the store's users with `supportctl store export | grep user`",
+                )
+            self._actor = user
+        return self._actor
+
+    def _refuse_fedramp(self) -> User:
+        actor = self.actor
+        if actor.fedramp:
+            raise PermissionDenied(FEDRAMP_REFUSAL)
+        return actor
+
+    # -- visibility ---------------------------------------------------------------------------
+    @staticmethod
+    def can_see(user: User, ticket: dict[str, Any] | Ticket) -> bool:
+        """SPEC §3: requester, cc users, admins of the requester's org, agents."""
+        doc = ticket if isinstance(ticket, dict) else ticket.__dict__
+        if user.role == "agent":
+            return True
+        if doc["requester"] == user.username or user.username in doc["cc"]:
+            return True
+        return user.role == "admin" and doc["org"] == user.org
+
+    @staticmethod
+    def visible_copy(user: User, ticket: Ticket) -> Ticket:
+        """The ticket with internal notes removed for anyone but agents."""
+        if user.is_agent:
+            return ticket
+        return replace(ticket, messages=[m for m in ticket.messages if m.kind != "note"])
+
+    def get_visible_ticket(self, ticket_id: str) -> Ticket:
+        actor = self._refuse_fedramp()
+        ticket = self.backend.get_ticket(ticket_id)
+        if ticket is None or not self.can_see(actor, ticket):
+            raise NotFound(f"ticket {ticket_id} not found")
+        return self.visible_copy(actor, ticket)
+
+    # -- reading ------------------------------------------------------------------------------
+    def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
+        actor = self._refuse_fedramp()
+        if query.scope not in SCOPES:
+            raise UsageError(f"invalid scope {query.scope!r}; valid scopes: {', '.join(SCOPES)}")
+        if query.sort not in SORT_KEYS:
+            raise UsageError(f"invalid sort {query.sort!r}; valid sorts: {', '.join(SORT_KEYS)}")
+        if query.limit < 0:
+            raise UsageError("--limit must be 0 (all) or a positive number")
+        match = self._matcher(actor, query)
+        rows = [row for row in self.backend.ticket_summaries() if match(row)]
+        if query.search:
+            rows = self._search(actor, rows, query.search)
+        rows.sort(key=_sort_key(query.sort), reverse=not query.asc)
+        total = len(rows)
+        if query.limit:
+            rows = rows[: query.limit]
+        if with_thread:
+            rows = [self._full_doc(actor, row["id"]) for row in rows]
+        return ListResult(tickets=rows, total=total)
+
+    def _full_doc(self, actor: User, ticket_id: str) -> dict[str, Any]:
+        ticket = self.backend.get_ticket(ticket_id)
+        if ticket is None:  # vanished since the index was read
+            raise NotFound(f"ticket {ticket_id} not found")
+        return self.visible_copy(actor, ticket).to_dict()
+
+    def _matcher(self, actor: User, query: TicketQuery) -> Callable[[dict[str, Any]], bool]:
+        """One predicate from the scope and every filter (different flags must all hold)."""
+        checks: list[Callable[[dict[str, Any]], bool]] = []
+        me = actor.username
+        if query.scope == "org":
+            if actor.role == "user":
+                raise PermissionDenied(
+                    "--scope org is for brand admins and agents; you are a user",
+                    hint="your own tickets are listed with --scope mine (the default)",
+                )
+            if actor.role == "admin":
+                if query.org and query.org != actor.org:
+                    raise PermissionDenied(
+                        f"you may list only your own organisation's tickets ({actor.org})"
+                    )
+                org = actor.org
+                checks.append(lambda t: t["org"] == org)
+        else:
+            checks.append(lambda t: t["requester"] == me or me in t["cc"] or t["assignee"] == me)
+        if query.org:
+            wanted_org = query.org
+            checks.append(lambda t: t["org"] == wanted_org)
+        for key, values in (
+            ("status", query.statuses),
+            ("type", query.types),
+            ("category", query.categories),
+            ("priority", query.priorities),
+        ):
+            if values:
+                allowed = frozenset(values)
+                checks.append(lambda t, key=key, allowed=allowed: t[key] in allowed)
+        if query.assignee is not None:
+            wanted = {"@me": me, "none": None}.get(query.assignee, query.assignee)
+            checks.append(lambda t: t["assignee"] == wanted)
+        if query.requester:
+            requester = query.requester
+            checks.append(lambda t: t["requester"] == requester)
+        if query.tags:
+            tags = frozenset(query.tags)
+            checks.append(lambda t: tags.issubset(t["tags"]))
+        # RFC 3339 UTC strings of one fixed form compare in time order.
+        if query.since:
+            since = format_ts(query.since)
+            checks.append(lambda t: t["created_at"] >= since)
+        if query.until:
+            until = format_ts(query.until)
+            checks.append(lambda t: t["created_at"] <= until)
+        if query.idle is not None:
+            cutoff = format_ts(self.clock() - query.idle)
+            checks.append(lambda t: t["updated_at"] <= cutoff)
+        return lambda t: all(check(t) for check in checks)
+
+    def _search(self, actor: User, rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+        """Case-insensitive substring over the subject and the bodies the caller may see."""
+        needle = text.casefold()
+        found = []
+        for row in rows:
+            if needle in row["subject"].casefold():
+                found.append(row)
+                continue
+            ticket = self.backend.get_ticket(row["id"])
+            if ticket is None:
+                continue
+            if any(
+                needle in m.body.casefold()
+                for m in ticket.messages
+                if m.kind != "note" or actor.is_agent
+            ):
+                found.append(row)
+        return found
+
+    def show_ticket(self, ticket_id: str) -> TicketView:
+        ticket = self.get_visible_ticket(ticket_id)
+        users = {}
+        for name in [ticket.requester, *ticket.cc, ticket.assignee]:
+            if name and name not in users:
+                user = self.backend.get_user(name)
+                if user is not None:
+                    users[name] = user
+        escalation = None
+        if ticket.escalation_id:
+            escalation = self.backend.get_escalation(ticket.escalation_id)
+        return TicketView(
+            ticket=ticket,
+            viewer=self.actor,
+            proxy_access=self.proxy_entries(ticket, users),
+            escalation=escalation,
+            users=users,
+        )
+
+    @staticmethod
+    def proxy_entries(ticket: Ticket, users: dict[str, User]) -> list[ProxyEntry]:
+        """SPEC §5: the ticket's override if set, else the user's account default."""
+        entries = []
+        for name in dict.fromkeys([ticket.requester, *ticket.cc]):
+            if name in ticket.proxy_access:
+                entries.append(ProxyEntry(name, ticket.proxy_access[name], "override"))
+            else:
+                user = users.get(name)
+                entries.append(ProxyEntry(name, bool(user and user.support_access), "account"))
+        return entries
+
+    # -- import / export ----------------------------------------------------------------------
+    def import_lines(self, lines: Iterable[bytes]) -> dict[str, int]:
+        """SPEC §4, §9: check every line first; any bad line means nothing is imported."""
+        parsed, errors = parse_import(lines)
+        if not errors:
+            errors = self._reference_errors(parsed)
+        if errors:
+            raise _import_error(errors)
+        try:
+            return self.backend.import_documents([(p.kind, p.doc) for p in parsed])
+        except DuplicateDocuments as exc:
+            raise _import_error(
+                [
+                    f"line {parsed[i].number}: {parsed[i].kind} {_doc_key(parsed[i])} already exists"
+                    for i in exc.positions
+                ]
+            ) from None
+
+    def _reference_errors(self, parsed: list[ImportLine]) -> list[str]:
+        """Every user, org, ticket and escalation a document names must exist somewhere."""
+        users = {u.username for u in self.backend.list_users()}
+        orgs = {o.id for o in self.backend.list_orgs()}
+        tickets: set[str] = set()
+        escalations: set[str] = set()
+        for p in parsed:
+            if p.kind == "user":
+                users.add(p.doc.username)
+            elif p.kind == "org":
+                orgs.add(p.doc.id)
+            elif p.kind == "ticket":
+                tickets.add(p.doc.id)
+            else:
+                escalations.add(p.doc.id)
+        errors = []
+        for p in parsed:
+            missing = []
+            if p.kind == "user" and p.doc.org not in orgs:
+                missing.append(f"org {p.doc.org!r}")
+            elif p.kind == "ticket":
+                t: Ticket = p.doc
+                if t.org not in orgs:
+                    missing.append(f"org {t.org!r}")
+                for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
+                    if name and name not in users:
+                        missing.append(f"user {name!r}")
+                if t.escalation_id and t.escalation_id not in escalations:
+                    if self.backend.get_escalation(t.escalation_id) is None:
+                        missing.append(f"escalation {t.escalation_id!r}")
+            elif p.kind == "escalation" and p.doc.ticket_id not in tickets:
+                if self.backend.get_ticket(p.doc.ticket_id) is None:
+                    missing.append(f"ticket {p.doc.ticket_id!r}")
+            if missing:
+                errors.append(f"line {p.number}: unknown {', '.join(missing)}")
+        return errors
+
+    def export_documents(self) -> Iterable[dict[str, Any]]:
+        for kind, doc in self.backend.export_documents():
+            yield {"kind": kind, **doc}
+
+    # -- directory ----------------------------------------------------------------------------
+    def get_org(self, org_id: str) -> Org:
+        org = self.backend.get_org(org_id)
+        if org is None:
+            raise NotFound(f"org {org_id} not found")
+        return org
+
+
+def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
+    """Parse and validate JSON Lines; return the documents and one error per bad line."""
+    parsed: list[ImportLine] = []
+    errors: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+            obj = json.loads(text)
+            if not isinstance(obj, dict):
+                raise ValueError("not a JSON object")
+            kind = obj.pop("kind", None)
+            if kind not in KINDS:
+                raise ValueError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
+            parsed.append(ImportLine(number, kind, KINDS[kind].from_dict(obj)))
+        except UnicodeDecodeError:
+            errors.append(f"line {number}: not valid UTF-8")
+        except RecursionError:
+            errors.append(f"line {number}: nested too deeply")
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except (ValueError, TypeError) as exc:
+            errors.append(f"line {number}: {exc}")
+    return parsed, errors
+
+
+def _doc_key(line: ImportLine) -> str:
+    return line.doc.username if line.kind == "user" else line.doc.id
+
+
+def _import_error(errors: list[str]) -> UsageError:
+    shown = "; ".join(errors[:10])
+    more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
+    lines = "1 bad line" if len(errors) == 1 else f"{len(errors)} bad lines"
+    return UsageError(f"{lines}, nothing imported: {shown}{more}")
+
+
+def _sort_key(sort: str) -> Callable[[dict[str, Any]], Any]:
+    if sort == "created":
+        return lambda t: (t["created_at"], id_sort_key(t["id"]))
+    if sort == "updated":
+        return lambda t: (t["updated_at"], id_sort_key(t["id"]))
+    if sort == "priority":
+        return lambda t: (_PRIORITY_RANK[t["priority"]], t["created_at"], id_sort_key(t["id"]))
+    if sort == "status":
+        return lambda t: (_STATUS_RANK[t["status"]], t["created_at"], id_sort_key(t["id"]))
+    return lambda t: id_sort_key(t["id"])

@@ -1,0 +1,73 @@
+"""Timestamps: RFC 3339 UTC in JSON, local ``YYYY-MM-DD HH:MM`` in tables, and WHEN parsing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from supportctl.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|w)\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def format_ts(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, second precision."""
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_ts(value: str) -> datetime:
+    """Parse an RFC 3339 timestamp with an explicit offset; raise ValueError otherwise."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        raise ValueError(f"not an RFC 3339 time: {value!r}")
+    text = value.strip()
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"RFC 3339 time needs a Z or an offset: {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def normalize_ts(value: str) -> str:
+    """Validate and normalise a stored timestamp to the canonical ``...Z`` form."""
+    return format_ts(parse_ts(value))
+
+
+def local_display(value: str | None) -> str:
+    """Table form: local time (TZ honoured), ``YYYY-MM-DD HH:MM``."""
+    if not value:
+        return ""
+    return parse_ts(value).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``36h``, ``7d``, ``2w`` → timedelta; UsageError otherwise."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise UsageError(
+            f"invalid duration {text!r}: use a number and m, h, d or w (e.g. 36h, 14d)"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_when(text: str, *, clock: datetime | None = None) -> datetime:
+    """SPEC §4 WHEN: a date, an RFC 3339 time, or a duration back from now."""
+    reference = clock or now()
+    if _DURATION.match(text or ""):
+        return reference - parse_duration(text)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            day = date.fromisoformat(text.strip())
+            # A bare date means local midnight of that day, like `date -d`.
+            return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
+        return parse_ts(text)
+    except (ValueError, AttributeError):
+        raise UsageError(
+            f"invalid time {text!r}: use a date (2026-11-01), an RFC 3339 time "
+            "(2026-11-01T09:00:00Z) or a duration back from now (90m, 36h, 7d, 2w)"
+        ) from None

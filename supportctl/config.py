@@ -191,7 +191,11 @@ class Settings:
         config = config or ConfigFile.load()
         name = config.active_profile_name(profile)
         values = config.profile(name)
-        if profile and profile != DEFAULT_PROFILE and profile not in config.data.get("profiles", {}):
+        if (
+            profile
+            and profile != DEFAULT_PROFILE
+            and profile not in config.data.get("profiles", {})
+        ):
             raise NotFound(
                 f"no profile {name!r} in {config.path}",
                 hint="create it with `supportctl config set KEY VALUE --profile NAME`",

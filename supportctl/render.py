@@ -265,9 +265,7 @@ def render_ticket(view: Any, style: Any = None) -> str:
 
 
 def _attachment_lines(message: Any) -> list[str]:
-    return [
-        f"    📎 {a.name} ({_size(a.size)}, {a.content_type})" for a in message.attachments
-    ]
+    return [f"    📎 {a.name} ({_size(a.size)}, {a.content_type})" for a in message.attachments]
 
 
 def render_escalation_progress(esc: Any, style: Any) -> list[str]:

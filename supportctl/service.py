@@ -330,12 +330,18 @@ class Service:
                 for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
                     if name and name not in users:
                         missing.append(f"user {name!r}")
-                if t.escalation_id and t.escalation_id not in escalations:
-                    if self.backend.get_escalation(t.escalation_id) is None:
-                        missing.append(f"escalation {t.escalation_id!r}")
-            elif p.kind == "escalation" and p.doc.ticket_id not in tickets:
-                if self.backend.get_ticket(p.doc.ticket_id) is None:
-                    missing.append(f"ticket {p.doc.ticket_id!r}")
+                if (
+                    t.escalation_id
+                    and t.escalation_id not in escalations
+                    and self.backend.get_escalation(t.escalation_id) is None
+                ):
+                    missing.append(f"escalation {t.escalation_id!r}")
+            elif (
+                p.kind == "escalation"
+                and p.doc.ticket_id not in tickets
+                and self.backend.get_ticket(p.doc.ticket_id) is None
+            ):
+                missing.append(f"ticket {p.doc.ticket_id!r}")
             if missing:
                 errors.append(f"line {p.number}: unknown {', '.join(missing)}")
         return errors

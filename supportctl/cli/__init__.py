@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -33,7 +34,9 @@ class RootGroup(click.Group):
     def main(self, args: Any = None, prog_name: Any = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         try:
-            rv = super().main(args=args, prog_name=prog_name or "supportctl", standalone_mode=False, **extra)
+            rv = super().main(
+                args=args, prog_name=prog_name or "supportctl", standalone_mode=False, **extra
+            )
             code = rv if isinstance(rv, int) else 0
         except click.exceptions.Exit as exc:
             code = exc.exit_code
@@ -82,10 +85,14 @@ class RootGroup(click.Group):
     help="Directory of the json store (default: $XDG_DATA_HOME/supportctl).",
 )
 @click.option("--url", envvar="SUPPORTCTL_URL", help="Base URL of the REST API.")
-@click.option("--user", envvar="SUPPORTCTL_USER", metavar="NAME", help="Act as this user (json backend).")
+@click.option(
+    "--user", envvar="SUPPORTCTL_USER", metavar="NAME", help="Act as this user (json backend)."
+)
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR).")
 @click.option("-v", "--verbose", is_flag=True, help="Diagnostics on stderr; tracebacks on bugs.")
-@click.version_option(__version__, "--version", prog_name="supportctl", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="supportctl", message="%(prog)s %(version)s"
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -105,6 +112,7 @@ def cli(
     """
     global _verbose
     _verbose = verbose
+    time.tzset()  # table times are local: honour TZ as the environment has it now
     ctx.obj = AppContext(
         profile=profile,
         backend_name=backend,

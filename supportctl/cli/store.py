@@ -45,7 +45,9 @@ def init(app: AppContext, demo: bool) -> None:
     existed = JsonStore.exists(path)
     backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
     if not demo:
-        app.note(f"store already exists at {path}" if existed else f"created an empty store at {path}")
+        app.note(
+            f"store already exists at {path}" if existed else f"created an empty store at {path}"
+        )
         return
     if not backend.is_empty():
         raise Conflict(
@@ -91,10 +93,7 @@ def import_(app: AppContext, source: str) -> None:
 
     path = _json_only(app, "store import")
     try:
-        if source == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            data = Path(source).read_bytes()
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from None
     lines = data.split(b"\n")

@@ -46,13 +46,27 @@ def tickets() -> None:
 @multi_choice("--type", TICKET_TYPES, "Only tickets of this type.")
 @multi_choice("--category", CATEGORIES, "Only tickets of this category.")
 @multi_choice("--priority", PRIORITIES, "Only tickets of this priority.")
-@click.option("--assignee", metavar="U|@me|none", help="Only tickets assigned to U, to you, or to no one.")
+@click.option(
+    "--assignee", metavar="U|@me|none", help="Only tickets assigned to U, to you, or to no one."
+)
 @click.option("--requester", metavar="U", help="Only tickets submitted by U.")
-@click.option("--tag", "tags", multiple=True, metavar="T", help="Only tickets with this tag; repeat: all of them.")
-@click.option("--since", metavar="WHEN", help="Created at or after WHEN (date, RFC 3339 time, or 7d back).")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="T",
+    help="Only tickets with this tag; repeat: all of them.",
+)
+@click.option(
+    "--since", metavar="WHEN", help="Created at or after WHEN (date, RFC 3339 time, or 7d back)."
+)
 @click.option("--until", metavar="WHEN", help="Created at or before WHEN.")
 @click.option("--idle", metavar="DURATION", help="Last activity older than DURATION (e.g. 14d).")
-@click.option("--search", metavar="TEXT", help="Case-insensitive text in the subject or the messages you may see.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Case-insensitive text in the subject or the messages you may see.",
+)
 @click.option(
     "--sort",
     type=click.Choice(("created", "updated", "priority", "status", "id")),
@@ -61,8 +75,16 @@ def tickets() -> None:
     help="Sort key: newest/largest first (priority: urgent first; status: new first).",
 )
 @click.option("--asc", is_flag=True, help="Reverse the sort: oldest/smallest first.")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="At most N tickets; 0 = all.")
-@click.option("--columns", metavar="a,b,c", help="Fields to show, for every format (see the list below).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most N tickets; 0 = all.",
+)
+@click.option(
+    "--columns", metavar="a,b,c", help="Fields to show, for every format (see the list below)."
+)
 @output_option(*LIST_FORMATS)
 @pass_app
 def list_tickets(
@@ -167,4 +189,3 @@ def show(app: AppContext, ticket_id: str, fmt: str, no_pager: bool) -> None:
         click.echo_via_pager(text, color=app.color)
     else:
         app.out(text)
-

@@ -1,0 +1,195 @@
+"""Test fixtures: no test touches the real home; a small exact store to read."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from supportctl.cli import cli
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def ts(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point config, data and home at a temp dir; drop every SUPPORTCTL_* variable."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SUPPORTCTL_") or name in ("NO_COLOR", "PAGER"):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("SUPPORTCTL_CONFIG", str(home / "config" / "supportctl" / "config.toml"))
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    return home
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def run(*args: str, input: str | bytes | None = None, env: dict | None = None) -> Result:
+    """Invoke the CLI in-process; stdout and stderr separate (click >= 8.2)."""
+    result = CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def org(id_: str, name: str, **extra) -> dict:
+    return {"kind": "org", "id": id_, "name": name, **extra}
+
+
+def user(username: str, org_id: str, role: str = "user", **extra) -> dict:
+    return {
+        "kind": "user",
+        "username": username,
+        "name": username.capitalize(),
+        "email": f"{username}@example.com",
+        "org": org_id,
+        "role": role,
+        **extra,
+    }
+
+
+def ticket(id_: str, requester: str, org_id: str, **extra) -> dict:
+    doc = {
+        "kind": "ticket",
+        "id": id_,
+        "subject": f"Subject of {id_}",
+        "type": "email",
+        "category": "technical",
+        "status": "open",
+        "priority": "normal",
+        "requester": requester,
+        "org": org_id,
+        "created_at": "2026-10-01T09:00:00Z",
+        "updated_at": "2026-10-02T09:00:00Z",
+    }
+    doc.update(extra)
+    return doc
+
+
+def message(
+    id_: str, author: str, body: str, kind: str = "email", at: str = "2026-10-01T09:00:00Z"
+):
+    return {"id": id_, "kind": kind, "author": author, "at": at, "body": body, "attachments": []}
+
+
+def small_store_docs() -> list[dict]:
+    """Three orgs, every role, and tickets chosen so each rule of SPEC §3 can be seen."""
+    recent = ts(NOW - timedelta(hours=2))
+    return [
+        org("acme", "Acme Corp"),
+        org("globex", "Globex"),
+        org("support", "Support Vendor"),
+        user("alice", "acme", "admin"),
+        user("bob", "acme", support_access=True),
+        user("carol", "acme"),
+        user("fed", "acme", fedramp=True),
+        user("gina", "globex"),
+        user("gadmin", "globex", "admin"),
+        user("dana", "support", "agent"),
+        user("eve", "support", "agent"),
+        ticket(
+            "1001",
+            "bob",
+            "acme",
+            subject="Export fails with a timeout",
+            cc=["carol"],
+            assignee="dana",
+            priority="high",
+            tags=["export", "api"],
+            created_at="2026-10-01T09:00:00Z",
+            updated_at="2026-10-03T09:00:00Z",
+            proxy_access={"carol": True},
+            messages=[
+                message("m1", "bob", "The export times out after 30 seconds."),
+                message("m2", "dana", "Customer is on the legacy plan", kind="note"),
+                message("m3", "dana", "Could you send a HAR file?"),
+            ],
+        ),
+        ticket(
+            "1002",
+            "carol",
+            "acme",
+            type="chat",
+            subject="Chat about billing",
+            category="billing",
+            status="pending",
+            priority="low",
+            created_at="2026-10-05T09:00:00Z",
+            updated_at=recent,
+            messages=[
+                message("c1", "carol", "Hi, my invoice is wrong", kind="chat"),
+                message("c2", "eve", "Let me check", kind="chat"),
+            ],
+        ),
+        ticket(
+            "1003",
+            "bob",
+            "acme",
+            type="phone",
+            subject="",
+            status="new",
+            priority="urgent",
+            tags=["export"],
+            created_at="2026-10-10T09:00:00Z",
+            updated_at="2026-10-10T09:00:00Z",
+        ),
+        ticket("1004", "gina", "globex", type="web", created_at="2026-10-12T09:00:00Z"),
+        ticket("1005", "fed", "acme", created_at="2026-10-13T09:00:00Z"),
+        ticket(
+            "1006",
+            "alice",
+            "acme",
+            type="call",
+            subject="",
+            status="closed",
+            resolution="solved",
+            assignee="eve",
+            created_at="2026-10-14T09:00:00Z",
+            updated_at="2026-10-20T09:00:00Z",
+            closed_at="2026-10-20T09:00:00Z",
+            call={
+                "scheduled_at": "2026-10-15T15:00:00Z",
+                "status": "accepted",
+                "meeting_url": "https://meet.example.com/abc",
+                "passcode": "424242",
+            },
+            feedback={"rating": 4, "comment": "Quick and clear", "at": "2026-10-21T09:00:00Z"},
+        ),
+    ]
+
+
+def jsonl(docs: list[dict]) -> str:
+    return "".join(json.dumps(d) + "\n" for d in docs)
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The small store, imported through the CLI into the default store location."""
+    result = run("store", "import", "-", input=jsonl(small_store_docs()))
+    assert result.exit_code == 0, result.stderr
+    from supportctl.config import default_store_path
+
+    return default_store_path()

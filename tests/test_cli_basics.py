@@ -1,0 +1,106 @@
+"""The CLI as a whole: version, help, error format, module entry point, lazy imports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from supportctl import __version__
+from tests.conftest import run
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"supportctl {__version__}\n"
+
+
+def test_every_command_has_help():
+    from supportctl.cli import cli
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            yield [*path, name], command
+            if hasattr(command, "commands"):
+                yield from walk(command, [*path, name])
+
+    for path, command in walk(cli, []):
+        result = run(*path, "--help")
+        assert result.exit_code == 0, path
+        assert command.help or command.short_help, path
+
+
+def test_usage_errors_are_one_line_with_a_hint():
+    result = run("tickets", "list", "--bogus")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("supportctl: error: No such option '--bogus'")
+    assert lines[1] == "hint: see `supportctl tickets list --help`"
+
+
+def test_unknown_command_exit_2():
+    result = run("frobnicate")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("supportctl: error: No such command 'frobnicate'")
+
+
+def _subprocess(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, check=False, **kwargs
+    )
+
+
+def test_python_dash_m_entry_point():
+    result = _subprocess("-m", "supportctl", "--version")
+    assert result.returncode == 0
+    assert result.stdout == f"supportctl {__version__}\n"
+
+
+def test_help_and_json_backend_commands_do_not_import_requests(store):
+    code = (
+        "import sys\n"
+        "from supportctl.cli import cli\n"
+        "for args in (['--help'], ['--user', 'bob', 'tickets', 'list'], ['tickets', 'show', '--help']):\n"
+        "    try:\n"
+        "        cli.main(args=args, prog_name='supportctl')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert 'requests' not in sys.modules, 'requests was imported'\n"
+        "print('clean')\n"
+    )
+    result = _subprocess("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("clean\n")
+
+
+def test_broken_pipe_is_quiet(store):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.run(
+        f"{sys.executable} -m supportctl --user dana tickets list --scope org -o jsonl | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr
+    assert "error" not in proc.stderr
+
+
+def test_unexpected_failure_says_it_is_a_bug(store, monkeypatch):
+    from supportctl import service
+
+    def boom(self, query, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(service.Service, "list_tickets", boom)
+    result = run("--user", "bob", "tickets", "list")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "supportctl: error: unexpected failure (this is a bug): RuntimeError: kaboom",
+        "hint: run again with -v to see the traceback",
+    ]
+    verbose = run("-v", "--user", "bob", "tickets", "list")
+    assert "Traceback" in verbose.stderr

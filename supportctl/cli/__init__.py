@@ -71,7 +71,7 @@ class RootGroup(click.Group):
         sys.exit(int(code))
 
 
-@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("supportctl", cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--profile", envvar="SUPPORTCTL_PROFILE", help="Config profile to use.")
 @click.option(
     "--backend",

@@ -217,3 +217,12 @@ def test_newer_schema_is_refused_and_left_unchanged(store):
         assert str(meta) in result.stderr
         assert "newer than this supportctl understands" in result.stderr
     assert meta.read_bytes() == before
+
+
+def test_init_demo_twice_is_harmless(isolated_home):
+    assert run("store", "init", "--demo").exit_code == 0
+    before = run("store", "export").stdout
+    again = run("store", "init", "--demo")
+    assert again.exit_code == 0
+    assert "the demo store already exists" in again.stderr
+    assert run("store", "export").stdout == before

@@ -433,6 +433,15 @@ class JsonStore(Backend):
         for esc in self.list_escalations():
             yield "escalation", esc.to_dict()
 
+    @property
+    def is_demo(self) -> bool:
+        """True for a store made by `store init --demo`."""
+        return bool(self._meta.get("demo"))
+
+    def mark_demo(self) -> None:
+        with self._locked():
+            self._write_meta(dict(self._meta, demo=True))
+
     def is_empty(self) -> bool:
         return not self._users_map() and not self._orgs_map() and not self._read_index()
 

@@ -49,18 +49,24 @@ def init(app: AppContext, demo: bool) -> None:
             f"store already exists at {path}" if existed else f"created an empty store at {path}"
         )
         return
-    if not backend.is_empty():
+    if backend.is_demo:
+        app.note(f"the demo store already exists at {path}")
+    elif not backend.is_empty():
         raise Conflict(
             f"the store at {path} already holds data; the demo goes into an empty store",
             hint="choose another directory with --store",
         )
-    from supportctl.demo import DEMO_ADMIN, demo_documents
-    from supportctl.service import Service
-    from supportctl.timeutil import now
+    else:
+        from supportctl.demo import demo_documents
+        from supportctl.service import Service
+        from supportctl.timeutil import now
 
-    lines = [_line(doc) for doc in demo_documents(now())]
-    counts = Service(backend, None).import_lines(lines)
-    app.note(f"created a demo store at {path}: {_summary(counts)}")
+        lines = [_line(doc) for doc in demo_documents(now())]
+        counts = Service(backend, None).import_lines(lines)
+        backend.mark_demo()
+        app.note(f"created a demo store at {path}: {_summary(counts)}")
+    from supportctl.demo import DEMO_ADMIN
+
     settings = app.settings()
     if not settings.user:
         config = settings.config

@@ -1,0 +1,91 @@
+"""The service layer directly: the reading rules of SPEC §3 without the CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from supportctl.backends.jsonstore import JsonStore
+from supportctl.errors import NotFound, PermissionDenied, UsageError
+from supportctl.service import Service, TicketQuery
+from tests.conftest import jsonl, small_store_docs
+
+
+@pytest.fixture
+def backend(tmp_path) -> JsonStore:
+    store = JsonStore.create(tmp_path / "store")
+    Service(store, None).import_lines(jsonl(small_store_docs()).encode().splitlines())
+    return store
+
+
+def listed(backend, user, **query) -> list[str]:
+    result = Service(backend, user).list_tickets(TicketQuery(limit=0, **query))
+    return sorted(t["id"] for t in result.tickets)
+
+
+@pytest.mark.parametrize(
+    ("user", "visible"),
+    [
+        ("bob", {"1001", "1003"}),  # requester
+        ("carol", {"1001", "1002"}),  # requester of 1002, cc on 1001
+        ("alice", {"1001", "1002", "1003", "1005", "1006"}),  # admin of acme
+        ("gadmin", {"1004"}),  # admin of globex
+        ("gina", {"1004"}),
+        ("dana", {"1001", "1002", "1003", "1004", "1005", "1006"}),  # agent
+    ],
+)
+def test_who_sees_which_ticket(backend, user, visible):
+    service = Service(backend, user)
+    for ticket_id in ("1001", "1002", "1003", "1004", "1005", "1006"):
+        if ticket_id in visible:
+            assert service.get_visible_ticket(ticket_id).id == ticket_id
+        else:
+            with pytest.raises(NotFound, match=f"ticket {ticket_id} not found"):
+                service.get_visible_ticket(ticket_id)
+
+
+def test_scope_mine_and_org(backend):
+    assert listed(backend, "alice") == ["1006"]
+    assert listed(backend, "alice", scope="org") == ["1001", "1002", "1003", "1005", "1006"]
+    assert listed(backend, "dana", scope="org", org="globex") == ["1004"]
+    with pytest.raises(PermissionDenied):
+        listed(backend, "bob", scope="org")
+    with pytest.raises(PermissionDenied):
+        listed(backend, "alice", scope="org", org="globex")
+
+
+def test_fedramp_refused_for_list_and_show(backend):
+    service = Service(backend, "fed")
+    with pytest.raises(PermissionDenied, match="FedRAMP"):
+        service.list_tickets(TicketQuery())
+    with pytest.raises(PermissionDenied, match="FedRAMP"):
+        service.show_ticket("1005")
+
+
+def test_notes_hidden_from_users_and_admins(backend):
+    for user in ("bob", "carol", "alice"):
+        kinds = [m.kind for m in Service(backend, user).show_ticket("1001").ticket.messages]
+        assert "note" not in kinds
+    kinds = [m.kind for m in Service(backend, "dana").show_ticket("1001").ticket.messages]
+    assert kinds == ["email", "note", "email"]
+
+
+def test_proxy_entries_override_or_account(backend):
+    entries = Service(backend, "bob").show_ticket("1001").proxy_access
+    assert [e.to_dict() for e in entries] == [
+        {"username": "bob", "effective": True, "source": "account"},
+        {"username": "carol", "effective": True, "source": "override"},
+    ]
+
+
+def test_identity_errors(backend):
+    with pytest.raises(PermissionDenied, match="no user configured"):
+        Service(backend, None).list_tickets(TicketQuery())
+    with pytest.raises(PermissionDenied, match="unknown user"):
+        Service(backend, "mallory").list_tickets(TicketQuery())
+
+
+def test_bad_query_values(backend):
+    with pytest.raises(UsageError):
+        Service(backend, "dana").list_tickets(TicketQuery(sort="subject"))
+    with pytest.raises(UsageError):
+        Service(backend, "dana").list_tickets(TicketQuery(limit=-1))

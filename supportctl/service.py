@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from supportctl.backends.base import Backend, DuplicateDocuments
+from supportctl.backends.base import Backend, DuplicateDocuments, Prefilter
 from supportctl.errors import NotFound, PermissionDenied, UsageError
 from supportctl.models import (
     KINDS,
@@ -166,7 +166,8 @@ class Service:
         if query.limit < 0:
             raise UsageError("--limit must be 0 (all) or a positive number")
         match = self._matcher(actor, query)
-        rows = [row for row in self.backend.ticket_summaries() if match(row)]
+        summaries = self.backend.ticket_summaries(self._prefilter(actor, query))
+        rows = [row for row in summaries if match(row)]
         if query.search:
             rows = self._search(actor, rows, query.search)
         rows.sort(key=_sort_key(query.sort), reverse=not query.asc)
@@ -233,7 +234,37 @@ class Service:
         if query.idle is not None:
             cutoff = format_ts(self.clock() - query.idle)
             checks.append(lambda t: t["updated_at"] <= cutoff)
-        return lambda t: all(check(t) for check in checks)
+
+        def match(t: dict[str, Any]) -> bool:  # a plain loop: faster than all() per row
+            for check in checks:  # noqa: SIM110
+                if not check(t):
+                    return False
+            return True
+
+        return match
+
+    @staticmethod
+    def _prefilter(actor: User, query: TicketQuery) -> Prefilter:
+        """Necessary conditions of the query, for backends that can skip tickets early."""
+        fields: dict[str, frozenset[str]] = {}
+        for key, values in (
+            ("status", query.statuses),
+            ("type", query.types),
+            ("category", query.categories),
+            ("priority", query.priorities),
+        ):
+            if values:
+                fields[key] = frozenset(values)
+        if query.org:
+            fields["org"] = frozenset({query.org})
+        elif query.scope == "org" and actor.role == "admin":
+            fields["org"] = frozenset({actor.org})
+        if query.requester:
+            fields["requester"] = frozenset({query.requester})
+        mentions = None
+        if query.scope == "mine":
+            mentions = frozenset({actor.username})
+        return Prefilter(fields=fields, mentions=mentions)
 
     def _search(self, actor: User, rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
         """Case-insensitive substring over the subject and the bodies the caller may see."""

@@ -25,6 +25,19 @@ class DuplicateDocuments(UsageError):
         self.positions = positions
 
 
+@dataclass(frozen=True)
+class Prefilter:
+    """Necessary conditions a backend may use to skip tickets before decoding them.
+
+    The service still applies every rule exactly; a backend that ignores this is correct,
+    only slower.  ``fields``: the field must equal one of the values.  ``mentions``: at
+    least one of these strings is a value somewhere in the summary.
+    """
+
+    fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    mentions: frozenset[str] | None = None
+
+
 @dataclass
 class CheckReport:
     """What ``store check`` found and, with ``--repair``, what it did."""
@@ -63,8 +76,9 @@ class Backend(ABC):
     def get_ticket(self, ticket_id: str) -> Ticket | None: ...
 
     @abstractmethod
-    def ticket_summaries(self) -> Iterable[dict[str, Any]]:
-        """Every ticket in its summary form (``Ticket.summary()``), in no particular order."""
+    def ticket_summaries(self, prefilter: Prefilter | None = None) -> Iterable[dict[str, Any]]:
+        """Tickets in their summary form (``Ticket.summary()``), in no particular order:
+        every ticket, or at least those that may pass ``prefilter``."""
 
     @abstractmethod
     def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:

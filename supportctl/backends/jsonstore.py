@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import os
 import re
@@ -41,7 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from supportctl.backends.base import Backend, CheckReport, DuplicateDocuments
+from supportctl.backends.base import Backend, CheckReport, DuplicateDocuments, Prefilter
 from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
 from supportctl.models import Escalation, Org, Ticket, User, id_sort_key
 
@@ -50,6 +51,8 @@ FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 COMPACT_SLACK = 1 << 20  # bytes of index growth tolerated before compaction is considered
 
+# Every index line starts with the ticket's id (the first field, compact JSON, safe chars).
+_INDEX_ID = re.compile(rb'^\{"id":"([A-Za-z0-9._-]+)",', re.MULTILINE)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DUMPS_KW: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
@@ -243,25 +246,45 @@ class JsonStore(Backend):
         except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError):
             raise StoreDamaged(str(path), "is damaged (not a valid document)") from None
 
-    def _read_index(self) -> dict[str, dict[str, Any]]:
-        """Last summary line of every ticket; a torn last line (no newline yet) is ignored."""
+    def _index_lines(self) -> dict[bytes, bytes]:
+        """Raw index lines by ticket id, the last line of an id winning.
+
+        A torn last line (no newline yet: a writer is at work or died) is ignored.
+        """
         try:
             with open(self.index_path, "rb") as handle:
                 data = handle.read()
         except FileNotFoundError:
             return {}
         end = data.rfind(b"\n") + 1
-        if end == 0:
-            return {}
+        lines = data[: end - 1].split(b"\n") if end else []
+        ids = _INDEX_ID.findall(data, 0, end)
+        if len(ids) != len(lines):
+            raise self._index_damaged()
+        return dict(zip(ids, lines, strict=True))
+
+    def _index_damaged(self) -> StoreDamaged:
+        return StoreDamaged(
+            str(self.index_path),
+            "is damaged; it is derived from the tickets: "
+            "`supportctl store check --repair` rebuilds it",
+        )
+
+    def _decode_lines(self, lines: Iterable[bytes]) -> list[dict[str, Any]]:
+        joined = b"[" + b",".join(lines) + b"]"
+        collecting = gc.isenabled()
+        gc.disable()  # tens of thousands of fresh dicts: the cycle collector only slows this
         try:
-            rows = json.loads(b"[" + data[: end - 1].replace(b"\n", b",") + b"]")
-            return {row["id"]: row for row in rows}
-        except (ValueError, UnicodeDecodeError, TypeError, KeyError):
-            raise StoreDamaged(
-                str(self.index_path),
-                "is damaged; it is derived from the tickets: "
-                "`supportctl store check --repair` rebuilds it",
-            ) from None
+            return json.loads(joined)
+        except (ValueError, UnicodeDecodeError):
+            raise self._index_damaged() from None
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _read_index(self) -> dict[str, dict[str, Any]]:
+        """Last summary of every ticket, decoded."""
+        return {row["id"]: row for row in self._decode_lines(self._index_lines().values())}
 
     # -- Backend: directory --------------------------------------------------------------------
     def get_user(self, username: str) -> User | None:
@@ -280,11 +303,28 @@ class JsonStore(Backend):
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         return self._load_doc(self.ticket_path(ticket_id), Ticket)
 
-    def ticket_summaries(self) -> Iterable[dict[str, Any]]:
-        return self._read_index().values()
+    def ticket_summaries(self, prefilter: Prefilter | None = None) -> Iterable[dict[str, Any]]:
+        lines: Iterable[bytes] = self._index_lines().values()
+        if prefilter is not None:
+            # Byte-level necessary conditions on the compact JSON of each line: only the
+            # lines that may match are decoded.
+            groups = [
+                [b'"' + name.encode() + b'":' + _dumps(v) for v in values]
+                for name, values in prefilter.fields.items()
+            ]
+            if prefilter.mentions is not None:
+                groups.append([_dumps(v) for v in prefilter.mentions])
+            for needles in groups:
+                if len(needles) == 1:
+                    needle = needles[0]
+                    lines = [line for line in lines if needle in line]
+                else:
+                    search = re.compile(b"|".join(re.escape(n) for n in needles)).search
+                    lines = [line for line in lines if search(line)]
+        return self._decode_lines(lines)
 
     def ticket_ids(self) -> set[str]:
-        return set(self._read_index())
+        return {key.decode() for key in self._index_lines()}
 
     def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:
         with self._locked():
@@ -443,7 +483,7 @@ class JsonStore(Backend):
             self._write_meta(dict(self._meta, demo=True))
 
     def is_empty(self) -> bool:
-        return not self._users_map() and not self._orgs_map() and not self._read_index()
+        return not self._users_map() and not self._orgs_map() and not self._index_lines()
 
     # -- locking and the journal --------------------------------------------------------------
     @contextlib.contextmanager

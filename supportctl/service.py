@@ -233,7 +233,7 @@ class Service:
             checks.append(lambda t: t["created_at"] <= until)
         if query.idle is not None:
             cutoff = format_ts(self.clock() - query.idle)
-            checks.append(lambda t: t["updated_at"] <= cutoff)
+            checks.append(lambda t: t["updated_at"] < cutoff)  # strictly older
 
         def match(t: dict[str, Any]) -> bool:  # a plain loop: faster than all() per row
             for check in checks:  # noqa: SIM110

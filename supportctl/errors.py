@@ -69,3 +69,4 @@ class StoreDamaged(Unavailable):
             f"store file {path} {why}", hint="run `supportctl store check` for details"
         )
         self.path = path
+        self.why = why

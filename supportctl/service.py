@@ -319,63 +319,14 @@ class Service:
     # -- import / export ----------------------------------------------------------------------
     def import_lines(self, lines: Iterable[bytes]) -> dict[str, int]:
         """SPEC §4, §9: check every line first; any bad line means nothing is imported."""
-        parsed, errors = parse_import(lines)
-        if not errors:
-            errors = self._reference_errors(parsed)
-        if errors:
-            raise _import_error(errors)
+        return self.import_checked(check_import(lines, self.backend))
+
+    def import_checked(self, parsed: list[ImportLine]) -> dict[str, int]:
+        """Import lines already checked by ``check_import``; ids taken meanwhile are bad lines."""
         try:
             return self.backend.import_documents([(p.kind, p.doc) for p in parsed])
         except DuplicateDocuments as exc:
-            raise _import_error(
-                [
-                    f"line {parsed[i].number}: {parsed[i].kind} {_doc_key(parsed[i])} already exists"
-                    for i in exc.positions
-                ]
-            ) from None
-
-    def _reference_errors(self, parsed: list[ImportLine]) -> list[str]:
-        """Every user, org, ticket and escalation a document names must exist somewhere."""
-        users = {u.username for u in self.backend.list_users()}
-        orgs = {o.id for o in self.backend.list_orgs()}
-        tickets: set[str] = set()
-        escalations: set[str] = set()
-        for p in parsed:
-            if p.kind == "user":
-                users.add(p.doc.username)
-            elif p.kind == "org":
-                orgs.add(p.doc.id)
-            elif p.kind == "ticket":
-                tickets.add(p.doc.id)
-            else:
-                escalations.add(p.doc.id)
-        errors = []
-        for p in parsed:
-            missing = []
-            if p.kind == "user" and p.doc.org not in orgs:
-                missing.append(f"org {p.doc.org!r}")
-            elif p.kind == "ticket":
-                t: Ticket = p.doc
-                if t.org not in orgs:
-                    missing.append(f"org {t.org!r}")
-                for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
-                    if name and name not in users:
-                        missing.append(f"user {name!r}")
-                if (
-                    t.escalation_id
-                    and t.escalation_id not in escalations
-                    and self.backend.get_escalation(t.escalation_id) is None
-                ):
-                    missing.append(f"escalation {t.escalation_id!r}")
-            elif (
-                p.kind == "escalation"
-                and p.doc.ticket_id not in tickets
-                and self.backend.get_ticket(p.doc.ticket_id) is None
-            ):
-                missing.append(f"ticket {p.doc.ticket_id!r}")
-            if missing:
-                errors.append(f"line {p.number}: unknown {', '.join(missing)}")
-        return errors
+            raise _import_error([_exists(parsed[i]) for i in exc.positions]) from None
 
     def export_documents(self) -> Iterable[dict[str, Any]]:
         for kind, doc in self.backend.export_documents():
@@ -389,10 +340,24 @@ class Service:
         return org
 
 
+def check_import(lines: Iterable[bytes], backend: Backend | None) -> list[ImportLine]:
+    """Every check that needs no lock: syntax, fields, ids unique in the file, references.
+
+    ``backend`` None checks against an empty store (before creating one).
+    """
+    parsed, errors = parse_import(lines)
+    if not errors:
+        errors = _reference_errors(parsed, backend)
+    if errors:
+        raise _import_error(errors)
+    return parsed
+
+
 def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
     """Parse and validate JSON Lines; return the documents and one error per bad line."""
     parsed: list[ImportLine] = []
     errors: list[str] = []
+    seen: set[tuple[str, str]] = set()
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
@@ -404,7 +369,7 @@ def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
             kind = obj.pop("kind", None)
             if kind not in KINDS:
                 raise ValueError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
-            parsed.append(ImportLine(number, kind, KINDS[kind].from_dict(obj)))
+            line = ImportLine(number, kind, KINDS[kind].from_dict(obj))
         except UnicodeDecodeError:
             errors.append(f"line {number}: not valid UTF-8")
         except RecursionError:
@@ -413,7 +378,61 @@ def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
             errors.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
         except (ValueError, TypeError) as exc:
             errors.append(f"line {number}: {exc}")
+        else:
+            key = (kind, _doc_key(line))
+            if key in seen:
+                errors.append(_exists(line))
+            seen.add(key)
+            parsed.append(line)
     return parsed, errors
+
+
+def _reference_errors(parsed: list[ImportLine], backend: Backend | None) -> list[str]:
+    """Every user, org, ticket and escalation a document names must exist somewhere."""
+    users = {u.username for u in backend.list_users()} if backend else set()
+    orgs = {o.id for o in backend.list_orgs()} if backend else set()
+    tickets: set[str] = set()
+    escalations: set[str] = set()
+    for p in parsed:
+        if p.kind == "user":
+            users.add(p.doc.username)
+        elif p.kind == "org":
+            orgs.add(p.doc.id)
+        elif p.kind == "ticket":
+            tickets.add(p.doc.id)
+        else:
+            escalations.add(p.doc.id)
+    errors = []
+    for p in parsed:
+        missing = []
+        if p.kind == "user" and p.doc.org not in orgs:
+            missing.append(f"org {p.doc.org!r}")
+        elif p.kind == "ticket":
+            t: Ticket = p.doc
+            if t.org not in orgs:
+                missing.append(f"org {t.org!r}")
+            for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
+                if name and name not in users:
+                    missing.append(f"user {name!r}")
+            if (
+                t.escalation_id
+                and t.escalation_id not in escalations
+                and (backend is None or backend.get_escalation(t.escalation_id) is None)
+            ):
+                missing.append(f"escalation {t.escalation_id!r}")
+        elif (
+            p.kind == "escalation"
+            and p.doc.ticket_id not in tickets
+            and (backend is None or backend.get_ticket(p.doc.ticket_id) is None)
+        ):
+            missing.append(f"ticket {p.doc.ticket_id!r}")
+        if missing:
+            errors.append(f"line {p.number}: unknown {', '.join(missing)}")
+    return errors
+
+
+def _exists(line: ImportLine) -> str:
+    return f"line {line.number}: {line.kind} {_doc_key(line)} already exists"
 
 
 def _doc_key(line: ImportLine) -> str:

@@ -226,3 +226,38 @@ def test_init_demo_twice_is_harmless(isolated_home):
     assert again.exit_code == 0
     assert "the demo store already exists" in again.stderr
     assert run("store", "export").stdout == before
+
+
+def test_failed_import_into_a_missing_store_creates_nothing(tmp_path):
+    target = tmp_path / "never"
+    bad = jsonl(small_store_docs()) + '{"kind": "ticket", "id": "1001"}\n'
+    result = run("--store", str(target), "store", "import", "-", input=bad)
+    assert result.exit_code == 2
+    assert not target.exists()
+
+
+def test_repair_keeps_a_damaged_ticket_listed_and_never_touches_it(store):
+    path = store / "tickets" / "1003.json"
+    path.write_bytes(b"\x00garbage")
+    doc = ticket("3001", "bob", "acme")
+    doc.pop("kind")
+    (store / "tickets" / "3001.json").write_text(json.dumps(doc))  # forces a rebuild
+    repair = run("store", "check", "--repair")
+    assert repair.exit_code == 6
+    assert f"problem: {path}: damaged" in repair.stdout
+    assert path.read_bytes() == b"\x00garbage"
+    listed = run("--user", "bob", "tickets", "list", "-o", "ids").stdout.split()
+    assert "1003" in listed  # its last known summary was kept
+    assert "3001" in listed
+    shown = run("--user", "bob", "tickets", "show", "1003")
+    assert shown.exit_code == 6
+    assert str(path) in shown.stderr
+
+
+def test_missing_index_is_damage_not_an_empty_list(store):
+    (store / "index.jsonl").unlink()
+    result = run("--user", "bob", "tickets", "list")
+    assert result.exit_code == 6
+    assert "index.jsonl is missing" in result.stderr
+    assert run("store", "check", "--repair").exit_code == 0
+    assert run("--user", "bob", "tickets", "list", "-o", "ids").stdout.split() == ["1003", "1001"]

@@ -12,6 +12,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from supportctl.backends.base import CheckReport
+from supportctl.errors import StoreDamaged
 from supportctl.models import Escalation, Org, Ticket, User
 
 if TYPE_CHECKING:
@@ -95,14 +96,17 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
         number = esc.id.removeprefix("CP-")
         if number.isdigit():
             max_escalation = max(max_escalation, int(number))
+    damaged: set[str] = set()  # ids whose file exists but cannot be read as a ticket
     for path in store.tickets_dir.glob("*.json"):
         doc = _load(path, report)
         if doc is None:
+            damaged.add(path.stem)
             continue
         try:
             ticket = Ticket.from_dict(doc)
         except (ValueError, TypeError) as exc:
             report.problems.append(f"{path}: invalid ticket: {exc}")
+            damaged.add(path.stem)
             continue
         if path.stem != ticket.id:
             report.problems.append(f"{path}: holds ticket {ticket.id}")
@@ -117,7 +121,7 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
         if ticket.id.isdigit():
             max_number = max(max_number, int(ticket.id))
 
-    _check_index(store, summaries, report, repair)
+    _check_index(store, summaries, damaged, report, repair)
 
     meta = dict(store._meta)
     fixes = []
@@ -144,16 +148,22 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
 
 
 def _check_index(
-    store: JsonStore, summaries: dict[str, dict[str, Any]], report: CheckReport, repair: bool
+    store: JsonStore,
+    summaries: dict[str, dict[str, Any]],
+    damaged: set[str],
+    report: CheckReport,
+    repair: bool,
 ) -> None:
+    """Compare the index with the ticket files; a rebuild keeps the last known summary of a
+    damaged ticket, so it stays listed while its file is being restored."""
     why = None
     try:
         indexed = store._read_index()
-    except Exception:  # StoreDamaged: the index does not parse
-        indexed, why = {}, "does not parse"
+    except StoreDamaged as exc:
+        indexed, why = {}, exc.why.split(";")[0]
     if why is None:
         missing = summaries.keys() - indexed.keys()
-        extra = indexed.keys() - summaries.keys()
+        extra = indexed.keys() - summaries.keys() - damaged
         stale = [i for i in summaries.keys() & indexed.keys() if indexed[i] != summaries[i]]
         parts = []
         if missing:
@@ -167,7 +177,8 @@ def _check_index(
     if why is None:
         return
     if repair:
-        store._rewrite_index(list(summaries.values()))
+        kept = [indexed[i] for i in damaged if i in indexed]
+        store._rewrite_index([*summaries.values(), *kept])
         report.repaired.append(
             f"rebuilt {store.index_path} from {len(summaries)} ticket files (it {why})"
         )

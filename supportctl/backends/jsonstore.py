@@ -255,6 +255,12 @@ class JsonStore(Backend):
             with open(self.index_path, "rb") as handle:
                 data = handle.read()
         except FileNotFoundError:
+            if self._has_ticket_files():
+                raise StoreDamaged(
+                    str(self.index_path),
+                    "is missing; it is derived from the tickets: "
+                    "`supportctl store check --repair` rebuilds it",
+                ) from None
             return {}
         end = data.rfind(b"\n") + 1
         lines = data[: end - 1].split(b"\n") if end else []
@@ -262,6 +268,11 @@ class JsonStore(Backend):
         if len(ids) != len(lines):
             raise self._index_damaged()
         return dict(zip(ids, lines, strict=True))
+
+    def _has_ticket_files(self) -> bool:
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.tickets_dir) as entries:
+            return any(e.name.endswith(".json") for e in entries)
+        return False
 
     def _index_damaged(self) -> StoreDamaged:
         return StoreDamaged(
@@ -346,7 +357,9 @@ class JsonStore(Backend):
                 number += 1
             ticket = make(str(number))
             meta["next_ticket"] = number + 1
-            self._commit_tickets([ticket], journal={"touched": [ticket.id]}, meta=meta)
+            self._commit_tickets(
+                [ticket], journal={"touched": [ticket.id], "meta": meta}, meta=meta
+            )
             return ticket
 
     def _commit_tickets(
@@ -502,6 +515,10 @@ class JsonStore(Backend):
             self._users = self._orgs = None
             if self.journal_path.exists():
                 self._recover()
+            else:
+                # Writes outside a journal (the journal itself, counters, compaction) leave
+                # their temp file in the root when killed; only the lock holder may sweep.
+                self._remove_temp_files(folders=(self.root,))
             yield
         finally:
             self._lock_depth, self._lock_fd = 0, None
@@ -532,7 +549,7 @@ class JsonStore(Backend):
                         f"for more than {self.lock_timeout:g} s; try again",
                     ) from None
                 time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+                delay = min(delay * 2, 0.01)
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -614,9 +631,9 @@ class JsonStore(Backend):
                     summaries.append(ticket.summary())
         self._append_index(summaries)
 
-    def _remove_temp_files(self) -> list[Path]:
+    def _remove_temp_files(self, folders: tuple[Path, ...] | None = None) -> list[Path]:
         removed = []
-        for folder in (self.root, self.tickets_dir, self.escalations_dir):
+        for folder in folders or (self.root, self.tickets_dir, self.escalations_dir):
             with contextlib.suppress(FileNotFoundError):
                 for entry in os.scandir(folder):
                     if entry.name.startswith(".tmp-"):
@@ -669,7 +686,8 @@ class JsonStore(Backend):
         """Verify every file; with ``repair``, rebuild what is derivable and say what was done."""
         from supportctl.backends.jsoncheck import check_store
 
-        with self._locked() if repair else contextlib.nullcontext():
+        # Under the lock even without --repair: a write in progress is not damage.
+        with self._locked():
             return check_store(self, repair=repair)
 
 

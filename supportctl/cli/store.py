@@ -95,7 +95,7 @@ def import_(app: AppContext, source: str) -> None:
     error names the lines. Creates the store if there is none.
     """
     from supportctl.backends.jsonstore import JsonStore
-    from supportctl.service import Service
+    from supportctl.service import Service, check_import
 
     path = _json_only(app, "store import")
     try:
@@ -104,29 +104,14 @@ def import_(app: AppContext, source: str) -> None:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from None
     lines = data.split(b"\n")
     if JsonStore.exists(path):
-        counts = Service(app.backend("store import"), None).import_lines(lines)
+        backend = app.backend("store import")
+        parsed = check_import(lines, backend)
     else:
-        created_dir = not path.exists()
+        # Check everything before the store exists, so a bad file leaves nothing behind.
+        parsed = check_import(lines, None)
         backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
-        try:
-            counts = Service(backend, None).import_lines(lines)
-        except BaseException:
-            # Nothing was imported: leave no half-made store behind either.
-            _remove_new_store(path, created_dir)
-            raise
+    counts = Service(backend, None).import_checked(parsed)
     app.note(f"imported {_summary(counts)} into {path}")
-
-
-def _remove_new_store(path: Path, created_dir: bool) -> None:
-    import shutil
-
-    if created_dir:
-        shutil.rmtree(path, ignore_errors=True)
-        return
-    for name in ("store.json", "store.lock", "users.json", "orgs.json", "index.jsonl"):
-        (path / name).unlink(missing_ok=True)
-    for sub in ("tickets", "escalations"):
-        shutil.rmtree(path / sub, ignore_errors=True)
 
 
 @store.command("export")

@@ -245,6 +245,12 @@ def render_ticket(view: Any, style: Any = None) -> str:
     if t.type == "phone" and not t.messages:
         lines += ["", "Phone ticket: basic information only (no transcript is kept)."]
 
+    if t.events:
+        lines += ["", style(f"History ({_plural(len(t.events), 'event')})", bold=True)]
+        lines += [
+            f"  [{local_display(e.at)}] {who(e.actor)} {_describe_event(e)}" for e in t.events
+        ]
+
     if t.status == "closed":
         lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
         if t.feedback:
@@ -262,6 +268,25 @@ def render_ticket(view: Any, style: Any = None) -> str:
         else:
             lines.append("Feedback: not given yet")
     return "\n".join(lines) + "\n"
+
+
+def _describe_event(event: Any) -> str:
+    """One event of the audit trail in words: ``status_changed from new to open``."""
+    detail = dict(event.detail)
+    words = [event.action.replace("_", " ")]
+    if "from" in detail or "to" in detail:
+        old, new = detail.pop("from", None), detail.pop("to", None)
+        words.append(f"{_event_value(old)} → {_event_value(new)}")
+    words += [f"{key} {_event_value(value)}" for key, value in detail.items()]
+    return " ".join(words)
+
+
+def _event_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
 
 
 def _attachment_lines(message: Any) -> list[str]:

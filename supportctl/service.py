@@ -13,12 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from supportctl.backends.base import Backend, DuplicateDocuments, Prefilter
-from supportctl.errors import NotFound, PermissionDenied, UsageError
+from supportctl.errors import Conflict, NotFound, PermissionDenied, UsageError
 from supportctl.models import (
+    CATEGORIES,
     KINDS,
     PRIORITIES,
+    RESOLUTIONS,
     STATUSES,
+    TICKET_TYPES,
+    Attachment,
     Escalation,
+    Event,
+    Message,
     Org,
     Ticket,
     User,
@@ -26,6 +32,31 @@ from supportctl.models import (
 )
 from supportctl.timeutil import format_ts, now
 
+# SPEC §3 attachments (000): per message, per file, allowed extensions.
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 512_000
+CONTENT_TYPES = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "txt": "text/plain",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "har": "application/json",
+}
+ALLOWED_EXTENSIONS = tuple(CONTENT_TYPES)
+CLOSED_MESSAGE = (
+    "This ticket has been closed. If you have more questions, "
+    "open a new ticket and reference ticket {id}."
+)
+FEEDBACK_AGAIN = "Thank you — feedback for ticket {id} was already received."
 FEDRAMP_REFUSAL = (
     "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
 )
@@ -86,6 +117,35 @@ class TicketView:
 
 
 @dataclass
+class NewAttachment:
+    name: str
+    data: bytes
+
+
+@dataclass
+class TicketChanges:
+    """`tickets update` flags; None means "leave as it is"."""
+
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None  # a username, "@me" or "none"
+    group: str | None = None  # "" clears the group
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.status is None
+            and self.priority is None
+            and self.assignee is None
+            and self.group is None
+            and not self.add_tags
+            and not self.remove_tags
+        )
+
+
+@dataclass
 class ImportLine:
     number: int
     kind: str
@@ -125,6 +185,10 @@ class Service:
             self._actor = user
         return self._actor
 
+    def require_history_access(self) -> User:
+        """FedRAMP users may not read ticket history (000); refuse with the reason."""
+        return self._refuse_fedramp()
+
     def _refuse_fedramp(self) -> User:
         actor = self.actor
         if actor.fedramp:
@@ -144,10 +208,14 @@ class Service:
 
     @staticmethod
     def visible_copy(user: User, ticket: Ticket) -> Ticket:
-        """The ticket with internal notes removed for anyone but agents."""
+        """The ticket with internal notes (and their events) removed for anyone but agents."""
         if user.is_agent:
             return ticket
-        return replace(ticket, messages=[m for m in ticket.messages if m.kind != "note"])
+        return replace(
+            ticket,
+            messages=[m for m in ticket.messages if m.kind != "note"],
+            events=[e for e in ticket.events if e.action != "noted"],
+        )
 
     def get_visible_ticket(self, ticket_id: str) -> Ticket:
         actor = self._refuse_fedramp()
@@ -332,12 +400,374 @@ class Service:
         for kind, doc in self.backend.export_documents():
             yield {"kind": kind, **doc}
 
+    # -- working tickets (SPEC §3, §9) -------------------------------------------------------
+    def _event(self, action: str, **detail: Any) -> Event:
+        return Event(
+            at=format_ts(self.clock()), actor=self.actor.username, action=action, detail=detail
+        )
+
+    def _visible_or_not_found(self, ticket: Ticket) -> None:
+        if not self.can_see(self.actor, ticket):
+            raise NotFound(f"ticket {ticket.id} not found")
+
+    def _store_attachments(self, files: list[NewAttachment]) -> list[Attachment]:
+        """Check every file, then keep the bytes (content-addressed) before any reference."""
+        check_attachments([(f.name, len(f.data)) for f in files])
+        import hashlib
+
+        out = []
+        for f in files:
+            digest = hashlib.sha256(f.data).hexdigest()
+            self.backend.put_blob(digest, f.data)
+            out.append(Attachment(f.name, len(f.data), digest, content_type_of(f.name)))
+        return out
+
+    def create_ticket(
+        self,
+        *,
+        subject: str,
+        body: str,
+        type_: str = "web",
+        category: str = "general",
+        priority: str = "normal",
+        cc: Iterable[str] = (),
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket:
+        """A new ticket by the acting user, who becomes its requester (status `new`)."""
+        actor = self.actor
+        if not subject.strip():
+            raise UsageError("the subject must not be empty")
+        _check_body(body)
+        for value, allowed, name in (
+            (type_, TICKET_TYPES, "type"),
+            (category, CATEGORIES, "category"),
+            (priority, PRIORITIES, "priority"),
+        ):
+            if value not in allowed:
+                raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
+        cc_users = list(dict.fromkeys(u for u in cc if u != actor.username))
+        for name in cc_users:
+            user = self.backend.get_user(name)
+            # Users see only their own organisation: no hint that a user exists elsewhere.
+            if user is None or (not actor.is_agent and user.org != actor.org):
+                where = "" if actor.is_agent else " in your organisation"
+                raise NotFound(f"no user {name}{where} (--cc)")
+        stored = self._store_attachments(attachments or [])
+        at = format_ts(self.clock())
+
+        def make(ticket_id: str) -> Ticket:
+            return Ticket(
+                id=ticket_id,
+                subject=subject.strip(),
+                type=type_,
+                category=category,
+                status="new",
+                priority=priority,
+                requester=actor.username,
+                org=actor.org,
+                cc=cc_users,
+                created_at=at,
+                updated_at=at,
+                messages=[
+                    Message(
+                        id="m1",
+                        kind="chat" if type_ == "chat" else "email",
+                        author=actor.username,
+                        at=at,
+                        body=body,
+                        attachments=stored,
+                    )
+                ],
+                events=[self._event("created")],
+            )
+
+        return self.backend.create_ticket(make)
+
+    def reply(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        internal: bool = False,
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket:
+        """SPEC §3 reply: not on closed; a customer's reply reopens a resolved ticket."""
+        actor = self.actor
+        _check_body(body)
+        if internal and not actor.is_agent:
+            raise PermissionDenied("internal notes are for agents only")
+        stored = self._store_attachments(attachments or [])
+
+        def change(ticket: Ticket) -> Ticket:
+            self._visible_or_not_found(ticket)
+            if ticket.status == "closed":
+                raise Conflict(
+                    f"ticket {ticket.id} is closed; open a new ticket and reference {ticket.id}"
+                )
+            at = format_ts(self.clock())
+            message = Message(
+                id=_next_message_id(ticket),
+                kind="note" if internal else "email",
+                author=actor.username,
+                at=at,
+                body=body,
+                attachments=stored,
+            )
+            ticket.messages.append(message)
+            ticket.events.append(
+                self._event("noted" if internal else "replied", message=message.id)
+            )
+            if ticket.status == "resolved" and not actor.is_agent:
+                ticket.events.append(
+                    self._event("status_changed", **{"from": "resolved", "to": "open"})
+                )
+                ticket.status = "open"
+            ticket.updated_at = at
+            return ticket
+
+        return self.backend.update_ticket(ticket_id, change)
+
+    def close(
+        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        """SPEC §3 close: requester or agent; returns (ticket, changed). Re-closing is a no-op."""
+        actor = self.actor
+        if reason is not None:
+            if not actor.is_agent:
+                raise PermissionDenied("--reason is for agents; your close is recorded as solved")
+            if reason not in RESOLUTIONS:
+                raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
+        if comment is not None:
+            _check_body(comment, what="comment")
+        changed = True
+
+        def change(ticket: Ticket) -> Ticket | None:
+            nonlocal changed
+            self._visible_or_not_found(ticket)
+            if not actor.is_agent and ticket.requester != actor.username:
+                raise PermissionDenied(
+                    f"only the requester ({ticket.requester}) or an agent may close ticket {ticket.id}"
+                )
+            if ticket.status == "closed":
+                changed = False
+                return None
+            at = format_ts(self.clock())
+            if comment:
+                message = Message(_next_message_id(ticket), "email", actor.username, at, comment)
+                ticket.messages.append(message)
+                ticket.events.append(self._event("replied", message=message.id))
+            resolution = reason or "solved"
+            ticket.events.append(
+                self._event(
+                    "closed", **{"from": ticket.status, "to": "closed"}, resolution=resolution
+                )
+            )
+            ticket.status, ticket.resolution = "closed", resolution
+            ticket.closed_at = ticket.updated_at = at
+            return ticket
+
+        ticket = self.backend.update_ticket(ticket_id, change)
+        return ticket, changed
+
+    def feedback(
+        self, ticket_id: str, rating: int, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        """SPEC §3 feedback: the requester, on closed tickets, once; returns (ticket, changed)."""
+        actor = self.actor
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise UsageError(f"the rating must be a whole number from 1 to 5 (got {rating!r})")
+        changed = True
+
+        def change(ticket: Ticket) -> Ticket | None:
+            nonlocal changed
+            self._visible_or_not_found(ticket)
+            if ticket.requester != actor.username:
+                raise PermissionDenied(
+                    f"only the requester ({ticket.requester}) may give feedback on ticket {ticket.id}"
+                )
+            if ticket.status != "closed":
+                raise Conflict(
+                    f"ticket {ticket.id} is {ticket.status}; feedback is for closed tickets"
+                )
+            if ticket.feedback is not None:
+                changed = False
+                return None
+            at = format_ts(self.clock())
+            ticket.feedback = {"rating": rating, "comment": comment or None, "at": at}
+            ticket.events.append(self._event("feedback", rating=rating))
+            ticket.updated_at = at
+            return ticket
+
+        ticket = self.backend.update_ticket(ticket_id, change)
+        return ticket, changed
+
+    def update(self, ticket_id: str, changes: TicketChanges) -> tuple[Ticket, list[Event]]:
+        """SPEC §3 triage by agents; one event per changed field. Returns the ticket and the
+        events this update added (none: nothing changed)."""
+        actor = self.actor
+        if changes.empty:
+            raise UsageError(
+                "nothing to update: give --status, --priority, --assignee, --group, "
+                "--add-tag or --remove-tag"
+            )
+        if changes.status is not None and changes.status not in STATUSES:
+            raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
+        if changes.status == "closed":
+            raise UsageError(
+                "close tickets with `supportctl tickets close` (it records a resolution)"
+            )
+        if changes.status == "escalated":
+            raise UsageError("escalate tickets with `supportctl escalations create`")
+        if changes.priority is not None and changes.priority not in PRIORITIES:
+            raise UsageError(
+                f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}"
+            )
+        assignee = self._resolve_assignee(changes.assignee)
+        added: list[Event] = []
+
+        def change(ticket: Ticket) -> Ticket | None:
+            self._visible_or_not_found(ticket)
+            if not actor.is_agent:
+                raise PermissionDenied(f"only agents may update tickets; you are a {actor.role}")
+            events: list[Event] = []
+
+            def record(action: str, old: Any, new: Any) -> None:
+                events.append(self._event(action, **{"from": old, "to": new}))
+
+            if ticket.status == "closed":
+                if changes.status == "open" and ticket.resolution == "spam":
+                    record("restored", "closed", "open")
+                    ticket.status, ticket.resolution, ticket.closed_at = "open", None, None
+                elif changes.status == "open":
+                    raise Conflict(
+                        f"ticket {ticket.id} was closed as {ticket.resolution}; only tickets "
+                        "closed as spam can be restored"
+                    )
+                else:
+                    raise Conflict(
+                        f"ticket {ticket.id} is closed; a closed ticket does not change "
+                        "(except restoring spam with --status open)"
+                    )
+            if changes.priority is not None and changes.priority != ticket.priority:
+                record("priority_changed", ticket.priority, changes.priority)
+                ticket.priority = changes.priority
+            if changes.assignee is not None and assignee != ticket.assignee:
+                record("assigned", ticket.assignee, assignee)
+                ticket.assignee = assignee
+                if ticket.status == "new" and assignee is not None and changes.status is None:
+                    record("status_changed", "new", "open")
+                    ticket.status = "open"
+            if changes.status is not None and changes.status != ticket.status:
+                record("status_changed", ticket.status, changes.status)
+                ticket.status = changes.status
+            if changes.group is not None:
+                group = changes.group or None
+                if group != ticket.group:
+                    record("group_changed", ticket.group, group)
+                    ticket.group = group
+            if changes.add_tags or changes.remove_tags:
+                tags = [t for t in ticket.tags if t not in changes.remove_tags]
+                tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
+                if tags != ticket.tags:
+                    record("tags_changed", list(ticket.tags), tags)
+                    ticket.tags = tags
+            if not events:
+                return None
+            ticket.events.extend(events)
+            ticket.updated_at = events[-1].at
+            added[:] = events
+            return ticket
+
+        ticket = self.backend.update_ticket(ticket_id, change)
+        return ticket, added
+
+    def _resolve_assignee(self, value: str | None) -> str | None:
+        if value is None or value == "none":
+            return None
+        if value == "@me":
+            return self.actor.username
+        user = self.backend.get_user(value)
+        if user is None:
+            raise NotFound(f"user {value} not found")
+        if not user.is_agent:
+            raise UsageError(f"{value} is not an agent; tickets are assigned to agents")
+        return value
+
+    def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:
+        """The newest attachment called ``name`` the caller may see, its bytes, and how many
+        attachments of the ticket have that name."""
+        ticket = self.get_visible_ticket(ticket_id)
+        found = [a for m in ticket.messages for a in m.attachments if a.name == name]
+        if not found:
+            names = sorted({a.name for m in ticket.messages for a in m.attachments})
+            listing = f"; its attachments: {', '.join(names)}" if names else "; it has none"
+            raise NotFound(f"ticket {ticket_id} has no attachment {name!r}{listing}")
+        chosen = found[-1]
+        data = self.backend.get_blob(chosen.sha256)
+        if data is None:
+            raise NotFound(
+                f"the bytes of {name!r} are not in this store (only its metadata was imported)"
+            )
+        return chosen, data, len(found)
+
     # -- directory ----------------------------------------------------------------------------
     def get_org(self, org_id: str) -> Org:
         org = self.backend.get_org(org_id)
         if org is None:
             raise NotFound(f"org {org_id} not found")
         return org
+
+
+def check_attachments(files: list[tuple[str, int | None]]) -> None:
+    """SPEC §3: every file is checked before anything is written; one error names them all.
+
+    ``files`` holds (name, size) pairs; a size of None means the file could not be read.
+    """
+    problems = []
+    if len(files) > MAX_ATTACHMENTS:
+        problems.append(f"{len(files)} files attached, at most {MAX_ATTACHMENTS} per message")
+    seen: set[str] = set()
+    for name, size in files:
+        if size is None:
+            problems.append(f"{name}: no such file or not readable")
+            continue
+        if any(ord(c) < 32 or ord(c) == 127 for c in name) or name in ("", ".", ".."):
+            problems.append(f"{name!r}: the name has control characters or is empty")
+            continue
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if ext not in ALLOWED_EXTENSIONS:
+            problems.append(
+                f"{name}: {'.' + ext if ext else 'no extension'} is not an allowed type "
+                f"(allowed: {', '.join(ALLOWED_EXTENSIONS)})"
+            )
+        if size > MAX_ATTACHMENT_BYTES:
+            problems.append(
+                f"{name}: {size:,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,} bytes"
+            )
+        if name in seen:
+            problems.append(f"{name}: attached twice")
+        seen.add(name)
+    if problems:
+        raise UsageError("attachments refused, nothing written: " + "; ".join(problems))
+
+
+def content_type_of(name: str) -> str:
+    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def _check_body(body: str, what: str = "body") -> None:
+    if not body or not body.strip():
+        raise UsageError(f"empty {what}; nothing written")
+    if "\x00" in body:
+        raise UsageError(f"the {what} contains a NUL character; nothing written")
+
+
+def _next_message_id(ticket: Ticket) -> str:
+    taken = {m.id for m in ticket.messages}
+    number = len(ticket.messages) + 1
+    while f"m{number}" in taken:
+        number += 1
+    return f"m{number}"
 
 
 def check_import(lines: Iterable[bytes], backend: Backend | None) -> list[ImportLine]:

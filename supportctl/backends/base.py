@@ -88,6 +88,14 @@ class Backend(ABC):
     def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
         """Allocate an id, build the ticket with ``make(id)`` and store it."""
 
+    # -- attachment bytes ---------------------------------------------------------------------
+    @abstractmethod
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        """Keep attachment bytes under their SHA-256 (the same bytes are kept once)."""
+
+    @abstractmethod
+    def get_blob(self, sha256: str) -> bytes | None: ...
+
     # -- escalations --------------------------------------------------------------------------
     @abstractmethod
     def get_escalation(self, escalation_id: str) -> Escalation | None: ...

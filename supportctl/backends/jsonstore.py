@@ -53,6 +53,7 @@ COMPACT_SLACK = 1 << 20  # bytes of index growth tolerated before compaction is 
 
 # Every index line starts with the ticket's id (the first field, compact JSON, safe chars).
 _INDEX_ID = re.compile(rb'^\{"id":"([A-Za-z0-9._-]+)",', re.MULTILINE)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DUMPS_KW: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
@@ -120,6 +121,7 @@ class JsonStore(Backend):
         self.tickets_dir = self.root / "tickets"
         self.escalations_dir = self.root / "escalations"
         self.index_path = self.root / "index.jsonl"
+        self.blobs_dir = self.root / "blobs"
         self._lock_depth = 0
         self._lock_fd: int | None = None
         self._users: dict[str, User] | None = None
@@ -379,6 +381,36 @@ class JsonStore(Backend):
             # Leave the journal: the next writer (or `store check --repair`) replays it.
             raise _write_error(self.root, exc) from None
         self._maybe_compact()
+
+    # -- Backend: attachment bytes ------------------------------------------------------------
+    def blob_path(self, sha256: str) -> Path | None:
+        if not isinstance(sha256, str) or not _SHA256.match(sha256):
+            return None
+        return self.blobs_dir / sha256[:2] / sha256
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        """Content-addressed and written before any ticket names it, so no lock is needed."""
+        path = self.blob_path(sha256)
+        if path is None:
+            raise ValueError(f"not a SHA-256: {sha256!r}")
+        if path.exists():
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(path, data)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        path = self.blob_path(sha256)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise Unavailable(f"cannot read {path}: {exc.strerror}") from None
 
     # -- Backend: escalations ------------------------------------------------------------------
     def get_escalation(self, escalation_id: str) -> Escalation | None:

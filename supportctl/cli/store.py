@@ -57,10 +57,12 @@ def init(app: AppContext, demo: bool) -> None:
             hint="choose another directory with --store",
         )
     else:
-        from supportctl.demo import demo_documents
+        from supportctl.demo import demo_attachment_blobs, demo_documents
         from supportctl.service import Service
         from supportctl.timeutil import now
 
+        for digest, data in demo_attachment_blobs().items():
+            backend.put_blob(digest, data)
         lines = [_line(doc) for doc in demo_documents(now())]
         counts = Service(backend, None).import_lines(lines)
         backend.mark_demo()

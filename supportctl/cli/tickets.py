@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import click
 
 from supportctl.cli.context import AppContext, pass_app
 from supportctl.cli.options import multi_choice, output_option
-from supportctl.models import CATEGORIES, PRIORITIES, STATUSES, TICKET_TYPES
+from supportctl.models import CATEGORIES, PRIORITIES, RESOLUTIONS, STATUSES, TICKET_TYPES
 from supportctl.render import (
     LIST_FORMATS,
     TICKET_COLUMNS,
@@ -189,3 +191,373 @@ def show(app: AppContext, ticket_id: str, fmt: str, no_pager: bool) -> None:
         click.echo_via_pager(text, color=app.color)
     else:
         app.out(text)
+
+
+# -- working tickets ------------------------------------------------------------------------------
+
+body_options = [
+    click.option("-m", "--message", "message", metavar="TEXT", help="The body."),
+    click.option(
+        "--body-file",
+        metavar="FILE|-",
+        help="Read the body from FILE (- = stdin). Without -m or this: stdin when piped, "
+        "else $EDITOR.",
+    ),
+    click.option(
+        "--attach",
+        "attach",
+        multiple=True,
+        metavar="FILE",
+        help="Attach a file (at most 5, 512,000 bytes each; csv tsv xlsx doc docx pdf txt "
+        "jpg jpeg png gif mp4 mov har). Repeatable.",
+    ),
+]
+action_output = click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="json prints the changed ticket (a list when several IDs were given).",
+)
+
+
+def with_body_options(func):  # type: ignore[no-untyped-def]
+    for option in reversed(body_options):
+        func = option(func)
+    return func
+
+
+def _new_attachments(paths: tuple[str, ...]) -> list:
+    from supportctl.cli.inputs import read_attachments
+    from supportctl.service import NewAttachment
+
+    return [NewAttachment(name, data) for name, data in read_attachments(paths)]
+
+
+def _print_changed(app: AppContext, tickets_out: list, many: bool) -> None:
+    service = app.service()
+    docs = [service.visible_copy(service.actor, t).to_dict() for t in tickets_out]
+    if many:
+        app.out(dumps_json(docs) + "\n")
+    elif docs:
+        app.out(dumps_json(docs[0]) + "\n")
+
+
+def _json_allowed(app: AppContext, fmt: str, command: str) -> None:
+    """-o json shows ticket history: refused up front for FedRAMP users, before any change."""
+    service = app.service(command)
+    if fmt == "json":
+        service.require_history_access()
+
+
+@tickets.command("create")
+@click.option("--subject", required=True, metavar="S", help="What the ticket is about.")
+@click.option("--type", "type_", type=click.Choice(TICKET_TYPES), default="web", show_default=True)
+@click.option("--category", type=click.Choice(CATEGORIES), default="general", show_default=True)
+@click.option("--priority", type=click.Choice(PRIORITIES), default="normal", show_default=True)
+@click.option(
+    "--cc", multiple=True, metavar="U", help="Add a user of your organisation. Repeatable."
+)
+@with_body_options
+@output_option("id", "json", default="id")
+@pass_app
+def create(
+    app: AppContext,
+    subject: str,
+    type_: str,
+    category: str,
+    priority: str,
+    cc: tuple[str, ...],
+    message: str | None,
+    body_file: str | None,
+    attach: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Open a new ticket as yourself; prints its ID (or the ticket with -o json).
+
+    \b
+    Example:
+      supportctl tickets create --subject "Export times out" --category technical \\
+          -m "Exports over 100k responses fail after 60 s." --attach export.har
+    """
+    from supportctl.cli.inputs import read_body
+
+    service = app.service("tickets create")
+    _json_allowed(app, fmt, "tickets create")
+    body = read_body(message, body_file)
+    ticket = service.create_ticket(
+        subject=subject,
+        body=body,
+        type_=type_,
+        category=category,
+        priority=priority,
+        cc=cc,
+        attachments=_new_attachments(attach),
+    )
+    if fmt == "json":
+        _print_changed(app, [ticket], many=False)
+    else:
+        app.out(f"{ticket.id}\n")
+    app.note(f"created ticket {ticket.id}")
+
+
+@tickets.command("reply")
+@click.argument("ids", nargs=-1, required=True, metavar="ID…")
+@with_body_options
+@click.option(
+    "--internal", is_flag=True, help="An internal note: agents only, never shown to customers."
+)
+@action_output
+@pass_app
+def reply(
+    app: AppContext,
+    ids: tuple[str, ...],
+    message: str | None,
+    body_file: str | None,
+    attach: tuple[str, ...],
+    internal: bool,
+    fmt: str,
+) -> int:
+    """Reply to tickets (the same message on each), or add an internal note.
+
+    A reply from the requester, a cc user or an admin reopens a resolved ticket.
+    Closed tickets take no replies (exit 5): open a new ticket that references it.
+
+    \b
+    Examples:
+      supportctl tickets reply 1004 -m "Thanks, that fixed it." --attach log.txt
+      echo "Customer on legacy plan" | supportctl --user sam tickets reply 1004 --internal
+    """
+    from supportctl.cli.bulk import run_each
+    from supportctl.cli.inputs import read_body, read_ids
+
+    service = app.service("tickets reply")
+    _json_allowed(app, fmt, "tickets reply")
+    targets = read_ids(ids)
+    body = read_body(message, body_file)
+    files = _new_attachments(attach)
+    changed: list = []
+
+    def one(ticket_id: str) -> None:
+        ticket = service.reply(ticket_id, body, internal=internal, attachments=files)
+        changed.append(ticket)
+        what = "added an internal note to" if internal else "replied to"
+        app.note(f"{what} ticket {ticket_id}" + (" (reopened)" if _reopened(ticket) else ""))
+
+    code = run_each(app, targets, one, "replied to")
+    if fmt == "json":
+        _print_changed(app, changed, many=len(targets) > 1)
+    return code
+
+
+def _reopened(ticket) -> bool:  # type: ignore[no-untyped-def]
+    last = ticket.events[-1] if ticket.events else None
+    return bool(last and last.action == "status_changed" and last.detail.get("from") == "resolved")
+
+
+@tickets.command("attachment")
+@click.argument("ticket_id", metavar="ID")
+@click.argument("name")
+@click.option(
+    "-O", "--output-file", "output_file", metavar="FILE", help="Write to FILE instead of stdout."
+)
+@pass_app
+def attachment(app: AppContext, ticket_id: str, name: str, output_file: str | None) -> None:
+    """Write the bytes of the attachment NAME (stdout by default).
+
+    When several messages carry a file of that name, the newest one is written.
+
+    \b
+    Example:
+      supportctl tickets attachment 1004 export_502.har -O export.har
+    """
+    service = app.service("tickets attachment")
+    meta, data, count = service.attachment(ticket_id, name)
+    if count > 1:
+        app.note(f"ticket {ticket_id} has {count} attachments named {name!r}; wrote the newest")
+    if output_file:
+        from supportctl.backends.jsonstore import atomic_write
+
+        try:
+            atomic_write(Path(output_file), data, durable=False)
+        except OSError as exc:
+            from supportctl.errors import UsageError
+
+            raise UsageError(f"cannot write {output_file}: {exc.strerror}") from None
+        app.note(f"wrote {meta.size:,} bytes to {output_file}")
+        return
+    if app.stdout_tty and not meta.content_type.startswith("text/"):
+        from supportctl.errors import UsageError
+
+        raise UsageError(
+            f"{name} is binary ({meta.content_type}); not writing it to a terminal",
+            hint=f"use -O FILE, or redirect: supportctl tickets attachment {ticket_id} {name} > FILE",
+        )
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+@tickets.command("close")
+@click.argument("ids", nargs=-1, required=True, metavar="ID…|-")
+@click.option(
+    "--reason",
+    type=click.Choice(RESOLUTIONS),
+    help="Agents: the resolution to record (default solved).",
+)
+@click.option("--comment", metavar="TEXT", help="A last message posted before closing.")
+@action_output
+@pass_app
+def close(
+    app: AppContext, ids: tuple[str, ...], reason: str | None, comment: str | None, fmt: str
+) -> int:
+    """Close tickets (requester or agent); closing a closed ticket changes nothing.
+
+    \b
+    Examples:
+      supportctl tickets close 1004 --comment "Solved by the new export endpoint."
+      supportctl tickets list --status resolved --idle 14d -o ids | supportctl tickets close -
+    """
+    from supportctl.cli.bulk import run_each
+    from supportctl.cli.inputs import read_ids
+    from supportctl.service import CLOSED_MESSAGE
+
+    service = app.service("tickets close")
+    _json_allowed(app, fmt, "tickets close")
+    targets = read_ids(ids)
+    changed: list = []
+
+    def one(ticket_id: str) -> None:
+        ticket, did = service.close(ticket_id, reason=reason, comment=comment)
+        changed.append(ticket)
+        if not did:
+            app.note(f"ticket {ticket_id} is already closed; nothing changed")
+        elif ticket.requester == service.actor.username:
+            app.note(CLOSED_MESSAGE.format(id=ticket_id))
+        else:
+            app.note(f"closed ticket {ticket_id} ({ticket.resolution})")
+
+    code = run_each(app, targets, one, "closed")
+    if fmt == "json":
+        _print_changed(app, changed, many=len(targets) > 1)
+    return code
+
+
+@tickets.command("feedback")
+@click.argument("ticket_id", metavar="ID")
+@click.option(
+    "--rating", type=click.IntRange(1, 5), required=True, help="1 (poor) to 5 (excellent)."
+)
+@click.option("--comment", metavar="TEXT", help="What went well or not.")
+@action_output
+@pass_app
+def feedback(app: AppContext, ticket_id: str, rating: int, comment: str | None, fmt: str) -> None:
+    """Rate how a closed ticket of yours was handled (once).
+
+    \b
+    Example:
+      supportctl tickets feedback 1004 --rating 5 --comment "Fast and clear"
+    """
+    from supportctl.service import FEEDBACK_AGAIN
+
+    service = app.service("tickets feedback")
+    _json_allowed(app, fmt, "tickets feedback")
+    ticket, did = service.feedback(ticket_id, rating, comment)
+    if did:
+        app.note(f"Thank you for your feedback on ticket {ticket_id}.")
+    else:
+        app.note(FEEDBACK_AGAIN.format(id=ticket_id))
+    if fmt == "json":
+        _print_changed(app, [ticket], many=False)
+
+
+@tickets.command("update")
+@click.argument("ids", nargs=-1, required=True, metavar="ID…|-")
+@click.option(
+    "--status",
+    type=click.Choice(("new", "open", "pending", "resolved")),
+    help="New status (--status open restores a ticket closed as spam).",
+)
+@click.option("--priority", type=click.Choice(PRIORITIES))
+@click.option(
+    "--assignee", metavar="U|@me|none", help="Assign to agent U, to yourself, or to no one."
+)
+@click.option("--group", metavar="G", help='Team to route to ("" clears it).')
+@click.option("--add-tag", "add_tags", multiple=True, metavar="T", help="Repeatable.")
+@click.option("--remove-tag", "remove_tags", multiple=True, metavar="T", help="Repeatable.")
+@action_output
+@pass_app
+def update(
+    app: AppContext,
+    ids: tuple[str, ...],
+    status: str | None,
+    priority: str | None,
+    assignee: str | None,
+    group: str | None,
+    add_tags: tuple[str, ...],
+    remove_tags: tuple[str, ...],
+    fmt: str,
+) -> int:
+    """Triage tickets (agents): status, priority, assignee, group, tags.
+
+    Assigning a new ticket opens it. Every change is recorded in the ticket's events.
+
+    \b
+    Examples:
+      supportctl --user sam tickets update 1025 --assignee @me --priority high
+      supportctl tickets list --scope org --tag billing -o ids | supportctl tickets update - --group Billing
+    """
+    from supportctl.cli.bulk import run_each
+    from supportctl.cli.inputs import read_ids
+    from supportctl.service import TicketChanges
+
+    service = app.service("tickets update")
+    _json_allowed(app, fmt, "tickets update")
+    changes = TicketChanges(
+        status=status,
+        priority=priority,
+        assignee=assignee,
+        group=group,
+        add_tags=add_tags,
+        remove_tags=remove_tags,
+    )
+    if changes.empty:
+        from supportctl.errors import UsageError
+
+        raise UsageError(
+            "nothing to update: give --status, --priority, --assignee, --group, "
+            "--add-tag or --remove-tag"
+        )
+    targets = read_ids(ids)
+    changed: list = []
+
+    def one(ticket_id: str) -> None:
+        ticket, did = service.update(ticket_id, changes)
+        changed.append(ticket)
+        if not did:
+            app.note(f"ticket {ticket_id}: nothing to change")
+            return
+        recent = [
+            e
+            for e in ticket.events
+            if e.at == ticket.updated_at and e.actor == service.actor.username
+        ]
+        summary = ", ".join(
+            f"{e.action.replace('_changed', '')} {_fmt(e.detail.get('from'))} → {_fmt(e.detail.get('to'))}"
+            for e in recent
+        )
+        app.note(f"updated ticket {ticket_id}: {summary}")
+
+    code = run_each(app, targets, one, "updated")
+    if fmt == "json":
+        _print_changed(app, changed, many=len(targets) > 1)
+    return code
+
+
+def _fmt(value) -> str:  # type: ignore[no-untyped-def]
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]"
+    return str(value)

@@ -64,7 +64,8 @@ def read_attachments(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 
 
 def read_ids(ids: tuple[str, ...]) -> list[str]:
-    """`ID…` or `-`: one ID per stdin line, its first field; blank, `#` and header lines skipped."""
+    """`ID…` or `-`: one ID per stdin line, its first field (whitespace- or, for CSV,
+    comma-separated); blank lines, `#` lines and a header line (`id`/`ID`) are skipped."""
     if not ids:
         raise UsageError("give one or more ticket IDs, or - to read them from standard input")
     if "-" not in ids:
@@ -72,11 +73,15 @@ def read_ids(ids: tuple[str, ...]) -> list[str]:
     if ids != ("-",):
         raise UsageError("- (IDs from standard input) cannot be mixed with IDs")
     out: list[str] = []
-    for number, line in enumerate(sys.stdin, 1):
+    first = True
+    for line in sys.stdin:
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
-        if number == 1 and fields[0] in ("id", "ID"):
+        field = fields[0].split(",")[0]
+        if first and field in ("id", "ID"):  # the header of `-o tsv` / `-o csv`
+            first = False
             continue
-        out.append(fields[0])
+        first = False
+        out.append(field)
     return list(dict.fromkeys(out))

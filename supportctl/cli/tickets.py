@@ -533,19 +533,15 @@ def update(
     changed: list = []
 
     def one(ticket_id: str) -> None:
-        ticket, did = service.update(ticket_id, changes)
+        ticket, added = service.update(ticket_id, changes)
         changed.append(ticket)
-        if not did:
+        if not added:
             app.note(f"ticket {ticket_id}: nothing to change")
             return
-        recent = [
-            e
-            for e in ticket.events
-            if e.at == ticket.updated_at and e.actor == service.actor.username
-        ]
         summary = ", ".join(
-            f"{e.action.replace('_changed', '')} {_fmt(e.detail.get('from'))} → {_fmt(e.detail.get('to'))}"
-            for e in recent
+            f"{e.action.replace('_changed', '')} "
+            f"{_fmt(e.detail.get('from'))} → {_fmt(e.detail.get('to'))}"
+            for e in added
         )
         app.note(f"updated ticket {ticket_id}: {summary}")
 

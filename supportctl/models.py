@@ -101,7 +101,7 @@ def _obj(value: Any, name: str) -> dict[str, Any]:
 
 
 def _check_unknown(data: dict[str, Any], cls: type, what: str, extra: tuple[str, ...] = ()) -> None:
-    known = {f.name for f in fields(cls)} | set(extra)
+    known = {f.name for f in fields(cls) if f.name != "data"} | set(extra)
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"unknown {what} field(s): {', '.join(unknown)}")
@@ -481,4 +481,47 @@ def id_sort_key(ticket_id: str) -> tuple[int, int, str]:
     return (1, int(ticket_id), "") if ticket_id.isdigit() else (0, 0, ticket_id)
 
 
-KINDS: dict[str, type] = {"org": Org, "user": User, "ticket": Ticket, "escalation": Escalation}
+@dataclass
+class AttachmentBlob:
+    """Attachment bytes in import/export lines (``"kind": "attachment"``), base64-encoded."""
+
+    sha256: str
+    data: bytes
+
+    @property
+    def id(self) -> str:
+        return self.sha256
+
+    def to_dict(self) -> dict[str, Any]:
+        import base64
+
+        return {"sha256": self.sha256, "content_base64": base64.b64encode(self.data).decode()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], validate: bool = True) -> AttachmentBlob:
+        import base64
+        import binascii
+        import hashlib
+
+        _obj(data, "attachment")
+        _check_unknown(data, cls, "attachment", extra=("content_base64",))
+        digest = _req(data, "sha256")
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError("field 'sha256' must be 64 lowercase hex digits")
+        encoded = _str(_req(data, "content_base64"), "content_base64")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("field 'content_base64' is not valid base64") from None
+        if hashlib.sha256(raw).hexdigest() != digest:
+            raise ValueError("the content does not match its 'sha256'")
+        return cls(digest, raw)
+
+
+KINDS: dict[str, type] = {
+    "org": Org,
+    "user": User,
+    "ticket": Ticket,
+    "escalation": Escalation,
+    "attachment": AttachmentBlob,
+}

@@ -810,7 +810,7 @@ def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
             errors.append(f"line {number}: {exc}")
         else:
             key = (kind, _doc_key(line))
-            if key in seen:
+            if key in seen and kind != "attachment":
                 errors.append(_exists(line))
             seen.add(key)
             parsed.append(line)
@@ -830,7 +830,7 @@ def _reference_errors(parsed: list[ImportLine], backend: Backend | None) -> list
             orgs.add(p.doc.id)
         elif p.kind == "ticket":
             tickets.add(p.doc.id)
-        else:
+        elif p.kind == "escalation":
             escalations.add(p.doc.id)
     errors = []
     for p in parsed:

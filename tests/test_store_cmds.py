@@ -261,3 +261,37 @@ def test_missing_index_is_damage_not_an_empty_list(store):
     assert "index.jsonl is missing" in result.stderr
     assert run("store", "check", "--repair").exit_code == 0
     assert run("--user", "bob", "tickets", "list", "-o", "ids").stdout.split() == ["1003", "1001"]
+
+
+def test_attachment_bytes_round_trip_through_export(store, tmp_path):
+    (tmp_path / "trace.har").write_bytes(b'{"log": {}}')
+    run(
+        "--user",
+        "bob",
+        "tickets",
+        "reply",
+        "1001",
+        "-m",
+        "har",
+        "--attach",
+        str(tmp_path / "trace.har"),
+    )
+    exported = run("store", "export").stdout
+    lines = [json.loads(line) for line in exported.splitlines()]
+    blobs = [d for d in lines if d["kind"] == "attachment"]
+    assert len(blobs) == 1 and set(blobs[0]) == {"kind", "sha256", "content_base64"}
+    other = tmp_path / "copy"
+    assert run("--store", str(other), "store", "import", "-", input=exported).exit_code == 0
+    out = run("--store", str(other), "--user", "bob", "tickets", "attachment", "1001", "trace.har")
+    assert out.stdout == '{"log": {}}'
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [("!!!", "not valid base64"), ("aGVsbG8=", "does not match its 'sha256'")],
+)
+def test_bad_attachment_lines(store, content, why):
+    line = {"kind": "attachment", "sha256": "a" * 64, "content_base64": content}
+    result = run("store", "import", "-", input=json.dumps(line) + "\n")
+    assert result.exit_code == 2
+    assert why in result.stderr

@@ -44,7 +44,7 @@ from typing import Any
 
 from supportctl.backends.base import Backend, CheckReport, DuplicateDocuments, Prefilter
 from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
-from supportctl.models import Escalation, Org, Ticket, User, id_sort_key
+from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
 
 SCHEMA = 1
 FIRST_TICKET_ID = 1001
@@ -431,7 +431,8 @@ class JsonStore(Backend):
             duplicates = self._duplicates(docs)
             if duplicates:
                 raise DuplicateDocuments(duplicates)
-            counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0}
+            counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
+            blobs: dict[str, bytes] = {}
             tickets: list[Ticket] = []
             escalations: list[Escalation] = []
             users = dict(self._users_map())
@@ -444,8 +445,12 @@ class JsonStore(Backend):
                     escalations.append(doc)
                 elif kind == "user":
                     users[doc.username] = doc
+                elif kind == "attachment":
+                    blobs[doc.sha256] = doc.data
                 else:
                     orgs[doc.id] = doc
+            # Bytes already kept (content-addressed) are neither written nor rolled back.
+            blobs = {k: v for k, v in blobs.items() if not self.blob_path(k).exists()}
             meta = dict(self._meta)
             for ticket in tickets:
                 if ticket.id.isdigit():
@@ -454,9 +459,11 @@ class JsonStore(Backend):
                 number = esc.id.removeprefix("CP-")
                 if number.isdigit():
                     meta["next_escalation"] = max(meta["next_escalation"], int(number) + 1)
-            created = [f"tickets/{t.id}.json" for t in tickets] + [
-                f"escalations/{e.id}.json" for e in escalations
-            ]
+            created = (
+                [f"tickets/{t.id}.json" for t in tickets]
+                + [f"escalations/{e.id}.json" for e in escalations]
+                + [f"blobs/{k[:2]}/{k}" for k in blobs]
+            )
             journal = {
                 "index_size": self._index_size(),
                 "created": created,
@@ -464,6 +471,10 @@ class JsonStore(Backend):
             }
             try:
                 self._begin(dict(journal, phase="prepare"))
+                for digest, data in blobs.items():
+                    path = self.blob_path(digest)
+                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    atomic_write(path, data, durable=False)
                 for ticket in tickets:
                     atomic_write(
                         self.tickets_dir / f"{ticket.id}.json",
@@ -500,6 +511,8 @@ class JsonStore(Backend):
         }
         bad = []
         for position, (kind, doc) in enumerate(docs):
+            if kind == "attachment":
+                continue  # content-addressed: the same bytes twice are the same document
             key = doc.username if kind == "user" else doc.id
             if key in seen[kind]:
                 bad.append(position)
@@ -517,6 +530,10 @@ class JsonStore(Backend):
                 yield "ticket", ticket.to_dict()
         for esc in self.list_escalations():
             yield "escalation", esc.to_dict()
+        if self.blobs_dir.is_dir():
+            for path in sorted(self.blobs_dir.glob("*/*")):
+                if _SHA256.match(path.name):
+                    yield "attachment", AttachmentBlob(path.name, path.read_bytes()).to_dict()
 
     @property
     def is_demo(self) -> bool:

@@ -24,8 +24,7 @@ def _json_only(app: AppContext, command: str) -> Path:
 
 
 def _summary(counts: dict[str, int]) -> str:
-    names = {"org": "org", "user": "user", "ticket": "ticket", "escalation": "escalation"}
-    return ", ".join(f"{n} {names[k]}{'' if n == 1 else 's'}" for k, n in counts.items())
+    return ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
 
 
 @store.command("init")

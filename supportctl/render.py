@@ -92,6 +92,7 @@ def render_rows(
     *,
     project_json: bool = True,
     styler: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> str:
     """Render documents in one of LIST_FORMATS; the result ends with a newline unless empty.
 
@@ -129,7 +130,8 @@ def render_rows(
         if styler is not None:
             cells = [styler(c, cell) for c, cell in zip(columns, cells, strict=True)]
         body.append(cells)
-    return tabulate(body, headers=[header(c) for c in columns], tablefmt="plain") + "\n"
+    names = [(headers or {}).get(c) or header(c) for c in columns]
+    return tabulate(body, headers=names, tablefmt="plain") + "\n"
 
 
 def _tsv_clean(text: str) -> str:
@@ -316,3 +318,53 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
             f"  Expected resolution: {esc.expected_resolution} (an estimate, not a promise)"
         )
     return lines
+
+
+# -- org view -----------------------------------------------------------------------------------
+
+
+def render_org(view: Any, style: Any) -> str:
+    """`org view` as text: full for admins and agents, the admins' contacts for users."""
+    org = view.org
+    lines = [style(f"{org.name} ({org.id})", bold=True)]
+    if not view.full:
+        lines += ["", "Brand admins (ask them about your organisation's account):"]
+        lines += [f"  {u.name} <{u.email}> ({u.username})" for u in view.users] or ["  none"]
+        return "\n".join(lines) + "\n"
+    lines += [f"Data centre:  {org.data_center or '-'}", f"Package:      {org.package or '-'}"]
+    team = org.account_team or {}
+    lines += ["", style("Account team", bold=True)]
+    for key, label in (
+        ("success_manager", "Customer success manager"),
+        ("account_executive", "Account executive"),
+        ("technical_account_manager", "Technical account manager"),
+    ):
+        lines.append(f"  {label + ':':<28}{team.get(key) or '-'}")
+    lines += ["", style("Billing contacts", bold=True)]
+    for key, label in (
+        ("primary_contact", "Primary contact"),
+        ("billing_contact", "Billing contact"),
+    ):
+        contact = (org.billing or {}).get(key)
+        if contact:
+            updated = local_display(contact.get("updated_at")) or "unknown"
+            lines.append(
+                f"  {label + ':':<28}{contact['name']} <{contact['email']}> (updated {updated})"
+            )
+        else:
+            lines.append(f"  {label + ':':<28}-")
+    lines += ["", style(f"Users ({len(view.users)})", bold=True)]
+    lines += [
+        f"  {u.username:<12} {u.role:<6} {u.name} <{u.email}>"
+        + ("  [FedRAMP]" if u.fedramp else "")
+        for u in view.users
+    ]
+    lines += ["", style("Tickets by status", bold=True)]
+    lines.append("  " + "  ".join(f"{status} {n}" for status, n in view.ticket_counts.items()))
+    lines += ["", style(f"Open escalations ({len(view.open_escalations)})", bold=True)]
+    for esc in view.open_escalations:
+        expected = (
+            f", expected {esc.expected_resolution} (estimate)" if esc.expected_resolution else ""
+        )
+        lines.append(f"  {esc.id}  ticket {esc.ticket_id}  {esc.stage.replace('_', ' ')}{expected}")
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from supportctl.models import (
     KINDS,
     PRIORITIES,
     RESOLUTIONS,
+    STAGES,
     STATUSES,
     TICKET_TYPES,
     Attachment,
@@ -114,6 +115,34 @@ class TicketView:
     proxy_access: list[ProxyEntry]
     escalation: Escalation | None
     users: dict[str, User] = field(default_factory=dict)
+
+
+@dataclass
+class OrgView:
+    """What `org view` shows: everything for admins and agents, the admins for users."""
+
+    org: Org
+    full: bool
+    users: list[User]
+    ticket_counts: dict[str, int] = field(default_factory=dict)
+    open_escalations: list[Escalation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """SPEC §9: ``{org, users, ticket_counts, open_escalations}``, or for users
+        ``{org: {id, name}, admins: [...]}``."""
+        if not self.full:
+            return {
+                "org": {"id": self.org.id, "name": self.org.name},
+                "admins": [
+                    {"username": u.username, "name": u.name, "email": u.email} for u in self.users
+                ],
+            }
+        return {
+            "org": self.org.to_dict(),
+            "users": [u.to_dict() for u in self.users],
+            "ticket_counts": self.ticket_counts,
+            "open_escalations": [e.to_dict() for e in self.open_escalations],
+        }
 
 
 @dataclass
@@ -710,6 +739,257 @@ class Service:
             )
         return chosen, data, len(found)
 
+    # -- escalations (SPEC §2, §3, §4, §9) ---------------------------------------------------
+    def list_escalations(
+        self, *, scope: str = "mine", stages: tuple[str, ...] = ()
+    ) -> list[Escalation]:
+        """Escalations of the tickets in my scope (FedRAMP refused first), newest first."""
+        self._refuse_fedramp()
+        for stage in stages:
+            if stage not in STAGES:
+                raise UsageError(f"invalid stage {stage!r}; valid: {', '.join(STAGES)}")
+        query = TicketQuery(scope=scope, limit=0)
+        visible = {t["id"] for t in self.list_tickets(query).tickets}
+        found = [
+            e
+            for e in self.backend.list_escalations()
+            if e.ticket_id in visible and (not stages or e.stage in stages)
+        ]
+        return sorted(found, key=lambda e: (e.created_at, e.id), reverse=True)
+
+    def get_escalation(
+        self, escalation_id: str | None = None, *, ticket_id: str | None = None
+    ) -> Escalation:
+        """One escalation by id or by its ticket, if its ticket is visible (FedRAMP refused first)."""
+        actor = self._refuse_fedramp()
+        if ticket_id is not None:
+            ticket = self.get_visible_ticket(ticket_id)
+            if not ticket.escalation_id:
+                raise NotFound(f"ticket {ticket_id} has no escalation")
+            escalation_id = ticket.escalation_id
+        esc = self.backend.get_escalation(escalation_id or "")
+        if esc is None:
+            raise NotFound(f"escalation {escalation_id} not found")
+        ticket = self.backend.get_ticket(esc.ticket_id)
+        if ticket is None or not self.can_see(actor, ticket):
+            raise NotFound(f"escalation {escalation_id} not found")
+        return esc
+
+    def wait_for_stage(
+        self,
+        escalation_id: str | None,
+        *,
+        ticket_id: str | None = None,
+        until: str = "resolved",
+        interval: float = 30.0,
+        timeout: float | None = None,
+        on_change: Callable[[Escalation], None] = lambda esc: None,
+        sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> Escalation:
+        """Poll until the escalation reaches ``until`` (or a later stage); Conflict on timeout."""
+        import time
+
+        sleep = sleep or time.sleep
+        monotonic = monotonic or time.monotonic
+        if until not in STAGES:
+            raise UsageError(f"invalid stage {until!r}; valid: {', '.join(STAGES)}")
+        if interval <= 0:
+            raise UsageError("--interval must be a positive number of seconds")
+        deadline = None if timeout is None else monotonic() + timeout
+        esc = self.get_escalation(escalation_id, ticket_id=ticket_id)
+        target = STAGES.index(until)
+        while STAGES.index(esc.stage) < target:
+            if deadline is not None and monotonic() >= deadline:
+                raise Conflict(
+                    f"timed out after {timeout:g} s: escalation {esc.id} is at {esc.stage}, "
+                    f"not yet {until}"
+                )
+            pause = (
+                interval if deadline is None else max(0.0, min(interval, deadline - monotonic()))
+            )
+            sleep(pause)
+            latest = self.get_escalation(esc.id)
+            if latest.stage != esc.stage:
+                on_change(latest)
+            esc = latest
+        return esc
+
+    def create_escalation(
+        self, ticket_id: str, description: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]:
+        """Agents escalate a ticket: stage `submitted`, ticket status `escalated` (SPEC §3, §9)."""
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied("only agents may escalate tickets")
+        _check_body(description, what="description")
+        expected = _check_date(expected)
+
+        def change(ticket: Ticket, allocate: Callable[[], str]) -> tuple[Ticket, Escalation]:
+            if ticket.status == "closed":
+                raise Conflict(f"ticket {ticket.id} is closed; closed tickets are not escalated")
+            if ticket.escalation_id:
+                current = self.backend.get_escalation(ticket.escalation_id)
+                if current is not None and current.stage != "resolved":
+                    raise Conflict(
+                        f"ticket {ticket.id} already has escalation {current.id} at "
+                        f"{current.stage}; advance it instead"
+                    )
+            at = format_ts(self.clock())
+            esc = Escalation(
+                id=allocate(),
+                ticket_id=ticket.id,
+                description=description.strip(),
+                stage="submitted",
+                timeline=[{"stage": "submitted", "at": at}],
+                expected_resolution=expected,
+                created_at=at,
+                updated_at=at,
+            )
+            ticket.events.append(self._event("escalated", escalation_id=esc.id, stage="submitted"))
+            if ticket.status != "escalated":
+                ticket.events.append(
+                    self._event("status_changed", **{"from": ticket.status, "to": "escalated"})
+                )
+            ticket.status = "escalated"
+            ticket.escalation_id = esc.id
+            ticket.updated_at = at
+            return ticket, esc
+
+        ticket, esc = self.backend.update_with_escalation(ticket_id, change)
+        assert esc is not None
+        return ticket, esc
+
+    def advance_escalation(
+        self, escalation_id: str, to: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]:
+        """Agents move an escalation to a later stage; `resolved` reopens the ticket."""
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied("only agents may advance escalations")
+        if to not in STAGES:
+            raise UsageError(f"invalid stage {to!r}; valid: {', '.join(STAGES)}")
+        expected = _check_date(expected)
+        esc = self.backend.get_escalation(escalation_id)
+        if esc is None:
+            raise NotFound(f"escalation {escalation_id} not found")
+
+        def change(ticket: Ticket, allocate: Callable[[], str]) -> tuple[Ticket, Escalation]:
+            current = self.backend.get_escalation(escalation_id)
+            assert current is not None
+            if STAGES.index(to) <= STAGES.index(current.stage):
+                raise Conflict(
+                    f"escalation {current.id} is at {current.stage}; it only moves forward "
+                    f"({', '.join(STAGES[STAGES.index(current.stage) + 1 :]) or 'it is resolved'})"
+                )
+            if ticket.status == "closed":
+                raise Conflict(f"ticket {ticket.id} is closed; its escalation no longer moves")
+            at = format_ts(self.clock())
+            current.timeline.append({"stage": to, "at": at})
+            ticket.events.append(
+                self._event(
+                    "escalation_advanced",
+                    escalation_id=current.id,
+                    **{"from": current.stage, "to": to},
+                )
+            )
+            current.stage = to
+            current.updated_at = at
+            if expected is not None:
+                current.expected_resolution = expected
+            if to == "resolved" and ticket.status == "escalated":
+                ticket.events.append(
+                    self._event("status_changed", **{"from": "escalated", "to": "open"})
+                )
+                ticket.status = "open"
+            ticket.updated_at = at
+            return ticket, current
+
+        ticket, advanced = self.backend.update_with_escalation(esc.ticket_id, change)
+        assert advanced is not None
+        return ticket, advanced
+
+    # -- proxy login access (SPEC §5) ----------------------------------------------------------
+    def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:
+        ticket = self._visible(ticket_id)
+        users = {n: u for n in [ticket.requester, *ticket.cc] if (u := self.backend.get_user(n))}
+        return self.proxy_entries(ticket, users)
+
+    def _visible(self, ticket_id: str) -> Ticket:
+        ticket = self.backend.get_ticket(ticket_id)
+        if ticket is None or not self.can_see(self.actor, ticket):
+            raise NotFound(f"ticket {ticket_id} not found")
+        return ticket
+
+    def set_proxy_access(self, ticket_id: str, value: bool | None) -> tuple[ProxyEntry, bool]:
+        """Set (or, with None, flip) my own proxy access on a ticket; returns (entry, changed).
+
+        Setting stores an override even when it equals the account default (SPEC §9).
+        """
+        actor = self.actor
+        changed = False
+
+        def change(ticket: Ticket) -> Ticket | None:
+            nonlocal changed
+            self._visible_or_not_found(ticket)
+            if actor.username not in (ticket.requester, *ticket.cc):
+                raise PermissionDenied(
+                    f"proxy access is set by each user on ticket {ticket.id} for themselves; "
+                    "you are not on it"
+                )
+            if ticket.status == "closed":
+                raise Conflict(f"ticket {ticket.id} is closed; proxy access no longer applies")
+            overridden = actor.username in ticket.proxy_access
+            effective = ticket.proxy_access.get(actor.username, actor.support_access)
+            wanted = (not effective) if value is None else value
+            if overridden and wanted == effective:
+                return None
+            ticket.proxy_access[actor.username] = wanted
+            ticket.events.append(
+                self._event(
+                    "proxy_access_changed",
+                    user=actor.username,
+                    **{"from": effective, "to": wanted},
+                )
+            )
+            ticket.updated_at = ticket.events[-1].at
+            changed = True
+            return ticket
+
+        ticket = self.backend.update_ticket(ticket_id, change)
+        entry = ProxyEntry(actor.username, ticket.proxy_access[actor.username], "override")
+        return entry, changed
+
+    # -- organisations (SPEC §4, §9; seed 002) ---------------------------------------------
+    def org_view(self, org_id: str | None = None) -> OrgView:
+        """Admins and agents see the whole org; users its name and brand admins (SPEC §9)."""
+        actor = self.actor
+        org_id = org_id or actor.org
+        if org_id != actor.org and not actor.is_agent:
+            raise PermissionDenied("only agents may view another organisation")
+        org = self.backend.get_org(org_id)
+        if org is None:
+            raise NotFound(f"org {org_id} not found")
+        members = [u for u in self.backend.list_users() if u.org == org_id]
+        admins = [u for u in members if u.is_admin]
+        if actor.role == "user":
+            return OrgView(org=org, full=False, users=admins)
+        counts = dict.fromkeys(STATUSES, 0)
+        ticket_ids = set()
+        for row in self.backend.ticket_summaries(Prefilter(fields={"org": frozenset({org_id})})):
+            if row["org"] == org_id:
+                counts[row["status"]] += 1
+                ticket_ids.add(row["id"])
+        open_escalations = sorted(
+            (
+                e
+                for e in self.backend.list_escalations()
+                if e.ticket_id in ticket_ids and e.stage != "resolved"
+            ),
+            key=lambda e: e.id,
+        )
+        return OrgView(org, True, members, counts, open_escalations)
+
     # -- directory ----------------------------------------------------------------------------
     def get_org(self, org_id: str) -> Org:
         org = self.backend.get_org(org_id)
@@ -760,6 +1040,18 @@ def _check_body(body: str, what: str = "body") -> None:
         raise UsageError(f"empty {what}; nothing written")
     if "\x00" in body:
         raise UsageError(f"the {what} contains a NUL character; nothing written")
+
+
+def _check_date(value: str | None) -> str | None:
+    """`--expected DATE`: a calendar date, YYYY-MM-DD."""
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise UsageError(f"invalid date {value!r}: use YYYY-MM-DD") from None
 
 
 def _next_message_id(ticket: Ticket) -> str:

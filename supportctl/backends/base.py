@@ -88,6 +88,15 @@ class Backend(ABC):
     def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
         """Allocate an id, build the ticket with ``make(id)`` and store it."""
 
+    @abstractmethod
+    def update_with_escalation(
+        self,
+        ticket_id: str,
+        change: Callable[[Ticket, Callable[[], str]], tuple[Ticket, Escalation] | None],
+    ) -> tuple[Ticket, Escalation | None]:
+        """Change a ticket and one escalation together, atomically; ``change`` gets the ticket
+        and a function allocating a new escalation id (``CP-…``)."""
+
     # -- attachment bytes ---------------------------------------------------------------------
     @abstractmethod
     def put_blob(self, sha256: str, data: bytes) -> None:

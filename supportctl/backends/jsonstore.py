@@ -382,6 +382,50 @@ class JsonStore(Backend):
             raise _write_error(self.root, exc) from None
         self._maybe_compact()
 
+    def update_with_escalation(
+        self,
+        ticket_id: str,
+        change: Callable[[Ticket, Callable[[], str]], tuple[Ticket, Escalation] | None],
+    ) -> tuple[Ticket, Escalation | None]:
+        """Change a ticket and one escalation together, atomically (a redo journal).
+
+        ``change`` gets the current ticket and a function that allocates a new ``CP-…`` id.
+        """
+        with self._locked():
+            current = self._load_doc(self.ticket_path(ticket_id), Ticket)
+            if current is None:
+                raise NotFound(f"ticket {ticket_id} not found")
+            meta = dict(self._meta)
+
+            def allocate() -> str:
+                number = meta["next_escalation"]
+                while (self.escalations_dir / f"CP-{number}.json").exists():
+                    number += 1
+                meta["next_escalation"] = number + 1
+                return f"CP-{number}"
+
+            result = change(current, allocate)
+            if result is None:
+                return current, None
+            ticket, escalation = result
+            journal: dict[str, Any] = {
+                "phase": "commit",
+                "index_size": self._index_size(),
+                "touched": [ticket.id],
+                # Both documents in full: a crash at any point is finished from here.
+                "redo": {"tickets": [ticket.to_dict()], "escalations": [escalation.to_dict()]},
+            }
+            if meta != self._meta:
+                journal["meta"] = meta
+            try:
+                self._begin(journal)
+                self._roll_forward(journal, [ticket.summary()])
+                self._end()
+            except OSError as exc:
+                raise _write_error(self.root, exc) from None
+            self._maybe_compact()
+            return ticket, escalation
+
     # -- Backend: attachment bytes ------------------------------------------------------------
     def blob_path(self, sha256: str) -> Path | None:
         if not isinstance(sha256, str) or not _SHA256.match(sha256):
@@ -672,6 +716,11 @@ class JsonStore(Backend):
                 os.replace(new, path)
         if "meta" in journal:
             self._write_meta(journal["meta"])
+        redo = journal.get("redo", {})
+        for doc in redo.get("escalations", []):
+            atomic_write(self.escalations_dir / f"{doc['id']}.json", _dumps(doc))
+        for doc in redo.get("tickets", []):
+            atomic_write(self.tickets_dir / f"{doc['id']}.json", _dumps(doc))
         if summaries is None:  # replaying after a crash: the files hold the old or new state
             summaries = []
             for ticket_id in journal.get("touched", []):

@@ -126,9 +126,12 @@ def cli(
 
 def _register() -> None:
     from supportctl.cli import config as config_cmd
-    from supportctl.cli import store, tickets
+    from supportctl.cli import escalations, org, proxy, store, tickets
 
     cli.add_command(tickets.tickets)
+    cli.add_command(escalations.escalations)
+    cli.add_command(proxy.proxy_access)
+    cli.add_command(org.org)
     cli.add_command(store.store)
     cli.add_command(config_cmd.config)
 

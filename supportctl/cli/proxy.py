@@ -1,0 +1,62 @@
+"""`supportctl proxy-access …`: who lets support log in to their account for a ticket (SPEC §5)."""
+
+from __future__ import annotations
+
+import click
+
+from supportctl.cli.context import AppContext, pass_app
+from supportctl.cli.options import output_option
+from supportctl.render import LIST_FORMATS, render_rows
+
+OFF_NOTE = (
+    "A support session already in progress is not ended; only future proxy logins are blocked."
+)
+
+
+@click.group("proxy-access")
+def proxy_access() -> None:
+    """Allow or block support logging in to your account for a ticket."""
+
+
+@proxy_access.command("show")
+@click.argument("ticket_id", metavar="TICKET_ID")
+@output_option(*LIST_FORMATS)
+@pass_app
+def show(app: AppContext, ticket_id: str, fmt: str) -> None:
+    """Each user on the ticket: the effective value and whether it is the ticket's override
+    or the account default."""
+    entries = app.service("proxy-access show").proxy_access(ticket_id)
+    rows = [e.to_dict() for e in entries]
+    if fmt == "table":
+        for row in rows:
+            row["effective"] = "on" if row["effective"] else "off"
+            row["source"] = "ticket override" if row["source"] == "override" else "account default"
+    app.out(render_rows(rows, ["username", "effective", "source"], fmt, project_json=False))
+
+
+@proxy_access.command("toggle")
+@click.argument("ticket_id", metavar="TICKET_ID")
+@click.option(
+    "--on/--off", "value", default=None, help="Set it (default: flip your effective value)."
+)
+@pass_app
+def toggle(app: AppContext, ticket_id: str, value: bool | None) -> None:
+    """Turn your own proxy login access for a ticket on or off.
+
+    \b
+    Examples:
+      supportctl proxy-access toggle 1020 --on
+      supportctl proxy-access toggle 1020          # flip
+    """
+    entry, changed = app.service("proxy-access toggle").set_proxy_access(ticket_id, value)
+    state = "on" if entry.effective else "off"
+    if not changed:
+        app.note(f"proxy login access for ticket {ticket_id} is already {state}; nothing changed")
+    elif entry.effective:
+        app.note(
+            f"Proxy login access for ticket {ticket_id} is now on: support may log in to "
+            "your account to troubleshoot this ticket."
+        )
+    else:
+        app.note(f"Proxy login access for ticket {ticket_id} is now off. {OFF_NOTE}")
+    app.out(f"{state}\n")

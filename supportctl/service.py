@@ -800,15 +800,13 @@ class Service:
         esc = self.get_escalation(escalation_id, ticket_id=ticket_id)
         target = STAGES.index(until)
         while STAGES.index(esc.stage) < target:
-            if deadline is not None and monotonic() >= deadline:
+            moment = monotonic()
+            if deadline is not None and moment >= deadline:
                 raise Conflict(
                     f"timed out after {timeout:g} s: escalation {esc.id} is at {esc.stage}, "
                     f"not yet {until}"
                 )
-            pause = (
-                interval if deadline is None else max(0.0, min(interval, deadline - monotonic()))
-            )
-            sleep(pause)
+            sleep(interval if deadline is None else min(interval, deadline - moment))
             latest = self.get_escalation(esc.id)
             if latest.stage != esc.stage:
                 on_change(latest)

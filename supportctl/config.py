@@ -6,6 +6,7 @@ file that does not parse is reported with its path and never overwritten.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -124,11 +125,16 @@ class ConfigFile:
         """Write atomically with mode 0600 (the parent directory is made 0700)."""
         import tomli_w
 
-        from supportctl.backends.jsonstore import atomic_write
+        from supportctl.fsutil import atomic_write
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(self.path, tomli_w.dumps(self.data).encode("utf-8"))
-        os.chmod(self.path, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(self.path, tomli_w.dumps(self.data).encode("utf-8"))
+            os.chmod(self.path, 0o600)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write config file {self.path}: {exc.strerror}; it was left as it was"
+            ) from None
 
 
 def _check_profile_name(name: str) -> None:
@@ -146,7 +152,12 @@ def check_value(key: str, value: Any) -> Any:
                 value = float(value)
             except ValueError:
                 raise UsageError(f"'timeout' must be a number of seconds (got {value!r})") from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             raise UsageError(f"'timeout' must be a positive number of seconds (got {value!r})")
         return int(value) if float(value).is_integer() else float(value)
     if not isinstance(value, str):

@@ -41,7 +41,7 @@ EVENT_ACTIONS = (
 # Fields of a ticket kept in the listing index: everything but the thread and the trail.
 SUMMARY_EXCLUDED = ("messages", "events")
 
-_ESCALATION_ID = re.compile(r"^CP-\d+$")
+_ESCALATION_ID = re.compile(r"^CP-[0-9]{1,12}$")
 
 
 # -- small validators ---------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def _ts(value: Any, name: str, *, nullable: bool = False) -> str | None:
         return None
     try:
         return normalize_ts(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise ValueError(f"field {name!r} must be an RFC 3339 time (got {value!r})") from None
 
 
@@ -187,8 +187,8 @@ class Event:
             at = _ts(_req(data, "at"), "events.at")
             _str(_req(data, "actor"), "events.actor", nonempty=True)
             _enum(_req(data, "action"), "events.action", EVENT_ACTIONS)
-            detail = data.get("detail") or {}
-            _obj(detail, "events.detail")
+            detail = data.get("detail")
+            detail = {} if detail is None else _obj(detail, "events.detail")
         else:
             at, detail = data["at"], data.get("detail") or {}
         return cls(at=at, actor=data["actor"], action=data["action"], detail=detail)
@@ -305,6 +305,9 @@ def _validated_ticket(data: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("field 'resources' must be a list")
     for res in resources:
         _obj(res, "resources")
+        unknown = sorted(set(res) - {"title", "url"})
+        if unknown:
+            raise ValueError(f"unknown resources field(s): {', '.join(unknown)}")
         _str(_req(res, "title"), "resources.title")
         _str(_req(res, "url"), "resources.url")
     out["resources"] = [dict(r) for r in resources]

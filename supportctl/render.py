@@ -28,6 +28,25 @@ HEADERS = {
 }
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(32), 127] if i not in (9, 10)}
+_CONTROL_INLINE = {**_CONTROL, 9: "\\t", 10: "\\n"}
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """Text for a terminal: control characters (escape sequences above all) made visible."""
+    return text.translate(_CONTROL if multiline else _CONTROL_INLINE)
+
+
+STATUS_COLORS = {
+    "new": "cyan",
+    "open": "green",
+    "pending": "yellow",
+    "escalated": "magenta",
+    "resolved": "blue",
+    "closed": "bright_black",
+}
+
+
 def header(column: str) -> str:
     return HEADERS.get(column, column.replace("_", " ").upper())
 
@@ -44,7 +63,7 @@ def parse_columns(text: str, valid: Sequence[str]) -> list[str]:
     """`--columns a,b,c`; an unknown name is a usage error listing the valid ones."""
     from supportctl.errors import UsageError
 
-    columns = [c.strip() for c in text.split(",") if c.strip()]
+    columns = list(dict.fromkeys(c.strip().lower() for c in text.split(",") if c.strip()))
     if not columns:
         raise UsageError(f"--columns needs at least one column; valid columns: {', '.join(valid)}")
     unknown = [c for c in columns if c not in valid]
@@ -69,6 +88,10 @@ def _machine_cell(value: Any) -> str:
 
 
 def _table_cell(column: str, row: dict[str, Any]) -> str:
+    return printable(_table_value(column, row))
+
+
+def _table_value(column: str, row: dict[str, Any]) -> str:
     value = row.get(column)
     if column == "subject":
         return display_subject(value or "", row.get("type", ""), row.get("requester", ""))
@@ -78,9 +101,7 @@ def _table_cell(column: str, row: dict[str, Any]) -> str:
         return "-"
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
-    if column == "messages":
-        return str(len(value))
-    if column == "events":
+    if column in ("messages", "events"):
         return str(len(value))
     return _machine_cell(value)
 
@@ -99,11 +120,10 @@ def render_rows(
     ``project_json`` false keeps whole documents in json/jsonl (no `--columns` given).
     """
     rows = list(rows)
-    if fmt == "json":
-        docs = rows if not project_json else [{c: r.get(c) for c in columns} for r in rows]
-        return dumps_json(docs) + "\n"
-    if fmt == "jsonl":
-        docs = rows if not project_json else [{c: r.get(c) for c in columns} for r in rows]
+    if fmt in ("json", "jsonl"):
+        docs = [{c: r.get(c) for c in columns} for r in rows] if project_json else rows
+        if fmt == "json":
+            return dumps_json(docs) + "\n"
         return "".join(dumps_jsonl(d) + "\n" for d in docs)
     if fmt == "ids":
         return "".join(f"{r['id']}\n" for r in rows)
@@ -146,6 +166,22 @@ CLOSED_BANNER = (
 )
 
 
+def _printable_ticket(ticket: Ticket) -> Ticket:
+    """A copy whose every string is safe to draw on a terminal (bodies keep their lines)."""
+    from supportctl.models import Ticket as TicketCls
+
+    def clean(value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            return printable(value, multiline=key == "body")
+        if isinstance(value, list):
+            return [clean(v, key) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v, k) for k, v in value.items()}
+        return value
+
+    return TicketCls.from_dict(clean(ticket.to_dict()), validate=False)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -166,14 +202,15 @@ def render_ticket(view: Any, style: Any = None) -> str:
     """The full per-type view of `tickets show` (SPEC §4) for a ``service.TicketView``."""
 
     style = style or (lambda text, **_: text)
-    t: Ticket = view.ticket
+    t: Ticket = _printable_ticket(view.ticket)
     users = view.users
 
     def who(name: str | None) -> str:
         if not name:
             return "-"
         user = users.get(name)
-        return f"{user.name} ({name})" if user and user.name and user.name != name else name
+        shown = f"{user.name} ({name})" if user and user.name and user.name != name else name
+        return printable(shown)
 
     lines = [style(f"Ticket {t.id}  {t.display_subject()}", bold=True), ""]
     fields: list[tuple[str, str]] = [
@@ -244,8 +281,8 @@ def render_ticket(view: Any, style: Any = None) -> str:
             lines.append("")
         if lines[-1] == "":
             lines.pop()
-    if t.type == "phone" and not t.messages:
-        lines += ["", "Phone ticket: basic information only (no transcript is kept)."]
+    if t.type == "phone":
+        lines += ["", "Phone ticket: basic information only (no call transcript is kept)."]
 
     if t.events:
         lines += ["", style(f"History ({_plural(len(t.events), 'event')})", bold=True)]

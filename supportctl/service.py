@@ -209,7 +209,8 @@ class Service:
             if user is None:
                 raise PermissionDenied(
                     f"unknown user {self.username!r}: no such user in the store",
-                    hint="list the store's users with `supportctl store export | grep user`",
+                    hint="act as an existing user with --user NAME, SUPPORTCTL_USER or "
+                    "`supportctl config set user NAME`",
                 )
             self._actor = user
         return self._actor
@@ -248,6 +249,8 @@ class Service:
 
     def get_visible_ticket(self, ticket_id: str) -> Ticket:
         actor = self._refuse_fedramp()
+        if not ticket_id.strip():
+            raise UsageError("a ticket ID must not be empty")
         ticket = self.backend.get_ticket(ticket_id)
         if ticket is None or not self.can_see(actor, ticket):
             raise NotFound(f"ticket {ticket_id} not found")
@@ -1109,7 +1112,9 @@ def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
 
 def _reference_errors(parsed: list[ImportLine], backend: Backend | None) -> list[str]:
     """Every user, org, ticket and escalation a document names must exist somewhere."""
-    users = {u.username for u in backend.list_users()} if backend else set()
+    user_orgs = {u.username: u.org for u in backend.list_users()} if backend else {}
+    user_orgs.update({p.doc.username: p.doc.org for p in parsed if p.kind == "user"})
+    users = set(user_orgs)
     orgs = {o.id for o in backend.list_orgs()} if backend else set()
     tickets: set[str] = set()
     escalations: set[str] = set()
@@ -1131,6 +1136,12 @@ def _reference_errors(parsed: list[ImportLine], backend: Backend | None) -> list
             t: Ticket = p.doc
             if t.org not in orgs:
                 missing.append(f"org {t.org!r}")
+            requester_org = user_orgs.get(t.requester)
+            if requester_org is not None and requester_org != t.org:
+                errors.append(
+                    f"line {p.number}: org {t.org!r} is not the org of requester "
+                    f"{t.requester!r} ({requester_org!r})"
+                )
             for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
                 if name and name not in users:
                     missing.append(f"user {name!r}")

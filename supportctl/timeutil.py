@@ -17,7 +17,9 @@ def now() -> datetime:
 
 def format_ts(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, second precision."""
-    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value.astimezone(UTC)
+    # Not strftime("%Y"): glibc does not zero-pad years before 1000.
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def parse_ts(value: str) -> datetime:
@@ -52,21 +54,27 @@ def parse_duration(text: str) -> timedelta:
         raise UsageError(
             f"invalid duration {text!r}: use a number and m, h, d or w (e.g. 36h, 14d)"
         )
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise UsageError(f"invalid duration {text!r}: too large") from None
 
 
 def parse_when(text: str, *, clock: datetime | None = None) -> datetime:
     """SPEC §4 WHEN: a date, an RFC 3339 time, or a duration back from now."""
     reference = clock or now()
     if _DURATION.match(text or ""):
-        return reference - parse_duration(text)
+        try:
+            return reference - parse_duration(text)
+        except OverflowError:
+            raise UsageError(f"invalid time {text!r}: that is too far back") from None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
             day = date.fromisoformat(text.strip())
             # A bare date means local midnight of that day, like `date -d`.
             return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
         return parse_ts(text)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, OverflowError):
         raise UsageError(
             f"invalid time {text!r}: use a date (2026-11-01), an RFC 3339 time "
             "(2026-11-01T09:00:00Z) or a duration back from now (90m, 36h, 7d, 2w)"

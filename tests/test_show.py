@@ -96,9 +96,11 @@ def test_someone_elses_ticket_is_not_found(store):
 
 
 def test_missing_and_hostile_ids_are_not_found(store):
-    for ticket_id in ("9999", "../../etc/passwd", "..", ".hidden", ""):
+    for ticket_id in ("9999", "../../etc/passwd", "..", ".hidden", "1001/../1001", "\x1b[31m1"):
         result = show(ticket_id, "dana")
         assert result.exit_code == 3, ticket_id
+        assert "\x1b" not in result.stderr
+    assert show("", "dana").exit_code == 2
 
 
 def test_fedramp_refused_before_not_found(store):

@@ -119,3 +119,7 @@ class Backend(ABC):
 
     @abstractmethod
     def export_documents(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def check(self, *, repair: bool = False) -> CheckReport:
+        """Verify the backend's own storage (`store check`); local stores only."""
+        raise UsageError(f"`store check` is not supported by the `{self.name}` backend")

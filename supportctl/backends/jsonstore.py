@@ -36,7 +36,6 @@ import gc
 import json
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import Any
 
 from supportctl.backends.base import Backend, CheckReport, DuplicateDocuments, Prefilter
 from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
+from supportctl.fsutil import atomic_write
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
 
 SCHEMA = 1
@@ -60,40 +60,6 @@ _DUMPS_KW: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 def _dumps(doc: Any) -> bytes:
     return json.dumps(doc, **_DUMPS_KW).encode("utf-8")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Temp file in the same directory → write → fsync → os.replace → fsync the directory."""
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}-{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        if durable:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(path.parent)
 
 
 def _write_error(path: Path, exc: OSError) -> Unavailable:
@@ -138,6 +104,8 @@ class JsonStore(Backend):
     def create(cls, root: Path | str, **kwargs: Any) -> JsonStore:
         """Create an empty store at ``root`` (a new or empty directory)."""
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"the store {root} is a file, not a store directory")
         if (root / "store.json").exists():
             return cls(root, **kwargs)
         try:
@@ -178,6 +146,8 @@ class JsonStore(Backend):
             raise StoreDamaged(str(path), "is damaged (not valid JSON)") from None
 
     def _read_meta(self) -> dict[str, Any]:
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"the store {self.root} is a file, not a store directory")
         if not self.meta_path.exists():
             if self.root.is_dir() and any(
                 p.name not in ("store.lock",) for p in self.root.iterdir()
@@ -536,9 +506,13 @@ class JsonStore(Backend):
                 if counts["org"]:
                     atomic_write(self.orgs_path.with_suffix(".json.new"), _directory_bytes(orgs))
                 os.sync()  # the bulk files above skipped their own fsync
+                # New ids only: the appended lines keep the index free of duplicates, so
+                # they count towards its compacted size (no compaction right after import).
+                summaries = [t.summary() for t in tickets]
+                meta["index_base"] += sum(len(_dumps(s)) + 1 for s in summaries)
                 # From here on the import is decided: recovery rolls forward.
                 self._begin(dict(journal, phase="commit", meta=meta))
-                self._roll_forward(journal | {"meta": meta}, [t.summary() for t in tickets])
+                self._roll_forward(journal | {"meta": meta}, summaries)
                 self._end()
             except OSError as exc:
                 raise _write_error(self.root, exc) from None
@@ -590,6 +564,10 @@ class JsonStore(Backend):
 
     def is_empty(self) -> bool:
         return not self._users_map() and not self._orgs_map() and not self._index_lines()
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store's lock across several calls (they nest), e.g. check-then-import."""
+        return self._locked()
 
     # -- locking and the journal --------------------------------------------------------------
     @contextlib.contextmanager

@@ -22,14 +22,31 @@ _verbose = False
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:
-    click.echo(f"supportctl: error: {message}", err=True)
+    from supportctl.render import printable
+
+    click.echo(f"supportctl: error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"hint: {printable(hint)}", err=True)
     return code
+
+
+class _PipeClosed(Exception):
+    """stdout's reader went away; raised past click, which would exit 1."""
+
+
+def _quiet_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 class RootGroup(click.Group):
     """Runs the tree and maps every failure to a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _PipeClosed() from exc
 
     def main(self, args: Any = None, prog_name: Any = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
@@ -38,6 +55,11 @@ class RootGroup(click.Group):
                 args=args, prog_name=prog_name or "supportctl", standalone_mode=False, **extra
             )
             code = rv if isinstance(rv, int) else 0
+            sys.stdout.flush()
+        except (_PipeClosed, BrokenPipeError):
+            # The reader went away (`| head`): stop quietly with 0, as the README says.
+            _quiet_stdout()
+            code = 0
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -53,11 +75,6 @@ class RootGroup(click.Group):
             code = _fail("aborted", None, 130)
         except SupportctlError as exc:
             code = _fail(exc.message, exc.hint, exc.exit_status)
-        except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, as cat does.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            code = 0
         except KeyboardInterrupt:
             code = _fail("interrupted", None, 130)
         except Exception as exc:  # a bug: say so

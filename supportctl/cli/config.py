@@ -43,6 +43,7 @@ def path() -> None:
 def get(app: AppContext, key: str, local_profile: str | None) -> None:
     """Print KEY of the active profile (tokens masked); exit 3 when unset."""
     config_file = ConfigFile.load()
+    config_file.warn_if_exposed()
     if key == "default_profile":
         value = config_file.data.get("default_profile")
     else:
@@ -89,6 +90,7 @@ def unset(app: AppContext, key: str, local_profile: str | None) -> None:
 def list_(app: AppContext) -> None:
     """Print every setting as `profiles.NAME.KEY = VALUE` (tokens masked)."""
     config_file = ConfigFile.load()
+    config_file.warn_if_exposed()
     active = _profile(app, config_file, None)
     if "default_profile" in config_file.data:
         click.echo(f"default_profile = {config_file.data['default_profile']}")

@@ -80,8 +80,9 @@ class AppContext:
         return False if self.no_color else None
 
     def out(self, text: str) -> None:
-        """Data on stdout (already newline-terminated)."""
-        click.echo(text, nl=False, color=self.color)
+        """Data on stdout (already newline-terminated), exactly as given: never stripped."""
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
     def note(self, text: str) -> None:
         """A message for people, on stderr."""
@@ -91,10 +92,13 @@ class AppContext:
         if self.verbose:
             click.echo(f"supportctl: {text}", err=True)
 
+    @property
+    def use_color(self) -> bool:
+        """SPEC §1: no colour when stdout or stdin is not a TTY, or with --no-color/NO_COLOR."""
+        return not self.no_color and self.stdout_tty and sys.stdin.isatty()
+
     def style(self, text: str, **styles: Any) -> str:
-        if self.no_color or not self.stdout_tty:
-            return text
-        return click.style(text, **styles)
+        return click.style(text, **styles) if self.use_color else text
 
 
 pass_app = click.make_pass_decorator(AppContext)

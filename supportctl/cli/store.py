@@ -24,7 +24,11 @@ def _json_only(app: AppContext, command: str) -> Path:
 
 
 def _summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in counts.items())
+    return ", ".join(
+        f"{n} {kind}{'' if n == 1 else 's'}"
+        for kind, n in counts.items()
+        if n or kind != "attachment"
+    )
 
 
 @store.command("init")
@@ -48,24 +52,25 @@ def init(app: AppContext, demo: bool) -> None:
             f"store already exists at {path}" if existed else f"created an empty store at {path}"
         )
         return
-    if backend.is_demo:
-        app.note(f"the demo store already exists at {path}")
-    elif not backend.is_empty():
-        raise Conflict(
-            f"the store at {path} already holds data; the demo goes into an empty store",
-            hint="choose another directory with --store",
-        )
-    else:
-        from supportctl.demo import demo_attachment_blobs, demo_documents
-        from supportctl.service import Service
-        from supportctl.timeutil import now
+    with backend.transaction():  # two `init --demo` at once: one fills, the other sees it
+        if backend.is_demo:
+            app.note(f"the demo store already exists at {path}")
+        elif not backend.is_empty():
+            raise Conflict(
+                f"the store at {path} already holds data; the demo goes into an empty store",
+                hint="choose another directory with --store",
+            )
+        else:
+            from supportctl.demo import demo_attachment_blobs, demo_documents
+            from supportctl.service import Service
+            from supportctl.timeutil import now
 
-        for digest, data in demo_attachment_blobs().items():
-            backend.put_blob(digest, data)
-        lines = [_line(doc) for doc in demo_documents(now())]
-        counts = Service(backend, None).import_lines(lines)
-        backend.mark_demo()
-        app.note(f"created a demo store at {path}: {_summary(counts)}")
+            for digest, data in demo_attachment_blobs().items():
+                backend.put_blob(digest, data)
+            lines = [_line(doc) for doc in demo_documents(now())]
+            counts = Service(backend, None).import_lines(lines)
+            backend.mark_demo()
+            app.note(f"created a demo store at {path}: {_summary(counts)}")
     from supportctl.demo import DEMO_ADMIN
 
     settings = app.settings()
@@ -120,7 +125,7 @@ def import_(app: AppContext, source: str) -> None:
 @pass_app
 def export(app: AppContext, target: str) -> None:
     """Write every document as JSON Lines (stdout by default), for `store import`."""
-    from supportctl.backends.jsonstore import atomic_write
+    from supportctl.fsutil import atomic_write
     from supportctl.render import dumps_jsonl
     from supportctl.service import Service
 
@@ -137,7 +142,7 @@ def export(app: AppContext, target: str) -> None:
     try:
         atomic_write(Path(target), data)
     except OSError as exc:
-        raise Unavailable(f"cannot write {target}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     app.note(f"exported to {target}")
 
 

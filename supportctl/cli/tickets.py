@@ -13,21 +13,13 @@ from supportctl.cli.options import multi_choice, output_option
 from supportctl.models import CATEGORIES, PRIORITIES, RESOLUTIONS, STATUSES, TICKET_TYPES
 from supportctl.render import (
     LIST_FORMATS,
+    STATUS_COLORS,
     TICKET_COLUMNS,
     dumps_json,
     parse_columns,
     render_rows,
     render_ticket,
 )
-
-STATUS_COLORS = {
-    "new": "cyan",
-    "open": "green",
-    "pending": "yellow",
-    "escalated": "magenta",
-    "resolved": "blue",
-    "closed": "bright_black",
-}
 
 
 @click.group()
@@ -121,7 +113,7 @@ def list_tickets(
     from supportctl.service import TicketQuery
     from supportctl.timeutil import parse_duration, parse_when
 
-    chosen = parse_columns(columns, TICKET_COLUMNS) if columns else None
+    chosen = parse_columns(columns, TICKET_COLUMNS) if columns is not None else None
     query = TicketQuery(
         scope=scope or ("org" if org else "mine"),
         org=org,
@@ -141,7 +133,7 @@ def list_tickets(
         limit=limit,
     )
     service = app.service("tickets list")
-    with_thread = bool(chosen and ({"messages", "events"} & set(chosen)))
+    with_thread = fmt != "ids" and bool(chosen and ({"messages", "events"} & set(chosen)))
     result = service.list_tickets(query, with_thread=with_thread)
     if chosen is None:
         chosen = ["id"]
@@ -188,6 +180,7 @@ def show(app: AppContext, ticket_id: str, fmt: str, no_pager: bool) -> None:
         return
     text = render_ticket(view, app.style)
     if not no_pager and app.stdout_tty and text.count("\n") > shutil.get_terminal_size().lines:
+        # click pages only when stdin and stdout are terminals
         click.echo_via_pager(text, color=app.color)
     else:
         app.out(text)
@@ -378,7 +371,7 @@ def attachment(app: AppContext, ticket_id: str, name: str, output_file: str | No
     if count > 1:
         app.note(f"ticket {ticket_id} has {count} attachments named {name!r}; wrote the newest")
     if output_file:
-        from supportctl.backends.jsonstore import atomic_write
+        from supportctl.fsutil import atomic_write
 
         try:
             atomic_write(Path(output_file), data, durable=False)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from supportctl.backends.jsonstore import JsonStore
-from supportctl.models import Message, Ticket
+from supportctl.models import Escalation, Message, Ticket
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -110,6 +110,21 @@ def loop(store_path: str, *ticket_ids: str, pause: float = 0.0) -> None:
             time.sleep(pause)
 
 
+def escalate(ticket: Ticket, allocate) -> tuple[Ticket, Escalation]:  # noqa: ANN001
+    """The ticket and a new escalation of it: two files that must change together."""
+    esc = Escalation(
+        id=allocate(),
+        ticket_id=ticket.id,
+        description="crash test",
+        stage="submitted",
+        timeline=[{"stage": "submitted", "at": stamp(1)}],
+        created_at=stamp(1),
+        updated_at=stamp(1),
+    )
+    ticket.status, ticket.escalation_id, ticket.updated_at = "escalated", esc.id, stamp(1)
+    return ticket, esc
+
+
 def busy(store_path: str, *ticket_ids: str) -> None:
     """Like loop, with a short pause between updates (as people replying would leave)."""
     loop(store_path, *ticket_ids, pause=0.005)
@@ -187,6 +202,8 @@ def crash_at(limit: str, op: str, store_path: str, arg: str = "", note: str = ""
         store.update_ticket(arg, grow)
     elif op == "create":
         store.create_ticket(lambda number: new_ticket(number, "created"))
+    elif op == "escalate":
+        store.update_with_escalation(arg, escalate)
     else:
         sys.exit(f"unknown op {op}")
     for name, real in reals.items():

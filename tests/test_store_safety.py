@@ -464,6 +464,21 @@ def _verify_after_crash(
         made = opened.create_ticket(lambda n: _writer.new_ticket(n, "next"))
         if int(made.id) <= max(map(int, docs)):  # a skipped number would be fine; a reused one not
             problems.append(f"the next create got id {made.id}, after {sorted(docs)}")
+    elif op == "escalate":
+        escalations = {
+            p.stem: json.loads(p.read_bytes()) for p in (store / "escalations").glob("*.json")
+        }
+        ticket = docs["1001"]
+        if ticket["escalation_id"] is None:
+            if escalations:
+                problems.append(f"escalation files without their ticket: {sorted(escalations)}")
+            if finished:
+                problems.append("the finished escalation is not there")
+        elif escalations.get(ticket["escalation_id"], {}).get("ticket_id") != "1001":
+            problems.append(f"ticket 1001 names {ticket['escalation_id']}, which is not there")
+        elif ticket["status"] != "escalated":
+            problems.append("the escalation was written but the ticket was not escalated")
+        old.discard("tickets/1001.json")
     elif op == "import":
         new = set(docs) & {"2001", "2002"}
         has_bob = opened.get_user("bob") is not None
@@ -478,7 +493,7 @@ def _verify_after_crash(
     return problems
 
 
-@pytest.mark.parametrize("op", ["update", "create", "import", "compact"])
+@pytest.mark.parametrize("op", ["update", "create", "import", "compact", "escalate"])
 def test_writer_killed_before_any_file_system_call_leaves_a_healthy_store(tmp_path, op):
     """Fork a writer that SIGKILLs itself just before its Nth open/write/fsync/replace/
     unlink/truncate/sync, for N = 1, 2, … until the write completes; after each death the
@@ -486,7 +501,13 @@ def test_writer_killed_before_any_file_system_call_leaves_a_healthy_store(tmp_pa
     pristine = make_store(tmp_path / "pristine", ticket_ids(3))
     source = tmp_path / "import.jsonl"
     source.write_bytes(jsonl([user_doc("bob", "acme"), ticket_doc("2001"), ticket_doc("2002")]))
-    arg = {"update": "1001", "compact": "1001", "import": str(source), "create": ""}[op]
+    arg = {
+        "update": "1001",
+        "compact": "1001",
+        "escalate": "1001",
+        "import": str(source),
+        "create": "",
+    }[op]
     before = {f"tickets/{p.name}": p.read_bytes() for p in (pristine / "tickets").glob("*.json")}
     fork = multiprocessing.get_context("fork")
     failures = []

@@ -186,6 +186,7 @@ class Settings:
     ca_bundle: str | None
     lock_timeout: float
     config: ConfigFile
+    verbose: bool = False
 
     @classmethod
     def resolve(

@@ -55,6 +55,14 @@ class Conflict(SupportctlError):
     exit_status = ExitStatus.CONFLICT
 
 
+class PreconditionFailed(Conflict):
+    """A stale `If-Match`: the ticket changed since it was read (HTTP 412, exit 5)."""
+
+
+class AuthenticationFailed(PermissionDenied):
+    """A missing, wrong or revoked token (HTTP 401, exit 4)."""
+
+
 class Unavailable(SupportctlError):
     """Backend unavailable: damaged store, lock held too long, network (exit 6)."""
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from supportctl.backends.base import Backend, DuplicateDocuments, Prefilter
-from supportctl.errors import Conflict, NotFound, PermissionDenied, UsageError
+from supportctl.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, UsageError
 from supportctl.models import (
     CATEGORIES,
     KINDS,
@@ -161,6 +161,7 @@ class TicketChanges:
     group: str | None = None  # "" clears the group
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] | None = None  # the full new list (REST PATCH), instead of add/remove
 
     @property
     def empty(self) -> bool:
@@ -171,6 +172,7 @@ class TicketChanges:
             and self.group is None
             and not self.add_tags
             and not self.remove_tags
+            and self.tags is None
         )
 
 
@@ -633,7 +635,9 @@ class Service:
         ticket = self.backend.update_ticket(ticket_id, change)
         return ticket, changed
 
-    def update(self, ticket_id: str, changes: TicketChanges) -> tuple[Ticket, list[Event]]:
+    def update(
+        self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
+    ) -> tuple[Ticket, list[Event]]:
         """SPEC §3 triage by agents; one event per changed field. Returns the ticket and the
         events this update added (none: nothing changed)."""
         actor = self.actor
@@ -661,6 +665,10 @@ class Service:
             self._visible_or_not_found(ticket)
             if not actor.is_agent:
                 raise PermissionDenied(f"only agents may update tickets; you are a {actor.role}")
+            if if_match is not None and if_match not in ("*", etag(ticket)):
+                raise PreconditionFailed(
+                    f"ticket {ticket.id} changed since you read it; read it again and retry"
+                )
             events: list[Event] = []
 
             def record(action: str, old: Any, new: Any) -> None:
@@ -697,9 +705,12 @@ class Service:
                 if group != ticket.group:
                     record("group_changed", ticket.group, group)
                     ticket.group = group
-            if changes.add_tags or changes.remove_tags:
-                tags = [t for t in ticket.tags if t not in changes.remove_tags]
-                tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
+            if changes.add_tags or changes.remove_tags or changes.tags is not None:
+                if changes.tags is not None:
+                    tags = list(dict.fromkeys(changes.tags))
+                else:
+                    tags = [t for t in ticket.tags if t not in changes.remove_tags]
+                    tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
                 if tags != ticket.tags:
                     record("tags_changed", list(ticket.tags), tags)
                     ticket.tags = tags
@@ -997,6 +1008,14 @@ class Service:
         if org is None:
             raise NotFound(f"org {org_id} not found")
         return org
+
+
+def etag(ticket: Ticket) -> str:
+    """The ticket's entity tag (SPEC §7): a hash of the whole stored document, quoted."""
+    import hashlib
+
+    canonical = json.dumps(ticket.to_dict(), sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:24] + '"'
 
 
 def check_attachments(files: list[tuple[str, int | None]]) -> None:

@@ -46,7 +46,7 @@ def test_bad_values_are_refused(isolated_home):
     assert run("config", "set", "timeout", "-3").exit_code == 2
     result = run("config", "set", "backend", "carrier-pigeon")
     assert result.exit_code == 2
-    assert "Valid backends: json" in result.stderr
+    assert "Valid backends: http, json" in result.stderr
 
 
 def test_profiles_and_use(isolated_home, tmp_path):

@@ -85,7 +85,7 @@ def test_config_values_and_write_failures(isolated_home, tmp_path):
 def test_unknown_backend_from_the_environment(store):
     result = run("--user", "bob", "tickets", "list", env={"SUPPORTCTL_BACKEND": "carrier-pigeon"})
     assert result.exit_code == 2
-    assert "unknown backend 'carrier-pigeon'. Valid backends: json" in result.stderr
+    assert "unknown backend 'carrier-pigeon'. Valid backends: http, json" in result.stderr
 
 
 def test_export_to_an_unwritable_path_is_usage(store, tmp_path):

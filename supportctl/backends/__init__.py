@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 #: name -> "module:factory"; the factory takes the resolved settings.
 REGISTRY: dict[str, str] = {
     "json": "supportctl.backends.jsonstore:open_from_settings",
+    "http": "supportctl.backends.http:open_from_settings",
 }
 
 

@@ -58,6 +58,12 @@ class Backend(ABC):
     #: Commands this backend can serve (SPEC §6); others exit 2 before doing anything.
     capabilities: frozenset[str] = frozenset()
 
+    def make_service(self, username: str | None) -> Any:
+        """The service layer over this backend, acting as ``username``."""
+        from supportctl.service import Service
+
+        return Service(self, username)
+
     # -- directory ----------------------------------------------------------------------------
     @abstractmethod
     def get_user(self, username: str) -> User | None: ...

@@ -143,7 +143,7 @@ def cli(
 
 def _register() -> None:
     from supportctl.cli import config as config_cmd
-    from supportctl.cli import escalations, org, proxy, store, tickets
+    from supportctl.cli import escalations, org, proxy, serve, store, tickets
 
     cli.add_command(tickets.tickets)
     cli.add_command(escalations.escalations)
@@ -151,6 +151,7 @@ def _register() -> None:
     cli.add_command(org.org)
     cli.add_command(store.store)
     cli.add_command(config_cmd.config)
+    cli.add_command(serve.serve)
 
 
 _register()

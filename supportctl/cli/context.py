@@ -48,6 +48,7 @@ class AppContext:
             from supportctl.backends import get_backend
 
             settings = self.settings()
+            settings.verbose = self.verbose
             self._backend = get_backend(settings.backend, settings)
         if command is not None:
             noun = command.split()[0]
@@ -61,10 +62,8 @@ class AppContext:
 
     def service(self, command: str | None = None) -> Service:
         if self._service is None:
-            from supportctl.service import Service
-
             backend = self.backend(command)
-            self._service = Service(backend, self.settings().user)
+            self._service = backend.make_service(self.settings().user)
         elif command is not None:
             self.backend(command)
         return self._service

@@ -171,3 +171,57 @@ def check(app: AppContext, repair: bool) -> None:
             hint=None if repair else "`supportctl store check --repair` fixes what is derivable",
         )
     app.note(f"store at {path} is healthy")
+
+
+@store.group("token")
+def token() -> None:
+    """API tokens for `supportctl serve` (shown once, stored hashed)."""
+
+
+def _tokens(app: AppContext):  # type: ignore[no-untyped-def]
+    from supportctl.server.tokens import TokenStore
+
+    _json_only(app, "store token")
+    return TokenStore(app.backend("store token"))
+
+
+@token.command("create")
+@click.argument("user")
+@pass_app
+def token_create(app: AppContext, user: str) -> None:
+    """Make a token for USER; printed once, alone on the last line of stdout."""
+    record, secret = _tokens(app).create(user)
+    app.note(f"created token {record.id} for {user}; it is shown once, store it now")
+    app.out(f"{secret}\n")
+
+
+@token.command("list")
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(("table", "json")),
+    default="table",
+    show_default=True,
+)
+@pass_app
+def token_list(app: AppContext, fmt: str) -> None:
+    """List tokens: id, user and creation time (never the token)."""
+    from supportctl.render import dumps_json, render_rows
+
+    rows = [r.public() for r in _tokens(app).list()]
+    if fmt == "json":
+        app.out(dumps_json(rows) + "\n")
+    else:
+        app.out(render_rows(rows, ["id", "user", "created_at"], "table", project_json=False))
+        if not rows:
+            app.note("no tokens")
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="TOKEN_ID")
+@pass_app
+def token_revoke(app: AppContext, token_id: str) -> None:
+    """Revoke a token by its id; a running server refuses it from the next request on."""
+    record = _tokens(app).revoke(token_id)
+    app.note(f"revoked token {record.id} of {record.user}")

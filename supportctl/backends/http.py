@@ -1,0 +1,534 @@
+"""The http backend (SPEC §7): the REST API through one ``requests.Session``.
+
+Imported only when ``--backend http`` is chosen, so other commands never pay for requests.
+``RemoteService`` offers the methods of ``supportctl.service.Service``; the server applies
+the rules, and its problem documents become the same exceptions (and exit codes) the json
+backend raises, with the server's ``detail`` as the message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from supportctl import __version__
+from supportctl.errors import (
+    AuthenticationFailed,
+    Conflict,
+    ExitStatus,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    SupportctlError,
+    Unavailable,
+    UsageError,
+)
+from supportctl.models import Attachment, Escalation, Event, Org, Ticket, User
+from supportctl.service import (
+    ListResult,
+    NewAttachment,
+    OrgView,
+    ProxyEntry,
+    Service,
+    TicketChanges,
+    TicketQuery,
+    TicketView,
+)
+from supportctl.timeutil import format_ts
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRIES = 3
+MAX_TOTAL_BACKOFF = 10.0  # seconds of waiting between tries, at most, for one call
+CONNECT_TIMEOUT = 5.0
+PAGE_SIZE = 500
+
+log = logging.getLogger("supportctl.http")
+
+_BY_EXIT = {
+    int(ExitStatus.USAGE): UsageError,
+    int(ExitStatus.NOT_FOUND): NotFound,
+    int(ExitStatus.PERMISSION): PermissionDenied,
+    int(ExitStatus.CONFLICT): Conflict,
+    int(ExitStatus.UNAVAILABLE): Unavailable,
+}
+_BY_STATUS = {
+    400: UsageError,
+    401: AuthenticationFailed,
+    403: PermissionDenied,
+    404: NotFound,
+    405: UsageError,
+    409: Conflict,
+    412: PreconditionFailed,
+    413: UsageError,
+    415: UsageError,
+    422: UsageError,
+}
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class HttpClient:
+    """One session: timeouts on every call, bounded retries with backoff and jitter."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        ca_bundle: str | None = None,
+        verbose: bool = False,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
+        self.verbose = verbose
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"supportctl/{__version__}"
+        self.session.headers["Accept"] = "application/json"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session.verify = ca_bundle or True
+
+    def _say(self, text: str) -> None:
+        if self.verbose:
+            import sys
+
+            print(f"supportctl: {text}", file=sys.stderr, flush=True)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send with retries: connection errors, 429 and 502/503/504, for GET/PUT/PATCH and
+        for POST (which always carries an Idempotency-Key, the same on every try)."""
+        url = self.base_url + path
+        headers = dict(kwargs.pop("headers", None) or {})
+        if method == "POST":
+            headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method, url, headers=headers, timeout=self.timeout, **kwargs
+                )
+            except requests.exceptions.SSLError as exc:
+                raise Unavailable(f"TLS error talking to {self.base_url}: {exc}") from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                elapsed = (time.monotonic() - started) * 1000
+                self._say(f"{method} {url} failed after {elapsed:.0f} ms: {type(exc).__name__}")
+                delay = self._backoff(attempt, None, waited)
+                if delay is None:
+                    kind = "timed out" if isinstance(exc, requests.Timeout) else "is unreachable"
+                    raise Unavailable(
+                        f"the server at {self.base_url} {kind} ({attempt} tries)",
+                        hint="check --url and that the server is running",
+                    ) from None
+            else:
+                elapsed = (time.monotonic() - started) * 1000
+                self._say(f"{method} {url} {response.status_code} {elapsed:.0f} ms")
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                hinted = _retry_after(response.headers.get("Retry-After"))
+                delay = self._backoff(attempt, hinted, waited)
+                if delay is None:
+                    return response
+            waited += delay
+            self.sleep(delay)
+
+    @staticmethod
+    def _backoff(attempt: int, hinted: float | None, waited: float) -> float | None:
+        """Seconds to wait before the next try, or None to give up."""
+        if attempt > MAX_RETRIES:
+            return None
+        budget = MAX_TOTAL_BACKOFF - waited
+        if hinted is not None:
+            return hinted if hinted <= budget else None
+        delay = min(0.25 * 2 ** (attempt - 1), 4.0) * (0.5 + random.random() / 2)
+        return min(delay, budget) if budget > 0 else None
+
+    # -- JSON ---------------------------------------------------------------------------------
+    def call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, requests.Response]:
+        response = self.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise self._error(response)
+        if response.status_code == 204 or not response.content:
+            return None, response
+        try:
+            return response.json(), response
+        except ValueError:
+            raise Unavailable(
+                f"the server at {self.base_url} sent a response that is not JSON "
+                f"(status {response.status_code}, {len(response.content)} bytes)"
+            ) from None
+
+    def _error(self, response: requests.Response) -> SupportctlError:
+        status = response.status_code
+        try:
+            problem = response.json()
+            detail = problem.get("detail") or problem.get("title")
+        except (ValueError, AttributeError):
+            problem, detail = {}, None
+        if not isinstance(problem, dict):
+            problem = {}
+        if status >= 500 or status in RETRY_STATUSES:
+            text = f": {detail}" if detail else ""
+            return Unavailable(f"the server at {self.base_url} answered {status}{text}")
+        cls = _BY_STATUS.get(status)
+        if cls is None or (status in (400, 403, 404, 409) and problem.get("exit_code") in _BY_EXIT):
+            cls = _BY_EXIT.get(problem.get("exit_code"), cls or UsageError)
+        if status == 401:
+            cls = AuthenticationFailed
+        return cls(detail or f"the server answered {status}", hint=problem.get("hint"))
+
+
+def _ticket(doc: dict[str, Any]) -> Ticket:
+    return Ticket.from_dict(doc, validate=False)
+
+
+class RemoteService(Service):
+    """The service API over HTTP: same methods, same results, same errors."""
+
+    def __init__(self, client: HttpClient) -> None:
+        super().__init__(None, None)  # type: ignore[arg-type]
+        self.client = client
+
+    @property
+    def actor(self) -> User:
+        if self._actor is None:
+            doc, _ = self.client.call("GET", "/me")
+            self._actor = User.from_dict(doc, validate=False)
+        return self._actor
+
+    # -- reading ------------------------------------------------------------------------------
+    def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
+        params: list[tuple[str, str]] = [("scope", query.scope), ("sort", query.sort)]
+        if query.asc:
+            params.append(("asc", "true"))
+        for name, values in (
+            ("status", query.statuses),
+            ("type", query.types),
+            ("category", query.categories),
+            ("priority", query.priorities),
+            ("tag", query.tags),
+        ):
+            params += [(name, v) for v in values]
+        for name, value in (
+            ("org", query.org),
+            ("assignee", self._assignee(query.assignee)),
+            ("requester", query.requester),
+            ("search", query.search),
+        ):
+            if value is not None:
+                params.append((name, value))
+        if query.since:
+            params.append(("since", format_ts(query.since)))
+        if query.until:
+            params.append(("until", format_ts(query.until)))
+        if query.idle is not None:
+            params.append(("idle", str(query.idle.total_seconds())))
+        if with_thread:
+            params.append(("fields", "messages"))
+        if query.limit < 0:
+            raise UsageError("--limit must be 0 (all) or a positive number")
+        rows: list[dict[str, Any]] = []
+        total = 0
+        cursor = None
+        while True:  # lazily: no more pages than --limit needs
+            want = PAGE_SIZE if not query.limit else min(PAGE_SIZE, query.limit - len(rows))
+            page_params = [*params, ("limit", str(want))]
+            if cursor:
+                page_params.append(("cursor", cursor))
+            doc, _ = self.client.call("GET", "/tickets", params=page_params)
+            rows += doc["items"]
+            total = doc.get("total", len(rows))
+            cursor = doc.get("next_cursor")
+            if not cursor or (query.limit and len(rows) >= query.limit):
+                break
+        return ListResult(tickets=rows, total=total)
+
+    def _assignee(self, value: str | None) -> str | None:
+        return self.actor.username if value == "@me" else value
+
+    def get_visible_ticket(self, ticket_id: str) -> Ticket:
+        if not ticket_id.strip():
+            raise UsageError("a ticket ID must not be empty")
+        doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}")
+        return _ticket(doc)
+
+    def show_ticket(self, ticket_id: str) -> TicketView:
+        if not ticket_id.strip():
+            raise UsageError("a ticket ID must not be empty")
+        doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}/view")
+        return TicketView(
+            ticket=_ticket(doc["ticket"]),
+            viewer=self.actor,
+            proxy_access=[ProxyEntry(**e) for e in doc["proxy_access"]],
+            escalation=Escalation.from_dict(doc["escalation"], validate=False)
+            if doc["escalation"]
+            else None,
+            users={k: User.from_dict(v, validate=False) for k, v in doc["users"].items()},
+        )
+
+    def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:
+        path = f"/tickets/{quote(ticket_id, safe='')}/attachments/{quote(name, safe='')}"
+        response = self.client.request("GET", path)
+        if response.status_code >= 400:
+            raise self.client._error(response)
+        import hashlib
+
+        data = response.content
+        meta = Attachment(
+            name=name,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            content_type=response.headers.get("Content-Type", "application/octet-stream"),
+        )
+        return meta, data, int(response.headers.get("Attachment-Count", "1"))
+
+    # -- working tickets ----------------------------------------------------------------------
+    def _send(self, path: str, fields: dict[str, Any], files: list[NewAttachment] | None) -> Any:
+        if files:
+            from supportctl.service import content_type_of
+
+            form = {
+                k: ("true" if v is True else "false" if v is False else v)
+                for k, v in fields.items()
+                if v is not None
+            }
+            if isinstance(form.get("cc"), list):
+                form["cc"] = ",".join(form["cc"])
+            upload = [("attach", (f.name, f.data, content_type_of(f.name))) for f in files]
+            return self.client.call("POST", path, data=form, files=upload)
+        return self.client.call("POST", path, json=fields)
+
+    def create_ticket(
+        self,
+        *,
+        subject: str,
+        body: str,
+        type_: str = "web",
+        category: str = "general",
+        priority: str = "normal",
+        cc: Any = (),
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket:
+        fields = {
+            "subject": subject,
+            "body": body,
+            "type": type_,
+            "category": category,
+            "priority": priority,
+            "cc": list(cc),
+        }
+        self._check_files(attachments)
+        doc, _ = self._send("/tickets", fields, attachments)
+        return _ticket(doc)
+
+    @staticmethod
+    def _check_files(files: list[NewAttachment] | None) -> None:
+        from supportctl.service import check_attachments
+
+        check_attachments([(f.name, len(f.data)) for f in files or []])
+
+    def reply(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        internal: bool = False,
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket:
+        self._check_files(attachments)
+        path = f"/tickets/{quote(ticket_id, safe='')}/messages"
+        doc, _ = self._send(path, {"body": body, "internal": internal}, attachments)
+        return _ticket(doc)
+
+    def close(
+        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        doc, response = self.client.call(
+            "POST",
+            f"/tickets/{quote(ticket_id, safe='')}/close",
+            json={"reason": reason, "comment": comment},
+        )
+        return _ticket(doc), response.headers.get("Supportctl-Changed") != "false"
+
+    def feedback(
+        self, ticket_id: str, rating: int, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        doc, response = self.client.call(
+            "POST",
+            f"/tickets/{quote(ticket_id, safe='')}/feedback",
+            json={"rating": rating, "comment": comment},
+        )
+        return _ticket(doc), response.headers.get("Supportctl-Changed") != "false"
+
+    def update(
+        self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
+    ) -> tuple[Ticket, list[Event]]:
+        """GET for the ETag (and the tags to add to or remove from), then PATCH with If-Match."""
+        path = f"/tickets/{quote(ticket_id, safe='')}"
+        current_doc, response = self.client.call("GET", path)
+        current = _ticket(current_doc)
+        body: dict[str, Any] = {}
+        if changes.status is not None:
+            body["status"] = changes.status
+        if changes.priority is not None:
+            body["priority"] = changes.priority
+        if changes.assignee is not None:
+            body["assignee"] = (
+                None if changes.assignee == "none" else self._assignee(changes.assignee)
+            )
+        if changes.group is not None:
+            body["group"] = changes.group or None
+        if changes.tags is not None:
+            body["tags"] = list(changes.tags)
+        elif changes.add_tags or changes.remove_tags:
+            tags = [t for t in current.tags if t not in changes.remove_tags]
+            tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
+            body["tags"] = tags
+        tag = if_match or response.headers.get("ETag")
+        doc, answer = self.client.call(
+            "PATCH", path, json=body, headers={"If-Match": tag} if tag else None
+        )
+        ticket = _ticket(doc)
+        added = (
+            ticket.events[len(current.events) :]
+            if answer.headers.get("Supportctl-Changed") == "true"
+            else []
+        )
+        return ticket, added
+
+    # -- escalations --------------------------------------------------------------------------
+    def list_escalations(
+        self, *, scope: str = "mine", stages: tuple[str, ...] = ()
+    ) -> list[Escalation]:
+        params = [("scope", scope), *[("stage", s) for s in stages]]
+        doc, _ = self.client.call("GET", "/escalations", params=params)
+        return [Escalation.from_dict(e, validate=False) for e in doc["items"]]
+
+    def get_escalation(
+        self, escalation_id: str | None = None, *, ticket_id: str | None = None
+    ) -> Escalation:
+        if ticket_id is not None:
+            ticket = self.get_visible_ticket(ticket_id)
+            if not ticket.escalation_id:
+                raise NotFound(f"ticket {ticket_id} has no escalation")
+            escalation_id = ticket.escalation_id
+        doc, _ = self.client.call("GET", f"/escalations/{quote(escalation_id or '', safe='')}")
+        return Escalation.from_dict(doc, validate=False)
+
+    def create_escalation(
+        self, ticket_id: str, description: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]:
+        doc, _ = self.client.call(
+            "POST",
+            f"/tickets/{quote(ticket_id, safe='')}/escalations",
+            json={"description": description, "expected": expected},
+        )
+        esc = Escalation.from_dict(doc, validate=False)
+        return self.get_visible_ticket(esc.ticket_id), esc
+
+    def advance_escalation(
+        self, escalation_id: str, to: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]:
+        doc, _ = self.client.call(
+            "POST",
+            f"/escalations/{quote(escalation_id, safe='')}/advance",
+            json={"to": to, "expected": expected},
+        )
+        esc = Escalation.from_dict(doc, validate=False)
+        return self.get_visible_ticket(esc.ticket_id), esc
+
+    # -- proxy access -------------------------------------------------------------------------
+    def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:
+        doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}/proxy-access")
+        return [ProxyEntry(**e) for e in doc]
+
+    def set_proxy_access(self, ticket_id: str, value: bool | None) -> tuple[ProxyEntry, bool]:
+        if value is None:
+            mine = [e for e in self.proxy_access(ticket_id) if e.username == self.actor.username]
+            value = not mine[0].effective if mine else True
+        doc, response = self.client.call(
+            "PUT",
+            f"/tickets/{quote(ticket_id, safe='')}/proxy-access",
+            json={"effective": value},
+        )
+        return ProxyEntry(**doc), response.headers.get("Supportctl-Changed") != "false"
+
+    # -- organisations ------------------------------------------------------------------------
+    def org_view(self, org_id: str | None = None) -> OrgView:
+        doc, _ = self.client.call("GET", f"/orgs/{quote(org_id or '@me', safe='@')}")
+        if "users" in doc:
+            return OrgView(
+                org=Org.from_dict(doc["org"], validate=False),
+                full=True,
+                users=[User.from_dict(u, validate=False) for u in doc["users"]],
+                ticket_counts=doc["ticket_counts"],
+                open_escalations=[
+                    Escalation.from_dict(e, validate=False) for e in doc["open_escalations"]
+                ],
+            )
+        org = Org(id=doc["org"]["id"], name=doc["org"]["name"])
+        admins = [
+            User(username=a["username"], name=a["name"], email=a["email"], org=org.id, role="admin")
+            for a in doc["admins"]
+        ]
+        return OrgView(org=org, full=False, users=admins)
+
+
+class HttpBackend:
+    """Registry entry for `--backend http`: what it serves, and its service."""
+
+    name = "http"
+    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org"})
+
+    def __init__(self, settings: Any, *, verbose: bool = False) -> None:
+        if not settings.url:
+            raise UsageError(
+                "the http backend needs a URL",
+                hint="pass --url https://HOST/api/v1, set SUPPORTCTL_URL or `supportctl config set url …`",
+            )
+        if not settings.token:
+            raise AuthenticationFailed(
+                "the http backend needs a token",
+                hint="set SUPPORTCTL_TOKEN, or `supportctl config set token …` (or token_env)",
+            )
+        self.client = HttpClient(
+            settings.url,
+            settings.token,
+            timeout=settings.timeout,
+            ca_bundle=settings.ca_bundle,
+            verbose=verbose,
+        )
+
+    def make_service(self, username: str | None) -> RemoteService:
+        return RemoteService(self.client)
+
+
+def open_from_settings(settings: Any) -> HttpBackend:
+    return HttpBackend(settings, verbose=getattr(settings, "verbose", False))

@@ -1,0 +1,54 @@
+"""`supportctl serve`: the REST API of SPEC §7 over the local store."""
+
+from __future__ import annotations
+
+import click
+
+from supportctl.cli.context import AppContext, pass_app
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--store",
+    "store_path",
+    metavar="PATH",
+    help="The store to serve (default: as for every command).",
+)
+@pass_app
+def serve(app: AppContext, host: str, port: int, store_path: str | None) -> None:
+    """Serve the REST API over a json store, so a team can share it.
+
+    Clients authenticate with tokens from `supportctl store token create USER` and use
+    `--backend http --url http://HOST:PORT/api/v1`. One access-log line per request goes to
+    stderr (never a token). SIGINT or SIGTERM finish the requests in flight, then stop.
+
+    \b
+    Example:
+      supportctl serve --port 8080 &
+      SUPPORTCTL_TOKEN=sct_… supportctl --backend http --url http://127.0.0.1:8080/api/v1 tickets list
+    """
+    from pathlib import Path
+
+    from supportctl.server.app import API_PREFIX, create_app
+    from supportctl.server.httpd import make_server, serve_until_signalled
+
+    path = Path(store_path).expanduser() if store_path else app.settings().store_path
+    api = create_app(path)
+    try:
+        server = make_server(host, port, api)
+    except OSError as exc:
+        from supportctl.errors import Unavailable
+
+        raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    bound_host, bound_port = server.server_address[:2]
+
+    def announce() -> None:
+        app.note(
+            f"serving {path} on http://{bound_host}:{bound_port}{API_PREFIX} "
+            "(Ctrl-C or SIGTERM stops)"
+        )
+
+    serve_until_signalled(server, announce)
+    app.note("stopped")

@@ -1,0 +1,677 @@
+"""The REST API of SPEC §7 as a WSGI application over a json store.
+
+Every request runs the same service layer as the CLI (``supportctl.service``), as the user
+its bearer token belongs to, so the rules of SPEC §3 hold identically over HTTP.  Errors are
+RFC 9457 ``application/problem+json`` documents whose ``detail`` is the message the CLI
+would print; their status maps one to one to the exit codes of SPEC §8.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from supportctl.backends.jsonstore import JsonStore
+from supportctl.errors import (
+    AuthenticationFailed,
+    ExitStatus,
+    PreconditionFailed,
+    SupportctlError,
+    UsageError,
+)
+from supportctl.fsutil import atomic_write
+from supportctl.server.tokens import TokenStore
+from supportctl.service import (
+    NewAttachment,
+    Service,
+    TicketChanges,
+    TicketQuery,
+    etag,
+)
+from supportctl.timeutil import parse_ts
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # 5 attachments of 500 KiB fit many times over
+IDEMPOTENCY_TTL = 24 * 3600.0
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    411: "Length Required",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+EXIT_TO_STATUS = {
+    ExitStatus.USAGE: 400,
+    ExitStatus.NOT_FOUND: 404,
+    ExitStatus.PERMISSION: 403,
+    ExitStatus.CONFLICT: 409,
+    ExitStatus.UNAVAILABLE: 503,
+    ExitStatus.UNEXPECTED: 500,
+}
+
+
+class HttpError(SupportctlError):
+    """An error with its own HTTP status (413, 415, 405…)."""
+
+    def __init__(self, status: int, message: str, exit_status: ExitStatus = ExitStatus.USAGE):
+        super().__init__(message)
+        self.status = status
+        self.exit_status = exit_status
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    remote: str
+    user: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        ctype = self.headers.get("content-type", "")
+        if "json" not in ctype:
+            raise HttpError(415, f"expected application/json, got {ctype or 'no content type'}")
+        try:
+            doc = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise UsageError("the request body is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise UsageError("the request body must be a JSON object")
+        return doc
+
+    def form(self) -> tuple[dict[str, str], list[NewAttachment]]:
+        """JSON, or multipart/form-data with files under ``attach`` (SPEC §7)."""
+        ctype = self.headers.get("content-type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return {k: v for k, v in self.json().items()}, []
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + self.body
+        )
+        if not message.is_multipart():
+            raise UsageError("malformed multipart body")
+        fields: dict[str, Any] = {}
+        files: list[NewAttachment] = []
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            filename = part.get_filename()
+            if filename is not None:
+                files.append(NewAttachment(filename.replace("\\", "/").rsplit("/", 1)[-1], payload))
+            elif name:
+                try:
+                    fields[str(name)] = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise UsageError(f"form field {name!r} is not UTF-8") from None
+        return fields, files
+
+    def one(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+Response = tuple[int, Any, dict[str, str]]
+Handler = Callable[["Api", Request], Response]
+
+
+def _ticket_response(service: Service, ticket: Any, status: int = 200, **headers: str) -> Response:
+    stored = service.backend.get_ticket(ticket.id) or ticket
+    body = service.visible_copy(service.actor, ticket).to_dict()
+    return status, body, {"ETag": etag(stored), **headers}
+
+
+def _changed(flag: bool) -> dict[str, str]:
+    return {"Supportctl-Changed": "true" if flag else "false"}
+
+
+def _bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "on", "off"):
+        return value.lower() in ("true", "1", "on")
+    raise UsageError(f"{name!r} must be true or false")
+
+
+def _str_field(doc: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = doc.get(name)
+    if value is None:
+        if required:
+            raise UsageError(f"missing field {name!r}")
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"field {name!r} must be a string")
+    return value
+
+
+class Api:
+    """Routes, authentication, idempotency; one ``Service`` per request."""
+
+    def __init__(self, store_path: Path | str, *, log: Callable[[str], None] | None = None):
+        self.store_path = Path(store_path)
+        JsonStore(self.store_path)  # fails now, not at the first request, if there is no store
+        self.tokens = TokenStore(JsonStore(self.store_path))
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.idempotency_dir = self.store_path / "idempotency"
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._key_guard = threading.Lock()
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        for method, pattern, handler in ROUTES:
+            regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
+            self.routes.append((method, re.compile(regex), handler))
+        self._prune_idempotency()
+
+    # -- WSGI ---------------------------------------------------------------------------------
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        started = time.monotonic()
+        request = None
+        try:
+            request = self._request(environ)
+            status, body, headers = self._dispatch(request)
+        except SupportctlError as exc:
+            status, body, headers = self._problem(exc)
+        except Exception as exc:  # a bug: log it, answer 500 without details
+            traceback.print_exc(file=sys.stderr)
+            status, body, headers = self._problem(
+                SupportctlError(f"internal error: {type(exc).__name__}")
+            )
+        payload, ctype = self._encode(body, headers.pop("Content-Type", None), status)
+        header_list = [("Content-Type", ctype), ("Content-Length", str(len(payload)))]
+        header_list += [(k, v) for k, v in headers.items()]
+        start_response(f"{status} {STATUS_TEXT.get(status, 'Unknown')}", header_list)
+        self._access_log(environ, request, status, len(payload), started)
+        return [payload]
+
+    def _request(self, environ: dict[str, Any]) -> Request:
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        length_text = environ.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise HttpError(400, "invalid Content-Length") from None
+        if length > MAX_BODY_BYTES:
+            raise HttpError(413, f"the request body is over {MAX_BODY_BYTES:,} bytes")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        return Request(
+            method=environ.get("REQUEST_METHOD", "GET").upper(),
+            path=environ.get("PATH_INFO", "/"),
+            query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            headers=headers,
+            body=body,
+            remote=environ.get("REMOTE_ADDR", "-"),
+        )
+
+    def _dispatch(self, request: Request) -> Response:
+        if not request.path.startswith(API_PREFIX + "/"):
+            raise HttpError(
+                404,
+                f"no such endpoint {request.path}; the API is under {API_PREFIX}",
+                ExitStatus.NOT_FOUND,
+            )
+        path = request.path[len(API_PREFIX) :]
+        allowed = []
+        for method, regex, handler in self.routes:
+            match = regex.match(path)
+            if not match:
+                continue
+            if method != request.method:
+                allowed.append(method)
+                continue
+            request.params = match.groupdict()
+            request.user = self._authenticate(request)
+            if request.method == "POST" and "idempotency-key" in request.headers:
+                return self._idempotent(request, handler)
+            return handler(self, request)
+        if allowed:
+            raise HttpError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}")
+        raise HttpError(404, f"no such endpoint {request.path}", ExitStatus.NOT_FOUND)
+
+    def _authenticate(self, request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed(
+                "authentication required: send Authorization: Bearer TOKEN",
+                hint="create a token with `supportctl store token create USER` on the server",
+            )
+        user = self.tokens.authenticate(token.strip())
+        if user is None:
+            raise AuthenticationFailed("invalid or revoked token")
+        return user
+
+    def service(self, request: Request) -> Service:
+        return Service(JsonStore(self.store_path), request.user)
+
+    # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
+    def _idempotent(self, request: Request, handler: Handler) -> Response:
+        raw = f"{request.user}\0{request.headers['idempotency-key']}".encode()
+        key = hashlib.sha256(raw).hexdigest()
+        fingerprint = hashlib.sha256(
+            request.method.encode() + b" " + request.path.encode() + b"\0" + request.body
+        ).hexdigest()
+        with self._key_guard:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:  # the same key twice at once: the second waits and replays the first
+            path = self.idempotency_dir / f"{key}.json"
+            try:
+                saved = json.loads(path.read_bytes())
+            except (FileNotFoundError, ValueError):
+                saved = None
+            if saved and time.time() - saved["stored"] < IDEMPOTENCY_TTL:
+                if saved["fingerprint"] != fingerprint:
+                    raise HttpError(
+                        422,
+                        "this Idempotency-Key was already used for a different request",
+                    )
+                body = base64.b64decode(saved["body"])
+                return (
+                    saved["status"],
+                    body,
+                    dict(saved["headers"], **{"Idempotent-Replayed": "true"}),
+                )
+            try:
+                status, body, headers = handler(self, request)
+            except SupportctlError as exc:
+                status, body, headers = self._problem(exc)
+            if status < 500:
+                payload, ctype = self._encode(body, headers.get("Content-Type"), status)
+                record = {
+                    "stored": time.time(),
+                    "fingerprint": fingerprint,
+                    "status": status,
+                    "headers": {**headers, "Content-Type": ctype},
+                    "body": base64.b64encode(payload).decode(),
+                }
+                self.idempotency_dir.mkdir(exist_ok=True, mode=0o700)
+                atomic_write(path, json.dumps(record).encode())  # before the client hears of it
+                return status, payload, {**headers, "Content-Type": ctype}
+            return status, body, headers
+
+    def _prune_idempotency(self) -> None:
+        if not self.idempotency_dir.is_dir():
+            return
+        cutoff = time.time() - IDEMPOTENCY_TTL
+        for path in self.idempotency_dir.glob("*.json"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                pass
+
+    # -- encoding -----------------------------------------------------------------------------
+    @staticmethod
+    def _problem(exc: SupportctlError) -> Response:
+        status = getattr(exc, "status", None) or EXIT_TO_STATUS.get(exc.exit_status, 500)
+        if isinstance(exc, AuthenticationFailed):
+            status = 401
+        elif isinstance(exc, PreconditionFailed):
+            status = 412
+        body = {
+            "type": f"https://supportctl.dev/problems/{status}",
+            "title": STATUS_TEXT.get(status, "Error"),
+            "status": status,
+            "detail": exc.message,
+            "exit_code": int(exc.exit_status),
+        }
+        if exc.hint:
+            body["hint"] = exc.hint
+        headers = {"Content-Type": "application/problem+json"}
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="supportctl"'
+        return status, body, headers
+
+    @staticmethod
+    def _encode(body: Any, ctype: str | None, status: int) -> tuple[bytes, str]:
+        if isinstance(body, bytes):
+            return body, ctype or "application/octet-stream"
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return data, ctype or "application/json"
+
+    def _access_log(
+        self,
+        environ: dict[str, Any],
+        request: Request | None,
+        status: int,
+        size: int,
+        started: float,
+    ) -> None:
+        """One line per request; the query string is kept, the Authorization header never."""
+        path = environ.get("PATH_INFO", "/")
+        query = environ.get("QUERY_STRING")
+        target = quote(path) + (f"?{query}" if query else "")
+        user = request.user if request and request.user else "-"
+        elapsed = (time.monotonic() - started) * 1000
+        self.log(
+            f'{environ.get("REMOTE_ADDR", "-")} {user} "{environ.get("REQUEST_METHOD", "-")} '
+            f'{target}" {status} {size} {elapsed:.1f}ms'
+        )
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+def get_me(api: Api, request: Request) -> Response:
+    return 200, api.service(request).actor.to_dict(), {}
+
+
+def _query(request: Request) -> TicketQuery:
+    def many(name: str) -> tuple[str, ...]:
+        return tuple(v for value in request.query.get(name, []) for v in value.split(",") if v)
+
+    def when(name: str) -> Any:
+        value = request.one(name)
+        if value is None:
+            return None
+        try:
+            return parse_ts(value)
+        except ValueError:
+            raise UsageError(f"invalid {name} {value!r}: use an RFC 3339 time") from None
+
+    idle = request.one("idle")
+    try:
+        idle_delta = timedelta(seconds=float(idle)) if idle is not None else None
+    except (ValueError, OverflowError):
+        raise UsageError(f"invalid idle {idle!r}: use seconds") from None
+    return TicketQuery(
+        scope=request.one("scope") or "mine",
+        org=request.one("org"),
+        statuses=many("status"),
+        types=many("type"),
+        categories=many("category"),
+        priorities=many("priority"),
+        assignee=request.one("assignee"),
+        requester=request.one("requester"),
+        tags=tuple(request.query.get("tag", [])),
+        since=when("since"),
+        until=when("until"),
+        idle=idle_delta,
+        search=request.one("search"),
+        sort=request.one("sort") or "created",
+        asc=(request.one("asc") or "false").lower() in ("true", "1"),
+        limit=0,
+    )
+
+
+def _page(request: Request) -> tuple[int, int]:
+    try:
+        limit = int(request.one("limit") or DEFAULT_PAGE)
+    except ValueError:
+        raise UsageError("limit must be a whole number") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise UsageError(f"limit must be from 1 to {MAX_PAGE}")
+    cursor = request.one("cursor")
+    offset = 0
+    if cursor:
+        try:
+            offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
+        except (ValueError, KeyError, TypeError):
+            raise UsageError("invalid cursor") from None
+    return limit, offset
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+
+
+def list_tickets(api: Api, request: Request) -> Response:
+    limit, offset = _page(request)
+    with_thread = "messages" in (request.one("fields") or "").split(",")
+    result = api.service(request).list_tickets(_query(request))
+    page = result.tickets[offset : offset + limit]
+    if with_thread:
+        service = api.service(request)
+        page = [
+            service.visible_copy(service.actor, service.backend.get_ticket(t["id"])).to_dict()
+            for t in page
+            if service.backend.get_ticket(t["id"])
+        ]
+    end = offset + limit
+    return (
+        200,
+        {
+            "items": page,
+            "next_cursor": _cursor(end) if end < result.total else None,
+            "total": result.total,
+        },
+        {},
+    )
+
+
+def get_ticket(api: Api, request: Request) -> Response:
+    service = api.service(request)
+    return _ticket_response(service, service.get_visible_ticket(request.params["id"]))
+
+
+def get_ticket_view(api: Api, request: Request) -> Response:
+    service = api.service(request)
+    view = service.show_ticket(request.params["id"])
+    return (
+        200,
+        {
+            "ticket": view.ticket.to_dict(),
+            "proxy_access": [e.to_dict() for e in view.proxy_access],
+            "escalation": view.escalation.to_dict() if view.escalation else None,
+            "users": {name: user.to_dict() for name, user in view.users.items()},
+        },
+        {},
+    )
+
+
+def create_ticket(api: Api, request: Request) -> Response:
+    fields, files = request.form()
+    service = api.service(request)
+    cc = fields.get("cc") or []
+    if isinstance(cc, str):
+        cc = [c for c in cc.split(",") if c]
+    ticket = service.create_ticket(
+        subject=_str_field(fields, "subject", required=True) or "",
+        body=_str_field(fields, "body", required=True) or "",
+        type_=_str_field(fields, "type") or "web",
+        category=_str_field(fields, "category") or "general",
+        priority=_str_field(fields, "priority") or "normal",
+        cc=cc,
+        attachments=files,
+    )
+    return _ticket_response(service, ticket, 201, Location=f"{API_PREFIX}/tickets/{ticket.id}")
+
+
+def patch_ticket(api: Api, request: Request) -> Response:
+    doc = request.json()
+    unknown = sorted(set(doc) - {"status", "priority", "assignee", "group", "tags"})
+    if unknown:
+        raise UsageError(
+            f"unknown field(s) {', '.join(unknown)}; PATCH takes status, priority, assignee, group, tags"
+        )
+    tags = doc.get("tags")
+    if tags is not None and (
+        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
+    ):
+        raise UsageError("'tags' must be a list of strings (the full new list)")
+    assignee = doc.get("assignee", ...)
+    changes = TicketChanges(
+        status=_str_field(doc, "status"),
+        priority=_str_field(doc, "priority"),
+        assignee=None if assignee is ... else ("none" if assignee is None else str(assignee)),
+        group=None if "group" not in doc else (doc["group"] or ""),
+        tags=tuple(tags) if tags is not None else None,
+    )
+    service = api.service(request)
+    ticket, added = service.update(
+        request.params["id"], changes, if_match=request.headers.get("if-match")
+    )
+    return _ticket_response(service, ticket, 200, **_changed(bool(added)))
+
+
+def post_message(api: Api, request: Request) -> Response:
+    fields, files = request.form()
+    service = api.service(request)
+    internal = _bool(fields.get("internal", False), "internal")
+    ticket = service.reply(
+        request.params["id"],
+        _str_field(fields, "body", required=True) or "",
+        internal=internal,
+        attachments=files,
+    )
+    return _ticket_response(service, ticket, 201)
+
+
+def close_ticket(api: Api, request: Request) -> Response:
+    doc = request.json()
+    service = api.service(request)
+    ticket, changed = service.close(
+        request.params["id"], reason=_str_field(doc, "reason"), comment=_str_field(doc, "comment")
+    )
+    return _ticket_response(service, ticket, 200, **_changed(changed))
+
+
+def post_feedback(api: Api, request: Request) -> Response:
+    doc = request.json()
+    rating = doc.get("rating")
+    service = api.service(request)
+    ticket, changed = service.feedback(request.params["id"], rating, _str_field(doc, "comment"))  # type: ignore[arg-type]
+    return _ticket_response(service, ticket, 200, **_changed(changed))
+
+
+def get_proxy(api: Api, request: Request) -> Response:
+    entries = api.service(request).proxy_access(request.params["id"])
+    return 200, [e.to_dict() for e in entries], {}
+
+
+def put_proxy(api: Api, request: Request) -> Response:
+    doc = request.json()
+    if "effective" not in doc:
+        raise UsageError("missing field 'effective' (true or false)")
+    service = api.service(request)
+    entry, changed = service.set_proxy_access(
+        request.params["id"], _bool(doc["effective"], "effective")
+    )
+    return 200, entry.to_dict(), _changed(changed)
+
+
+def get_attachment(api: Api, request: Request) -> Response:
+    from urllib.parse import unquote
+
+    service = api.service(request)
+    meta, data, count = service.attachment(request.params["id"], unquote(request.params["name"]))
+    return (
+        200,
+        data,
+        {
+            "Content-Type": meta.content_type,
+            "Attachment-Count": str(count),
+            "Attachment-Name": quote(meta.name),
+        },
+    )
+
+
+def list_escalations(api: Api, request: Request) -> Response:
+    stages = tuple(v for value in request.query.get("stage", []) for v in value.split(",") if v)
+    found = api.service(request).list_escalations(
+        scope=request.one("scope") or "mine", stages=stages
+    )
+    return (
+        200,
+        {"items": [e.to_dict() for e in found], "next_cursor": None, "total": len(found)},
+        {},
+    )
+
+
+def get_escalation(api: Api, request: Request) -> Response:
+    return 200, api.service(request).get_escalation(request.params["id"]).to_dict(), {}
+
+
+def create_escalation(api: Api, request: Request) -> Response:
+    doc = request.json()
+    service = api.service(request)
+    ticket, esc = service.create_escalation(
+        request.params["id"],
+        _str_field(doc, "description", required=True) or "",
+        _str_field(doc, "expected"),
+    )
+    return (
+        201,
+        esc.to_dict(),
+        {"Location": f"{API_PREFIX}/escalations/{esc.id}", "Ticket-Status": ticket.status},
+    )
+
+
+def advance_escalation(api: Api, request: Request) -> Response:
+    doc = request.json()
+    service = api.service(request)
+    ticket, esc = service.advance_escalation(
+        request.params["id"],
+        _str_field(doc, "to", required=True) or "",
+        _str_field(doc, "expected"),
+    )
+    return 200, esc.to_dict(), {"Ticket-Status": ticket.status}
+
+
+def get_org(api: Api, request: Request) -> Response:
+    org_id = request.params["id"]
+    service = api.service(request)
+    return 200, service.org_view(None if org_id == "@me" else org_id).to_dict(), {}
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/me", get_me),
+    ("GET", "/tickets", list_tickets),
+    ("POST", "/tickets", create_ticket),
+    ("GET", "/tickets/{id}", get_ticket),
+    ("PATCH", "/tickets/{id}", patch_ticket),
+    ("GET", "/tickets/{id}/view", get_ticket_view),
+    ("POST", "/tickets/{id}/messages", post_message),
+    ("POST", "/tickets/{id}/close", close_ticket),
+    ("POST", "/tickets/{id}/feedback", post_feedback),
+    ("GET", "/tickets/{id}/proxy-access", get_proxy),
+    ("PUT", "/tickets/{id}/proxy-access", put_proxy),
+    ("GET", "/tickets/{id}/attachments/{name}", get_attachment),
+    ("POST", "/tickets/{id}/escalations", create_escalation),
+    ("GET", "/escalations", list_escalations),
+    ("GET", "/escalations/{id}", get_escalation),
+    ("POST", "/escalations/{id}/advance", advance_escalation),
+    ("GET", "/orgs/{id}", get_org),
+]
+
+
+def create_app(store_path: Path | str, **kwargs: Any) -> Api:
+    """The WSGI application for a store; host it under any WSGI server."""
+    return Api(store_path, **kwargs)

@@ -1,0 +1,131 @@
+"""`supportctl serve`: a small multi-threaded HTTP/1.1 server (keep-alive) for the WSGI app.
+
+Production deployments can host ``supportctl.server.app.create_app(STORE)`` under any WSGI
+server instead (see README).  This one exists so a team can share a store, and so the http
+backend is tested against a real process over real sockets.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from supportctl import __version__
+
+
+class WSGIRequestHandler(BaseHTTPRequestHandler):
+    """Runs one WSGI request per HTTP request; connections stay open (HTTP/1.1)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = f"supportctl/{__version__}"
+    timeout = 60  # an idle keep-alive connection is closed after this
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1  # type: ignore[attr-defined]
+
+    def _run(self) -> None:
+        path, _, query = self.path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": self.headers.get("Content-Length", ""),
+            "REMOTE_ADDR": self.client_address[0],
+            "SERVER_NAME": self.server.server_address[0],
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": self.rfile,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for key, value in self.headers.items():
+            name = "HTTP_" + key.upper().replace("-", "_")
+            if name not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                environ[name] = value
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            environ["wsgi.input"] = io.BytesIO(self._read_chunked())
+            environ["CONTENT_LENGTH"] = str(len(environ["wsgi.input"].getvalue()))
+        status_line: list[str] = []
+        response_headers: list[tuple[str, str]] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> None:
+            status_line[:] = [status]
+            response_headers[:] = headers
+
+        body = b"".join(self.server.app(environ, start_response))  # type: ignore[attr-defined]
+        code, _, reason = status_line[0].partition(" ")
+        self.send_response_only(int(code), reason)
+        self.send_header("Server", self.version_string())
+        self.send_header("Date", self.date_time_string())
+        for key, value in response_headers:
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _run
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # the app writes one access-log line per request itself
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = False
+    block_on_close = True  # server_close() waits for requests in flight
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: Any) -> None:
+        super().__init__(address, WSGIRequestHandler)
+        self.app = app
+        self.connections = 0
+
+
+def make_server(host: str, port: int, app: Any) -> Server:
+    return Server((host, port), app)
+
+
+def serve_until_signalled(server: Server, announce: Any = None) -> None:
+    """Serve until SIGINT or SIGTERM, then finish the requests in flight and return."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    worker = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
+    worker.start()
+    if announce:
+        announce()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        worker.join()
+        server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

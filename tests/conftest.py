@@ -49,10 +49,72 @@ class Result:
         return json.loads(self.stdout)
 
 
+# While a test runs against the http backend: the in-process server and its tokens.
+_HTTP: dict | None = None
+REMOTE_NOUNS = ("tickets", "escalations", "proxy-access", "org")
+
+
 def run(*args: str, input: str | bytes | None = None, env: dict | None = None) -> Result:
-    """Invoke the CLI in-process; stdout and stderr separate (click >= 8.2)."""
-    result = CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+    """Invoke the CLI in-process; stdout and stderr separate (click >= 8.2).
+
+    Under the ``backend`` fixture's http parameter, ticket commands given as
+    ``--user NAME …`` go to the reference server over a real socket instead, with NAME's
+    token: the same command line must give the same output and exit code.
+    """
+    args_list = list(args)
+    if _HTTP is not None:
+        args_list, env = _over_http(args_list, env)
+    result = CliRunner().invoke(cli, args_list, input=input, env=env, catch_exceptions=False)
     return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | None]:
+    user = None
+    if len(args) >= 2 and args[0] == "--user":
+        user, args = args[1], args[2:]
+    if not args or args[0] not in REMOTE_NOUNS or user is None:
+        return ([*(["--user", user] if user else []), *args]), env
+    from supportctl.backends.jsonstore import JsonStore
+    from supportctl.config import default_store_path
+    from supportctl.server.tokens import TokenStore
+
+    state = _HTTP
+    if state.get("server") is None:
+        import threading
+
+        from supportctl.server.app import create_app
+        from supportctl.server.httpd import make_server
+
+        server = make_server(
+            "127.0.0.1", 0, create_app(default_store_path(), log=lambda line: None)
+        )
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+        thread.start()
+        state.update(
+            server=server, thread=thread, url=f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+        )
+    if user not in state["tokens"]:
+        _record, token = TokenStore(JsonStore(default_store_path())).create(user)
+        state["tokens"][user] = token
+    env = {**(env or {}), "SUPPORTCTL_TOKEN": state["tokens"][user]}
+    return ["--backend", "http", "--url", state["url"], *args], env
+
+
+@pytest.fixture(params=["json", "http"])
+def backend(request: pytest.FixtureRequest):
+    """Run the test once on the json backend and once over http against `serve`'s app."""
+    global _HTTP
+    if request.param == "http":
+        marker = request.node.get_closest_marker("json_only")
+        if marker:
+            pytest.skip(f"json backend only: {marker.args[0] if marker.args else ''}")
+        _HTTP = {"tokens": {}}
+    yield request.param
+    state, _HTTP = _HTTP, None
+    if state and state.get("server"):
+        state["server"].shutdown()
+        state["thread"].join()
+        state["server"].server_close()
 
 
 def org(id_: str, name: str, **extra) -> dict:

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import NOW, jsonl, run, ticket, ts
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 OLD = ts(NOW - timedelta(days=30))
 RECENT = ts(NOW - timedelta(days=1))
 

@@ -13,6 +13,8 @@ import pytest
 from supportctl.models import STAGES
 from tests.conftest import jsonl, run
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 TIMES = {
     "submitted": "2026-10-02T09:00:00Z",
     "evaluating": "2026-10-03T09:00:00Z",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import jsonl, org, run
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 OFF = "A support session already in progress is not ended; only future proxy logins are blocked."
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import run
+
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 def show(ticket_id: str, user: str, *extra: str):

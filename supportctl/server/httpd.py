@@ -7,8 +7,10 @@ backend is tested against a real process over real sockets.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import signal
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +28,31 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.connections += 1  # type: ignore[attr-defined]
+        self.busy = False
+        self.server.opened(self)  # type: ignore[attr-defined]
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.closed(self)  # type: ignore[attr-defined]
+
+    def handle_one_request(self) -> None:
+        if self.server.stopping:  # type: ignore[attr-defined]
+            self.close_connection = True
+            return
+        super().handle_one_request()
 
     def _run(self) -> None:
+        self.busy = True
+        try:
+            self._serve_request()
+        finally:
+            self.busy = False
+            if self.server.stopping:  # type: ignore[attr-defined]
+                self.close_connection = True
+
+    def _serve_request(self) -> None:
         path, _, query = self.path.partition("?")
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command,
@@ -101,7 +125,29 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: Any) -> None:
         super().__init__(address, WSGIRequestHandler)
         self.app = app
-        self.connections = 0
+        self.connections = 0  # accepted over the server's life (keep-alive makes it small)
+        self.stopping = False
+        self._handlers: set[WSGIRequestHandler] = set()
+        self._handlers_guard = threading.Lock()
+
+    def opened(self, handler: WSGIRequestHandler) -> None:
+        with self._handlers_guard:
+            self.connections += 1
+            self._handlers.add(handler)
+
+    def closed(self, handler: WSGIRequestHandler) -> None:
+        with self._handlers_guard:
+            self._handlers.discard(handler)
+
+    def shutdown(self) -> None:
+        """Stop accepting, let requests in flight finish, and hang up idle keep-alives."""
+        self.stopping = True
+        super().shutdown()
+        with self._handlers_guard:
+            idle = [h for h in self._handlers if not h.busy]
+        for handler in idle:
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RD)
 
 
 def make_server(host: str, port: int, app: Any) -> Server:

@@ -1,0 +1,405 @@
+"""The http backend and the reference server: what only HTTP can get wrong (SPEC §7, §9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+import requests
+import responses
+from responses import matchers
+from responses.registries import OrderedRegistry
+
+from supportctl.backends.http import HttpClient, RemoteService
+from supportctl.backends.jsonstore import JsonStore
+from supportctl.errors import AuthenticationFailed, Unavailable, UsageError
+from supportctl.server.app import create_app
+from supportctl.server.httpd import make_server
+from supportctl.server.tokens import TokenStore
+from supportctl.service import TicketQuery
+from tests.conftest import jsonl, run, ticket
+
+URL = "http://supportctl.test/api/v1"
+
+
+class LiveServer:
+    def __init__(self, store, port: int = 0) -> None:
+        self.server = make_server("127.0.0.1", port, create_app(store, log=self.lines.append))
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}
+        )
+        self.thread.start()
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/api/v1"
+
+    lines: list[str] = []
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join()
+        self.server.server_close()
+
+
+@pytest.fixture
+def live(store):
+    server = LiveServer(store)
+    yield server
+    server.stop()
+
+
+def token_for(store, user: str) -> str:
+    return TokenStore(JsonStore(store)).create(user)[1]
+
+
+def http(live, token: str, *args: str, **kwargs):
+    return run(
+        "--backend", "http", "--url", live.url, *args, env={"SUPPORTCTL_TOKEN": token}, **kwargs
+    )
+
+
+# -- authentication and reachability ----------------------------------------------------------------
+
+
+def test_wrong_missing_and_revoked_tokens_exit_4(store, live):
+    assert http(live, "sct_wrong", "tickets", "list").exit_code == 4
+    good = token_for(store, "bob")
+    assert http(live, good, "tickets", "list").exit_code == 0
+    record = TokenStore(JsonStore(store)).list()[-1]
+    assert run("store", "token", "revoke", record.id).exit_code == 0
+    revoked = http(live, good, "tickets", "list")  # the running server sees the revocation
+    assert revoked.exit_code == 4
+    assert revoked.stderr == "supportctl: error: invalid or revoked token\n"
+    missing = run("--backend", "http", "--url", live.url, "tickets", "list")
+    assert missing.exit_code == 4
+    assert "needs a token" in missing.stderr
+
+
+def test_unreachable_server_exits_6_quickly(isolated_home):
+    start = time.monotonic()
+    result = run("--backend", "http", "--url", "http://127.0.0.1:9/api/v1", "tickets", "list",
+                 env={"SUPPORTCTL_TOKEN": "x"})  # fmt: skip
+    assert result.exit_code == 6
+    assert "is unreachable (4 tries)" in result.stderr
+    assert time.monotonic() - start < 15
+
+
+def test_http_needs_a_url(isolated_home):
+    result = run("--backend", "http", "tickets", "list", env={"SUPPORTCTL_TOKEN": "x"})
+    assert result.exit_code == 2
+    assert "needs a URL" in result.stderr
+
+
+def test_store_commands_are_refused_over_http(store, live):
+    result = http(live, token_for(store, "bob"), "store", "export")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "supportctl: error: `store export` is not supported by the `http` backend\n"
+    )
+
+
+def test_verbose_logs_requests_without_the_token(store, live):
+    token = token_for(store, "bob")
+    result = http(live, token, "-v", "tickets", "list")
+    assert result.exit_code == 0
+    assert f"GET {live.url}/me 200" in result.stderr
+    assert token not in result.stderr
+    assert all(token not in line for line in live.lines)
+    assert any('bob "GET /api/v1/tickets?' in line for line in live.lines)
+
+
+# -- the REST contract ------------------------------------------------------------------------------
+
+
+def test_problem_json_etag_and_stale_if_match(store, live):
+    token = token_for(store, "dana")
+    headers = {"Authorization": f"Bearer {token}"}
+    first = requests.get(f"{live.url}/tickets/1001", headers=headers, timeout=5)
+    assert first.status_code == 200 and first.headers["ETag"].startswith('"')
+    stale = first.headers["ETag"]
+    assert run("--user", "dana", "tickets", "update", "1001", "--priority", "low").exit_code == 0
+    patch = requests.patch(f"{live.url}/tickets/1001", json={"priority": "urgent"},
+                           headers={**headers, "If-Match": stale}, timeout=5)  # fmt: skip
+    assert patch.status_code == 412
+    assert patch.headers["Content-Type"] == "application/problem+json"
+    problem = patch.json()
+    assert {"type", "title", "status", "detail"} <= set(problem) and problem["status"] == 412
+    fresh = requests.get(f"{live.url}/tickets/1001", headers=headers, timeout=5).headers["ETag"]
+    ok = requests.patch(f"{live.url}/tickets/1001", json={"priority": "urgent"},
+                        headers={**headers, "If-Match": fresh}, timeout=5)  # fmt: skip
+    assert ok.status_code == 200 and ok.json()["priority"] == "urgent"
+    unauthenticated = requests.get(f"{live.url}/tickets", timeout=5)
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_idempotency_key_replays_the_first_response(store, live):
+    token = token_for(store, "bob")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-1"}
+    body = {"subject": "Once", "body": "only once"}
+    first = requests.post(f"{live.url}/tickets", json=body, headers=headers, timeout=5)
+    again = requests.post(f"{live.url}/tickets", json=body, headers=headers, timeout=5)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = requests.post(
+        f"{live.url}/tickets", json={**body, "subject": "Other"}, headers=headers, timeout=5
+    )
+    assert other.status_code == 422
+    ids = run("--user", "bob", "tickets", "list", "-o", "ids").stdout.split()
+    assert ids.count(first.json()["id"]) == 1
+
+
+def test_request_body_limit(store, live):
+    token = token_for(store, "bob")
+    big = requests.post(f"{live.url}/tickets/1001/messages", data=b"x" * (11 * 1024 * 1024),
+                        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                        timeout=10)  # fmt: skip
+    assert big.status_code == 413
+
+
+def test_lost_post_response_is_retried_with_the_same_key_and_creates_one_ticket(store, live):
+    token = token_for(store, "bob")
+    client = HttpClient(live.url, token, sleep=lambda s: None)
+    real = client.session.request
+    keys: list[str] = []
+
+    def lose_first_response(method, url, **kwargs):
+        response = real(method, url, **kwargs)  # the server did the work …
+        if method == "POST":
+            keys.append(kwargs["headers"]["Idempotency-Key"])
+            if len(keys) == 1:
+                raise requests.ConnectionError("connection reset")  # … but the answer is lost
+        return response
+
+    client.session.request = lose_first_response  # type: ignore[method-assign]
+    before = run("--user", "bob", "tickets", "list", "-o", "ids", "--limit", "0").stdout.split()
+    created = RemoteService(client).create_ticket(subject="Lost answer", body="hello")
+    after = run("--user", "bob", "tickets", "list", "-o", "ids", "--limit", "0").stdout.split()
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert set(after) - set(before) == {created.id}
+
+
+def test_server_restarted_mid_list_the_client_retries_and_completes(store, monkeypatch):
+    from supportctl.backends import http as http_module
+
+    monkeypatch.setattr(http_module, "PAGE_SIZE", 2)
+    server = LiveServer(store)
+    port = server.port
+    token = token_for(store, "dana")
+    client = HttpClient(server.url, token)
+    real = client.session.request
+    restarted: list[LiveServer] = []
+
+    def restart_after_first_page(method, url, **kwargs):
+        response = real(method, url, **kwargs)
+        if "/tickets" in url and not restarted:
+            server.stop()
+            restarted.append(None)  # type: ignore[arg-type]
+
+            def start_again():
+                time.sleep(0.3)
+                restarted[0] = LiveServer(store, port)
+
+            threading.Thread(target=start_again).start()
+        return response
+
+    client.session.request = restart_after_first_page  # type: ignore[method-assign]
+    try:
+        result = RemoteService(client).list_tickets(TicketQuery(scope="org", limit=0))
+    finally:
+        for _ in range(50):
+            if restarted and restarted[0] is not None:
+                restarted[0].stop()
+                break
+            time.sleep(0.1)
+    assert sorted(t["id"] for t in result.tickets) == [
+        "1001",
+        "1002",
+        "1003",
+        "1004",
+        "1005",
+        "1006",
+    ]
+
+
+def test_listing_5000_tickets_uses_one_connection(store):
+    docs = [ticket(str(10000 + i), "bob", "acme") for i in range(5000)]
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    server = LiveServer(store)
+    try:
+        result = http(
+            server, token_for(store, "bob"), "tickets", "list", "--limit", "0", "-o", "ids"
+        )
+        assert result.exit_code == 0
+        assert len(result.stdout.split()) == 5002
+        assert server.server.connections == 1  # /me and 11 pages on one keep-alive connection
+    finally:
+        server.stop()
+
+
+def test_lazy_pagination_fetches_no_more_than_needed(store, live):
+    docs = [ticket(str(10000 + i), "bob", "acme") for i in range(1200)]
+    run("store", "import", "-", input=jsonl(docs))
+    live.lines.clear()
+    result = http(live, token_for(store, "bob"), "tickets", "list", "--limit", "50", "-o", "ids")
+    assert len(result.stdout.split()) == 50
+    assert "1152 more" in result.stderr
+    pages = [line for line in live.lines if '"GET /api/v1/tickets?' in line]
+    assert len(pages) == 1 and "limit=50" in pages[0]
+
+
+# -- retries, with responses ------------------------------------------------------------------------
+
+
+def client(sleeps: list[float]) -> HttpClient:
+    return HttpClient(URL, "tok", sleep=sleeps.append)
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_503_then_200_is_retried():
+    responses.get(f"{URL}/me", status=503)
+    responses.get(f"{URL}/me", json={"username": "bob"}, status=200)
+    sleeps: list[float] = []
+    doc, _ = client(sleeps).call("GET", "/me")
+    assert doc == {"username": "bob"}
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 0.25
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_429_honours_retry_after_seconds_and_dates():
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
+    responses.get(f"{URL}/me", status=429, headers={"Retry-After": "2"})
+    responses.get(f"{URL}/me", status=429, headers={"Retry-After": when})
+    responses.get(f"{URL}/me", json={}, status=200)
+    sleeps: list[float] = []
+    client(sleeps).call("GET", "/me")
+    assert sleeps[0] == 2.0
+    assert 1.0 <= sleeps[1] <= 3.0
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_retry_after_beyond_the_budget_gives_up():
+    responses.get(
+        f"{URL}/me", status=503, headers={"Retry-After": "3600"}, json={"detail": "maintenance"}
+    )
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable, match="answered 503: maintenance"):
+        client(sleeps).call("GET", "/me")
+    assert sleeps == []
+
+
+@responses.activate
+def test_retries_are_bounded_in_count_and_total_wait():
+    responses.get(f"{URL}/me", status=502)
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable, match="answered 502"):
+        client(sleeps).call("GET", "/me")
+    assert len(sleeps) == 3 and sum(sleeps) <= 10
+    assert len(responses.calls) == 4
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_timeouts_are_retried_then_exit_6():
+    for _ in range(4):
+        responses.get(f"{URL}/me", body=requests.exceptions.ConnectTimeout())
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable, match="timed out"):
+        client(sleeps).call("GET", "/me")
+    assert len(sleeps) == 3
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_post_is_retried_with_the_same_idempotency_key():
+    responses.post(f"{URL}/tickets", status=503)
+    responses.post(f"{URL}/tickets", status=201, json={"id": "1"})
+    sleeps: list[float] = []
+    client(sleeps).call("POST", "/tickets", json={})
+    keys = [call.request.headers["Idempotency-Key"] for call in responses.calls]
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) >= 32
+
+
+@responses.activate
+def test_every_call_carries_user_agent_and_token_and_a_timeout():
+    from supportctl import __version__
+
+    responses.get(
+        f"{URL}/me",
+        json={},
+        match=[
+            matchers.header_matcher(
+                {"User-Agent": f"supportctl/{__version__}", "Authorization": "Bearer tok"}
+            )
+        ],
+    )
+    seen = {}
+    c = client([])
+    real = c.session.request
+
+    def spy(method, url, **kwargs):
+        seen.update(kwargs)
+        return real(method, url, **kwargs)
+
+    c.session.request = spy  # type: ignore[method-assign]
+    c.call("GET", "/me")
+    assert seen["timeout"] == (5.0, 30.0)
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("body", "status", "error", "text"),
+    [
+        (b"<html>oops</html>", 200, Unavailable, "not JSON"),
+        (b'{"items": [', 200, Unavailable, "not JSON"),
+        (b'{"detail": "no such ticket", "status": 404}', 404, Exception, "no such ticket"),
+        (b"", 401, AuthenticationFailed, "the server answered 401"),
+        (b'{"detail": "bad"}', 400, UsageError, "bad"),
+    ],
+)
+def test_malformed_and_error_bodies_are_clear_errors(body, status, error, text):
+    responses.get(f"{URL}/me", body=body, status=status)
+    with pytest.raises(error, match=text):
+        client([]).call("GET", "/me")
+
+
+# -- `supportctl serve` as a real process -----------------------------------------------------------
+
+
+def test_serve_process_end_to_end_and_clean_shutdown(store):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    token = run("store", "token", "create", "bob")
+    assert token.exit_code == 0
+    secret = token.stdout.strip().splitlines()[-1]
+    assert "shown once" in token.stderr
+    listing = run("store", "token", "list", "-o", "json").json()
+    assert listing[0]["user"] == "bob" and set(listing[0]) == {"id", "user", "created_at"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supportctl", "serve", "--port", "0"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        announce = proc.stderr.readline()
+        assert announce.startswith("serving ")
+        url = announce.split(" on ")[1].split()[0]
+        result = subprocess.run(
+            [sys.executable, "-m", "supportctl", "--backend", "http", "--url", url, "tickets", "list", "-o", "ids"],
+            capture_output=True, text=True, env={**env, "SUPPORTCTL_TOKEN": secret}, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["1003", "1001"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "stopped" in err
+    assert secret not in err
+    assert '"GET /api/v1/tickets?' in err
+    assert json.loads(json.dumps(listing))

@@ -75,6 +75,8 @@ class ConfigFile:
         profiles = self.data.get("profiles", {})
         if not isinstance(profiles, dict):
             raise UsageError(f"{where}: 'profiles' must be a table")
+        if "sweep" in self.data:
+            self.sweep_rules()
         for name, profile in profiles.items():
             if not isinstance(profile, dict):
                 raise UsageError(f"{where}: [profiles.{name}] must be a table")
@@ -88,6 +90,38 @@ class ConfigFile:
                     check_value(key, value)
                 except UsageError as exc:
                     raise UsageError(f"{where}: [profiles.{name}] {exc.message}") from None
+
+    def sweep_rules(self) -> dict[str, Any]:
+        """`[sweep.rules.NAME]` tables as service SweepRules (SPEC §4, §9)."""
+        from supportctl.service import SweepRule
+        from supportctl.timeutil import parse_duration
+
+        where = f"config file {self.path}"
+        sweep = self.data.get("sweep", {})
+        rules_table = sweep.get("rules", {}) if isinstance(sweep, dict) else None
+        if not isinstance(rules_table, dict):
+            raise UsageError(f"{where}: [sweep.rules] must be a table of rules")
+        rules = {}
+        for name, table in rules_table.items():
+            here = f"{where}: [sweep.rules.{name}]"
+            if not isinstance(table, dict):
+                raise UsageError(f"{here} must be a table")
+            unknown = sorted(set(table) - {"status", "idle", "action", "priority", "type", "org"})
+            if unknown:
+                raise UsageError(
+                    f"{here}: unknown key(s) {', '.join(unknown)}; "
+                    "valid: status, idle, action, priority, type, org"
+                )
+            rules[name] = SweepRule(
+                name=name,
+                action=_choice(table.get("action"), "action", ("close", "remind", "expire"), here),
+                idle=_duration(table.get("idle"), here, parse_duration),
+                statuses=_strings(table.get("status"), "status", here, STATUS_VALUES),
+                priorities=_strings(table.get("priority"), "priority", here, PRIORITY_VALUES),
+                types=_strings(table.get("type"), "type", here, TYPE_VALUES),
+                orgs=_strings(table.get("org"), "org", here, None),
+            )
+        return rules
 
     def holds_token(self) -> bool:
         return any("token" in p for p in self.data.get("profiles", {}).values())
@@ -135,6 +169,39 @@ class ConfigFile:
             raise UsageError(
                 f"cannot write config file {self.path}: {exc.strerror}; it was left as it was"
             ) from None
+
+
+STATUS_VALUES = ("new", "open", "pending", "escalated", "resolved")
+PRIORITY_VALUES = ("low", "normal", "high", "urgent")
+TYPE_VALUES = ("email", "chat", "phone", "call", "web")
+
+
+def _choice(value: Any, key: str, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise UsageError(f"{where}: {key!r} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def _duration(value: Any, where: str, parse: Any) -> Any:
+    if not isinstance(value, str):
+        raise UsageError(f'{where}: \'idle\' must be a duration such as "14d" or "24h"')
+    try:
+        return parse(value)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc.message}") from None
+
+
+def _strings(value: Any, key: str, where: str, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
+    """A string or a list of strings (SPEC §9), each one of ``allowed`` when given."""
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise UsageError(f"{where}: {key!r} must be a string or a list of strings")
+    for v in values:
+        if allowed is not None and v not in allowed:
+            raise UsageError(f"{where}: {key!r} value {v!r} is not one of {', '.join(allowed)}")
+    return tuple(values)
 
 
 def _check_profile_name(name: str) -> None:

@@ -145,6 +145,78 @@ class OrgView:
         }
 
 
+SWEEP_ACTIONS = ("close", "remind", "expire")
+REMINDER_BODY = (
+    "Reminder: this ticket is waiting for your reply. Reply to keep it open; "
+    "it may be closed if we do not hear from you."
+)
+
+
+@dataclass(frozen=True)
+class SweepRule:
+    """One rule of `tickets sweep` (SPEC §4, §9): which tickets, how idle, what to do."""
+
+    name: str
+    action: str
+    idle: timedelta
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()
+
+    @property
+    def effective_statuses(self) -> tuple[str, ...]:
+        """The rule's statuses, else the action's own: close → resolved, expire → new,
+        remind → pending."""
+        default = {"close": ("resolved",), "expire": ("new",), "remind": ("pending",)}
+        return self.statuses or default[self.action]
+
+    def selects(self, ticket: dict[str, Any], cutoff: str) -> bool:
+        return (
+            ticket["status"] in self.effective_statuses
+            and ticket["updated_at"] < cutoff
+            and (not self.priorities or ticket["priority"] in self.priorities)
+            and (not self.types or ticket["type"] in self.types)
+            and (not self.orgs or ticket["org"] in self.orgs)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "action": self.action,
+            "idle_seconds": int(self.idle.total_seconds()),
+            "statuses": list(self.effective_statuses),
+            "priorities": list(self.priorities),
+            "types": list(self.types),
+            "orgs": list(self.orgs),
+        }
+
+
+#: SPEC §4 (001): resolved tickets are closed after two weeks without activity.
+BUILTIN_SWEEP_RULE = SweepRule(
+    name="builtin", action="close", idle=timedelta(days=14), statuses=("resolved",)
+)
+
+
+@dataclass
+class SweepOutcome:
+    ticket_id: str
+    rule: str
+    action: str
+    result: str  # closed, expired, reminded; would-…; skipped; failed
+    detail: str = ""
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket_id,
+            "rule": self.rule,
+            "action": self.action,
+            "result": self.result,
+            "detail": self.detail,
+        }
+
+
 @dataclass
 class NewAttachment:
     name: str
@@ -664,7 +736,7 @@ class Service:
         def change(ticket: Ticket) -> Ticket | None:
             self._visible_or_not_found(ticket)
             if not actor.is_agent:
-                raise PermissionDenied(f"only agents may update tickets; you are a {actor.role}")
+                raise PermissionDenied(f"only agents may update tickets; you are {_a(actor.role)}")
             if if_match is not None and if_match not in ("*", etag(ticket)):
                 raise PreconditionFailed(
                     f"ticket {ticket.id} changed since you read it; read it again and retry"
@@ -1002,12 +1074,127 @@ class Service:
         )
         return OrgView(org, True, members, counts, open_escalations)
 
+    # -- sweeps (SPEC §4, §9; 001, 004) -------------------------------------------------------
+    def sweep(
+        self,
+        rules: list[SweepRule],
+        *,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[SweepOutcome]:
+        """Apply each rule to the tickets it selects (agents only).
+
+        Every ticket is re-checked under the store's lock just before it is acted on, so a
+        ticket changed meanwhile — by a person or a second sweep — is skipped, never acted
+        on twice.  Failures are reported per ticket and do not stop the sweep.
+        """
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied(f"tickets sweep is for agents; you are {_a(actor.role)}")
+        outcomes: list[SweepOutcome] = []
+        for rule in rules:
+            cutoff = format_ts(self.clock() - rule.idle)
+            prefilter = Prefilter(fields={"status": frozenset(rule.effective_statuses)})
+            selected = sorted(
+                (
+                    t["id"]
+                    for t in self.backend.ticket_summaries(prefilter)
+                    if rule.selects(t, cutoff)
+                ),
+                key=id_sort_key,
+            )
+            for ticket_id in selected:
+                if dry_run:
+                    outcomes.append(
+                        SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
+                    )
+                else:
+                    outcomes.append(self._sweep_one(ticket_id, rule))
+                if progress:
+                    progress(1)
+        return outcomes
+
+    def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
+        done = {"close": "closed", "expire": "expired", "remind": "reminded"}[rule.action]
+        skipped = ""
+
+        def change(ticket: Ticket) -> Ticket | None:
+            nonlocal skipped
+            cutoff = format_ts(self.clock() - rule.idle)
+            if not rule.selects(ticket.summary(), cutoff):
+                skipped = f"changed since it was selected (now {ticket.status})"
+                return None
+            at = format_ts(self.clock())
+            if rule.action == "remind":
+                last = ticket.messages[-1] if ticket.messages else None
+                if last is not None and last.kind == "system" and last.body == REMINDER_BODY:
+                    skipped = "already reminded; waiting for the customer"
+                    return None
+                message = Message(
+                    _next_message_id(ticket), "system", self.actor.username, at, REMINDER_BODY
+                )
+                ticket.messages.append(message)
+                ticket.events.append(self._event("replied", message=message.id, reminder=True))
+            else:
+                resolution = "expired" if rule.action == "expire" else "solved"
+                ticket.events.append(
+                    self._event(
+                        "closed",
+                        **{"from": ticket.status, "to": "closed"},
+                        resolution=resolution,
+                        rule=rule.name,
+                    )
+                )
+                ticket.status, ticket.resolution = "closed", resolution
+                ticket.closed_at = at
+            ticket.updated_at = at
+            return ticket
+
+        try:
+            self.backend.update_ticket(ticket_id, change)
+        except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
+            return SweepOutcome(
+                ticket_id, rule.name, rule.action, "failed", exc.message, int(exc.exit_status)
+            )
+        if skipped:
+            return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", skipped)
+        return SweepOutcome(ticket_id, rule.name, rule.action, done)
+
     # -- directory ----------------------------------------------------------------------------
     def get_org(self, org_id: str) -> Org:
         org = self.backend.get_org(org_id)
         if org is None:
             raise NotFound(f"org {org_id} not found")
         return org
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
+
+
+def sweep_rule_from_dict(doc: Any) -> SweepRule:
+    """A rule as the REST API carries it (``SweepRule.to_dict``); UsageError when malformed."""
+    if not isinstance(doc, dict):
+        raise UsageError("each sweep rule must be an object")
+    try:
+        idle = timedelta(seconds=float(doc["idle_seconds"]))
+        rule = SweepRule(
+            name=str(doc.get("name") or "api"),
+            action=doc["action"],
+            idle=idle,
+            statuses=tuple(doc.get("statuses") or ()),
+            priorities=tuple(doc.get("priorities") or ()),
+            types=tuple(doc.get("types") or ()),
+            orgs=tuple(doc.get("orgs") or ()),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise UsageError("a sweep rule needs action and idle_seconds") from None
+    if rule.action not in SWEEP_ACTIONS:
+        raise UsageError(f"invalid sweep action {rule.action!r}; valid: {', '.join(SWEEP_ACTIONS)}")
+    bad = [v for v in rule.statuses if v not in STATUSES or v == "closed"]
+    if bad:
+        raise UsageError(f"invalid sweep status {bad[0]!r}")
+    return rule
 
 
 def etag(ticket: Ticket) -> str:

@@ -464,6 +464,29 @@ class RemoteService(Service):
         esc = Escalation.from_dict(doc, validate=False)
         return self.get_visible_ticket(esc.ticket_id), esc
 
+    # -- sweeps ------------------------------------------------------------------------------
+    def sweep(self, rules: list[Any], *, dry_run: bool = False, progress: Any = None) -> list[Any]:
+        """The server sweeps (its re-checks happen under its store's lock)."""
+        from supportctl.service import SweepOutcome
+
+        doc, _ = self.client.call(
+            "POST", "/sweep", json={"rules": [r.to_dict() for r in rules], "dry_run": dry_run}
+        )
+        outcomes = [
+            SweepOutcome(
+                d["ticket"],
+                d["rule"],
+                d["action"],
+                d["result"],
+                d.get("detail", ""),
+                d.get("exit_code", 0),
+            )
+            for d in doc
+        ]
+        if progress:
+            progress(len(outcomes))
+        return outcomes
+
     # -- proxy access -------------------------------------------------------------------------
     def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:
         doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}/proxy-access")

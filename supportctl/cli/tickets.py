@@ -550,3 +550,95 @@ def _fmt(value) -> str:  # type: ignore[no-untyped-def]
     if isinstance(value, list):
         return "[" + ", ".join(value) + "]"
     return str(value)
+
+
+@tickets.command("sweep")
+@click.option(
+    "--rule",
+    "rule_names",
+    multiple=True,
+    metavar="NAME",
+    help="A configured rule ([sweep.rules.NAME]). Repeatable.",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(("new", "open", "pending", "escalated", "resolved")),
+    help="Ad-hoc rule: tickets in this status. Repeatable.",
+)
+@click.option(
+    "--idle", metavar="DURATION", help="Ad-hoc rule: last activity older than this (e.g. 14d, 24h)."
+)
+@click.option(
+    "--action", type=click.Choice(("close", "remind", "expire")), help="Ad-hoc rule: what to do."
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@output_option("table", "json")
+@pass_app
+def sweep(
+    app: AppContext,
+    rule_names: tuple[str, ...],
+    statuses: tuple[str, ...],
+    idle: str | None,
+    action: str | None,
+    dry_run: bool,
+    fmt: str,
+) -> int:
+    """Close, expire or remind stale tickets by rules (agents; made for cron).
+
+    Rules come from the config ([sweep.rules.NAME] with status, idle, action and optional
+    priority, type, org), from flags (--action with --idle, optionally --status), or — with
+    neither — the built-in rule: close tickets resolved and idle for 14 days. `close` keeps
+    the resolution `solved`; `expire` closes `new` tickets with resolution `expired`;
+    `remind` posts one system message to `pending` tickets, never twice in a row. Every
+    ticket is re-checked just before it is acted on, so two sweeps at once never act on one
+    ticket twice. The report goes to stdout (-o json for logs), a summary to stderr.
+
+    \b
+    Examples:
+      supportctl tickets sweep --dry-run
+      supportctl tickets sweep --action expire --idle 24h -o json >> /var/log/supportctl-sweep.jsonl
+    """
+    from supportctl.errors import UsageError
+    from supportctl.service import BUILTIN_SWEEP_RULE, SweepRule
+    from supportctl.timeutil import parse_duration
+
+    service = app.service("tickets sweep")
+    configured = app.settings().config.sweep_rules()
+    rules = []
+    for name in rule_names:
+        if name not in configured:
+            valid = ", ".join(sorted(configured)) or "none are configured"
+            raise UsageError(f"unknown sweep rule {name!r}; configured rules: {valid}")
+        rules.append(configured[name])
+    if statuses or idle or action:
+        if not (idle and action):
+            raise UsageError("an ad-hoc sweep rule needs both --action and --idle")
+        rules.append(SweepRule("command-line", action, parse_duration(idle), statuses=statuses))
+    if not rules:
+        rules = list(configured.values()) or [BUILTIN_SWEEP_RULE]
+    show_bar = sys.stderr.isatty()
+    with click.progressbar(length=0, label="Sweeping", file=sys.stderr, hidden=not show_bar) as bar:
+        outcomes = service.sweep(rules, dry_run=dry_run, progress=bar.update)
+    rows = [o.to_dict() for o in outcomes]
+    if fmt == "json":
+        app.out(dumps_json(rows) + "\n")
+    elif rows:
+        app.out(
+            render_rows(
+                rows, ["ticket", "rule", "action", "result", "detail"], "table", project_json=False
+            )
+        )
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.result] = counts.get(o.result, 0) + 1
+    done = ", ".join(f"{n} {result}" for result, n in sorted(counts.items())) or "nothing to do"
+    names = ", ".join(r.name for r in rules)
+    app.note(
+        f"sweep{' (dry run)' if dry_run else ''} with rule{'s' if len(rules) > 1 else ''} {names}: {done}"
+    )
+    for o in outcomes:
+        if o.result == "failed":
+            app.note(f"supportctl: error: ticket {o.ticket_id}: {o.detail}")
+    return max((o.exit_code for o in outcomes), default=0)

@@ -645,6 +645,20 @@ def advance_escalation(api: Api, request: Request) -> Response:
     return 200, esc.to_dict(), {"Ticket-Status": ticket.status}
 
 
+def post_sweep(api: Api, request: Request) -> Response:
+    from supportctl.service import sweep_rule_from_dict
+
+    doc = request.json()
+    rules = doc.get("rules")
+    if not isinstance(rules, list) or not rules:
+        raise UsageError("'rules' must be a non-empty list of sweep rules")
+    outcomes = api.service(request).sweep(
+        [sweep_rule_from_dict(r) for r in rules],
+        dry_run=_bool(doc.get("dry_run", False), "dry_run"),
+    )
+    return 200, [dict(o.to_dict(), exit_code=o.exit_code) for o in outcomes], {}
+
+
 def get_org(api: Api, request: Request) -> Response:
     org_id = request.params["id"]
     service = api.service(request)
@@ -669,6 +683,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/escalations/{id}", get_escalation),
     ("POST", "/escalations/{id}/advance", advance_escalation),
     ("GET", "/orgs/{id}", get_org),
+    ("POST", "/sweep", post_sweep),
 ]
 
 

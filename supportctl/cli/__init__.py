@@ -142,8 +142,8 @@ def cli(
 
 
 def _register() -> None:
+    from supportctl.cli import completion, escalations, org, proxy, serve, store, tickets
     from supportctl.cli import config as config_cmd
-    from supportctl.cli import escalations, org, proxy, serve, store, tickets
 
     cli.add_command(tickets.tickets)
     cli.add_command(escalations.escalations)
@@ -152,6 +152,48 @@ def _register() -> None:
     cli.add_command(store.store)
     cli.add_command(config_cmd.config)
     cli.add_command(serve.serve)
+    cli.add_command(completion.completion)
+    _wire_completions(cli)
+    _document_exit_codes(cli)
+
+
+EXIT_CODES = (
+    "Exit codes: 0 ok (also nothing to do) · 1 bug · 2 usage or invalid input · 3 not found · "
+    "4 permission · 5 conflict · 6 backend unavailable."
+)
+
+
+def _walk(group: click.Group) -> Any:
+    for command in group.commands.values():
+        yield command
+        if isinstance(command, click.Group):
+            yield from _walk(command)
+
+
+def _document_exit_codes(root: click.Group) -> None:
+    """Every command's help ends with the exit codes of SPEC §8."""
+    root.epilog = EXIT_CODES
+    for command in _walk(root):
+        if not isinstance(command, click.Group):
+            command.epilog = EXIT_CODES
+
+
+def _wire_completions(root: click.Group) -> None:
+    """Dynamic completion by parameter name: ticket and escalation IDs, profiles, columns."""
+    from supportctl.cli import completion
+
+    by_name = {
+        "ticket_id": completion.complete_ticket_ids,
+        "ids": completion.complete_ticket_ids,
+        "escalation_id": completion.complete_escalation_ids,
+        "profile": completion.complete_profiles,
+        "local_profile": completion.complete_profiles,
+        "columns": completion.complete_columns,
+    }
+    for command in [root, *_walk(root)]:
+        for param in command.params:
+            if param.name in by_name:
+                param._custom_shell_complete = by_name[param.name]
 
 
 _register()

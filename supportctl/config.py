@@ -51,7 +51,7 @@ class ConfigFile:
     existed: bool = False
 
     @classmethod
-    def load(cls, path: Path | None = None) -> ConfigFile:
+    def load(cls, path: Path | None = None, *, validate: bool = True) -> ConfigFile:
         path = path or config_path()
         try:
             raw = path.read_bytes()
@@ -64,7 +64,8 @@ class ConfigFile:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
         config = cls(path, data, existed=True)
-        config.validate()
+        if validate:
+            config.validate()
         return config
 
     def validate(self) -> None:

@@ -22,6 +22,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
 from supportctl.timeutil import format_ts
@@ -284,6 +285,10 @@ def close(by: str, resolution: str = "solved", gap: float = 1.0) -> _Step:
     return _Step("close", by, gap, value=resolution)
 
 
+def sweep(by: str, gap: float = 0.0) -> _Step:
+    return _Step("sweep", by, gap)
+
+
 def restore(by: str, gap: float = 1.0) -> _Step:
     return _Step("restore", by, gap)
 
@@ -301,7 +306,7 @@ class _Spec:
     requester: str
     subject: str
     age: float  # days before now the ticket was created
-    status: str  # the status the steps must lead to (checked)
+    status: str  # the status the steps must lead to (checked unless empty: generated history)
     steps: tuple[_Step, ...]
     cc: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -842,6 +847,361 @@ _TICKETS: tuple[_Spec, ...] = (
 # fmt: on
 
 
+# -- history ------------------------------------------------------------------------------------
+# About 150 generated tickets 1031… over the last four months, so that ``report`` has weeks of
+# created-vs-resolved counts and response times to show.  Each ticket's whole life is planned in
+# hours after its creation (first agent reply, resolution, maybe a reopening, closing), with
+# delays drawn to meet or miss the SLA defaults of SPEC §10; steps not yet due at ``now`` are
+# cut off, so the most recent tickets are still new, open or pending.  Fixed seed: the same
+# tickets every time, relative to ``now``.
+
+_FIRST_RESPONSE_H = {"urgent": 1, "high": 4, "normal": 24, "low": 48}
+_RESOLUTION_H = {"urgent": 24, "high": 72, "normal": 168, "low": 336}
+_FR_MEET = {"urgent": 0.75, "high": 0.8, "normal": 0.8, "low": 0.7}  # designed odds of meeting
+_RES_MEET = {"urgent": 0.7, "high": 0.7, "normal": 0.8, "low": 0.85}
+
+
+class _Topic(NamedTuple):
+    category: str
+    priorities: str  # drawn from; repeats weigh
+    tags: str
+    subject: str
+    question: str
+    answer: str
+
+
+# fmt: off
+_OUTAGE = _Topic(
+    "technical", "urgent urgent high", "outage distribution", "Survey links show an error page",
+    "Respondents who click our survey links get an error page ('Something went wrong') since "
+    "about an hour ago. This affects a live campaign.",
+    "A faulty configuration change on our side broke survey links in several brands. It has been "
+    "rolled back and links work again; responses submitted before the incident are safe.")
+_TOPICS_EN = (
+    _Topic("technical", "high normal", "distribution email-deliverability",
+           "Survey invitations bouncing for one email domain",
+           "Invitations to addresses at one of our partners' domains all bounce with '550 "
+           "rejected'; other domains are fine. Can you check?",
+           "The partner's mail server only accepts mail from an allow list that doesn't include "
+           "our sending servers. Please ask their IT team to allow the ranges listed in the "
+           "deliverability guide."),
+    _Topic("technical", "normal normal low", "data-export", "Scheduled export arrives empty",
+           "Our weekly scheduled export to the shared drive has been an empty file for two weeks, "
+           "although the survey keeps collecting responses.",
+           "The schedule still has the filter 'Finished = False' from a test run, which now "
+           "matches nothing. Remove that filter and the next run will include every response."),
+    _Topic("technical", "urgent urgent high", "sso", "Users cannot log in with SSO",
+           "Since this morning several of our users get 'Invalid SAML response' when they sign "
+           "in with SSO. Password login still works for admins.",
+           "Your IdP signs its assertions with a new certificate that hasn't been uploaded to "
+           "your brand. Upload it under Admin > SSO settings and sign-ins work again."),
+    _Topic("technical", "urgent high high normal", "api", "API token returns 401 after password change",
+           "Our integration gets 401 Unauthorized from the API since the service account's "
+           "password was changed.",
+           "Changing an account's password revokes its API tokens. Generate a new token under "
+           "Account settings > API and update it in the integration."),
+    _Topic("technical", "high normal normal", "survey-flow",
+           "Display logic hides a question for everyone",
+           "A question with display logic on the previous answer is now hidden for every "
+           "respondent, even those who should see it.",
+           "The logic refers to the choice by its position, and the choices were reordered last "
+           "week. Re-select the choice in the logic editor so it points at the right one."),
+    _Topic("technical", "normal low", "dashboards", "Dashboard filter resets every time",
+           "The date filter on our CX dashboard goes back to 'All time' each time I open it. I'd "
+           "like it to stay on 'Last 30 days'.",
+           "Filters set while viewing are personal and temporary. To make 'Last 30 days' the "
+           "default for everyone, set it in Edit mode under Dashboard filters and save."),
+    _Topic("technical", "high normal", "xm-directory import", "Contact import stuck at 'Processing'",
+           "A contact import of about 20,000 rows has shown 'Processing' for six hours now.",
+           "The import was queued behind a very large job. I've restarted it on another worker; "
+           "it finished a few minutes ago and every row was imported."),
+    _Topic("technical", "normal low", "reports", "PDF report cuts off long answer labels",
+           "When I export the results report to PDF, long answer labels are cut off after about "
+           "40 characters.",
+           "PDF exports shorten labels to fit the chart. Switch to a horizontal bar chart, or "
+           "shorten the labels in the report's Labels settings, and they print in full."),
+    _Topic("technical", "urgent high", "api webhooks", "Webhook deliveries failing with timeouts",
+           "Our endpoint has received no webhook events since last night; the subscription log "
+           "shows timeouts.",
+           "Your endpoint takes longer than 10 seconds to answer, so deliveries time out. Answer "
+           "with 200 at once and process events asynchronously; the backlog has been redelivered."),
+    _Topic("technical", "high normal low", "mobile", "Matrix question broken on small phones",
+           "On phones with small screens our matrix question runs off the right edge.",
+           "Matrix tables don't fit narrow screens. Turn on 'Mobile friendly' in the question's "
+           "options and phones show one statement per page."),
+    _Topic("technical", "urgent high normal", "quota", "Quota filled up with test responses",
+           "Our quota filled up with preview and test responses, so real respondents are now "
+           "screened out.",
+           "Quotas count every response, previews included. I've reset the count to the real "
+           "responses; before a launch, delete test data under Data & Analysis > Tools."),
+    _Topic("technical", "normal normal low", "data-export", "Garbled characters in CSV export",
+           "When we open the CSV export in Excel, accented characters show as 'Ã©' instead of "
+           "'é'.",
+           "Excel assumes a legacy encoding for CSV files. Use the 'UTF-8 with BOM' export "
+           "option, or import the file in Excel through Data > From Text and pick UTF-8."),
+    _Topic("general", "low normal", "training", "Training for new survey creators",
+           "We're onboarding ten new survey creators next month. Are there training materials "
+           "or sessions we can use?",
+           "The learning portal has a self-paced 'Survey basics' course, and live onboarding "
+           "webinars run every Tuesday. I've sent your team the registration link."),
+    _Topic("general", "low", "feature-request", "Feature request: bulk-edit question tags",
+           "It would save us a lot of time if we could edit the tags of many questions at once.",
+           "Thanks for the suggestion: I've logged it with our product team. There's no bulk edit "
+           "today, but the survey library search can filter questions by tag."),
+    _Topic("general", "normal normal low", "accounts", "Transfer surveys from a departing colleague",
+           "A colleague leaves next week. How do we move her surveys and dashboards to me?",
+           "Your brand admin can transfer all her projects at once under Admin > Users > Transfer "
+           "projects. Do it before her account is deactivated."),
+    _Topic("general", "normal low", "accounts", "Give admin rights to our new survey lead",
+           "Please give brand admin rights to our new survey lead; she already has an account.",
+           "Admin rights are granted by an existing brand admin, under Admin > Users > Edit user "
+           "> User type. It takes a minute."),
+    _Topic("billing", "normal low", "invoice", "Invoice sent to an old address",
+           "Our latest invoice was sent to an old office address. Can you correct it and resend?",
+           "I've updated the billing address on your account and reissued the invoice; the "
+           "corrected PDF is on its way by email."),
+    _Topic("billing", "high normal", "invoice", "Unexpected charge for additional responses",
+           "Our last invoice has a line 'Additional responses' we didn't expect. What is it for?",
+           "It covers responses above your package's annual allowance last quarter. I've emailed "
+           "you the usage per project so you can see where they came from."),
+    _Topic("billing", "urgent high normal", "payment", "Card payment failed",
+           "We got an email saying our card payment failed. The card is valid; can you retry?",
+           "Your bank's fraud check declined the charge. Once you'd confirmed it with the bank I "
+           "retried the payment, and it went through."),
+    _Topic("billing", "low normal", "renewal", "Renewal quote for the same package",
+           "Our contract renews in three months. Can you send a quote for the same package and "
+           "seat count?",
+           "I've asked your account executive to prepare the renewal quote; you and your billing "
+           "contact will have it within a week."),
+    _Topic("billing", "normal low", "licenses", "Reduce user seats at renewal",
+           "We'd like to go from 200 to 150 user seats at the next renewal.",
+           "Seat changes take effect at renewal. I've noted 150 seats for your next term, and "
+           "your account executive will confirm it in the renewal quote."),
+)
+_TOPICS_JA = (
+    _Topic("technical", "normal low", "distribution", "リマインダーメールが送信されない",
+           "予約したリマインダーメールが送信されていないようです。配信履歴にも表示されません。",
+           "リマインダーは元の配信で未回答の方にのみ送信されます。今回は全員が回答済みのため、送信"
+           "対象がありませんでした。"),
+    _Topic("general", "low normal", "localization", "アンケートの翻訳を一括インポートしたい",
+           "英語のアンケートに日本語の翻訳を一括でインポートする方法はありますか?",
+           "翻訳画面の「翻訳をインポート」からCSVファイルで一括インポートできます。テンプレートは"
+           "「翻訳をエクスポート」でダウンロードしてください。"),
+    _Topic("technical", "normal", "reports", "レポートのグラフで日本語が文字化けする",
+           "PDFでエクスポートしたレポートのグラフで、日本語のラベルが文字化けしています。",
+           "レポートの「設定」でフォントを「Noto Sans JP」に変更すると、PDFでも正しく表示されます。"),
+)
+_PHRASES: dict[str, dict[str, Any]] = {
+    "en": {
+        "ask": "Thanks for reaching out. Could you send the survey ID and a screenshot of what you "
+               "see? I'll set this ticket to pending until then.",
+        "details": "The survey ID is {}. Screenshot attached.",
+        "rounds": (
+            ("Thanks. I tried that, but it still happens on one of our surveys. Anything else I "
+             "can check?", "That survey has an older block-level setting that overrides the "
+             "survey-wide one; I've changed it for you. Please try again."),
+            ("Thanks for the quick reply. Does this change affect responses we've already "
+             "collected?", "No: data already collected stays as it is; only new responses are "
+             "affected."),
+            ("That helps, but a colleague still sees the old behaviour. Does she need to do "
+             "anything?", "She needs to sign out and back in once to pick up the change."),
+            ("Does this apply to our other brand as well, or only to this one?",
+             "Only to this one: settings are per brand, so the other brand needs the same change."),
+        ),
+        "thanks": ("That worked, thank you!", "Confirmed: everything looks right now. Thanks for "
+                   "your help.", "All good on our side now, thanks.", "Perfect, that solved it."),
+        "done": "Glad to hear it! I'll mark this ticket as resolved; a reply here reopens it.",
+        "silent": "I haven't heard back, so I'm marking this ticket as resolved. A reply here "
+                  "reopens it if you still need help.",
+        "reopen": ("Sorry to reopen this: the problem is back since this morning.",
+                   "Thanks for telling us. A scheduled job had restored the old setting; I've "
+                   "corrected it again and turned that job off for your brand."),
+        "comments": {5: "Quick and clear answer, thank you.", 4: "Good help.",
+                     3: "Solved, but it took a while.", 2: "Far too slow for something simple."},
+    },
+    "ja": {
+        "ask": "お問い合わせありがとうございます。確認のため、アンケートIDと画面のスクリーンショット"
+               "をお送りいただけますか?",
+        "details": "アンケートIDは {} です。スクリーンショットを添付します。",
+        "rounds": (("ありがとうございます。収集済みの回答にも影響しますか?",
+                    "いいえ、収集済みの回答には影響しません。今後の回答にのみ適用されます。"),),
+        "thanks": ("ありがとうございます。解決しました。", "確認できました。ご対応ありがとうございました。"),
+        "done": "解決したとのことで安心しました。このチケットは解決済みにいたします。",
+        "silent": "その後ご連絡がございませんので、このチケットは解決済みにいたします。返信いただければ"
+                  "再開されます。",
+        "reopen": ("申し訳ありませんが、同じ問題が再発しました。",
+                   "ご連絡ありがとうございます。設定を再度修正しましたので、ご確認ください。"),
+        "comments": {},
+    },
+}
+_NOTES = (
+    "Checked the account: configuration looks standard. Reproducing on a test brand.",
+    "Same cause as an earlier ticket from this brand; the same fix should apply.",
+    "Asked Tier 2 in the team channel; they confirm this is expected behaviour.",
+    "Customer renews this quarter; keeping the account team in the loop.",
+)
+# fmt: on
+_REQUESTERS = {"ben": 22, "chloe": 24, "dmitri": 20, "alice": 18, "gary": 10, "kenji": 8}
+_TYPES = {"email": 40, "web": 30, "chat": 18, "phone": 12}
+
+
+def _history_ticket(
+    rng: random.Random, number: int, age_h: float, topic: _Topic, requester: str, waiting: bool
+) -> _Spec:
+    """One generated ticket, its life planned in hours after creation and cut off at ``now``."""
+    lang = "ja" if requester == "kenji" else "en"
+    words = _PHRASES[lang]
+    priority = rng.choice(topic.priorities.split())
+    if lang == "ja":
+        kind = rng.choice(("email", "web"))
+    elif topic is _OUTAGE:
+        kind = rng.choice(("email", "web", "phone"))
+    else:
+        kind = rng.choices(list(_TYPES), weights=list(_TYPES.values()))[0]
+    if waiting and kind not in ("email", "web"):
+        kind = "web"
+    billing = topic.category == "billing"
+    agent = "priya" if billing or lang == "ja" else rng.choice(("sam", "sam", "priya"))
+    group = "Billing" if billing else "Tier 1"
+    hello = "佐藤様、" if lang == "ja" else f"Hi {requester.capitalize()}, "
+    fr_due, res_due = _FIRST_RESPONSE_H[priority], _RESOLUTION_H[priority]
+    plan: list[tuple[float, _Step]] = []
+
+    def at(hours: float, *steps: _Step) -> None:
+        plan.extend((max(hours, 0.0), step) for step in steps)
+
+    closed = False
+    if kind == "chat":  # picked up from the queue within minutes, settled in the conversation
+        fr = rng.uniform(0.02, 0.3)
+        at(0, chat(requester, topic.question))
+        at(fr - 0.01, assign(agent, group))
+        at(fr, chat(agent, hello + topic.answer))
+        res = fr + rng.uniform(0.05, 0.3)
+        at(res - 0.03, chat(requester, rng.choice(words["thanks"])))
+        closed = rng.random() < 0.5
+        at(res, close(agent, "chat") if closed else status(agent, "resolved"))
+    else:
+        met = rng.random() < _FR_MEET[priority]
+        fr = fr_due * (rng.uniform(0.05, 0.9) if met else rng.uniform(1.15, 3.0))
+        if rng.random() < _RES_MEET[priority]:
+            res = fr + (res_due - fr) * rng.uniform(0.15, 0.92)
+        else:
+            res = res_due * rng.uniform(1.1, 2.5)
+        if kind == "phone":
+            minutes = rng.randint(4, 35)
+            at(0, system(f"Inbound call from the support line, {minutes} minutes."))
+            at(0.01, assign(agent, group))
+            at(minutes / 60, note(agent, f"Call summary: {topic.question}"))
+            fr = max(fr, minutes / 60 + 0.05)
+            at(fr, say(agent, f"{hello}as discussed on the phone: {topic.answer}"))
+            ask = False
+        else:
+            files = ("screenshot.png",) if rng.random() < 0.1 else ()
+            at(0, say(requester, topic.question, *files))
+            if kind == "web":
+                at(0.01, system(_ACK))
+            assigned = fr * rng.uniform(0.2, 0.8)
+            at(assigned, assign(agent, group))
+            if rng.random() < 0.3:  # an internal note before the first reply: not a response
+                at(
+                    assigned + (fr - assigned) * rng.uniform(0.2, 0.9),
+                    note(agent, rng.choice(_NOTES)),
+                )
+            ask = rng.random() < 0.3
+            at(fr, say(agent, hello + (words["ask"] if ask else topic.answer)))
+            if ask:
+                at(fr + 0.01, status(agent, "pending"))
+        middle: list[tuple[_Step, ...]] = []
+        if ask:
+            survey = f"SV_{rng.randrange(16**8):08x}"
+            middle.append((say(requester, words["details"].format(survey), "screenshot.png"),))
+            middle.append((status(agent, "open"), say(agent, topic.answer)))
+        for question, answer in rng.sample(
+            words["rounds"], min(rng.choice((0, 0, 1, 1, 2)), len(words["rounds"]))
+        ):
+            middle += [(say(requester, question),), (say(agent, answer),)]
+        confirmed = rng.random() < 0.6
+        if confirmed:
+            middle.append((say(requester, rng.choice(words["thanks"])),))
+        for hours, steps in zip(
+            sorted(rng.uniform(fr + 0.02, res - 0.1) for _ in middle), middle, strict=True
+        ):
+            at(hours, *steps)
+        at(res - 0.05, say(agent, words["done" if confirmed else "silent"]))
+        at(res, status(agent, "resolved"))
+        if rng.random() < 0.1:  # the customer reopens it; resolved again later
+            again, answer = words["reopen"]
+            t = res + rng.uniform(6, 96)
+            at(t, say(requester, again))
+            at(t + rng.uniform(0.5, 8), say(agent, answer))
+            at(t + rng.uniform(10, 48), status(agent, "resolved"))
+    cutoff = 0.011 if waiting else age_h - 0.05  # the ticket's "now", in hours after creation
+    if not closed:  # closed by the requester, or by the sweep after two idle weeks
+        last = max(hours for hours, _ in plan)
+        swept = last + 14 * 24 + rng.uniform(0.1, 12)
+        if rng.random() < 0.35 or (swept > cutoff and last < cutoff - 13 * 24):
+            t = last + rng.uniform(2, 96)
+            at(t, close(requester))
+            if rng.random() < 0.5:
+                good = fr <= fr_due and res <= res_due
+                rating = rng.choice((4, 5, 5) if good else (2, 3, 3, 4))
+                at(t + rng.uniform(0.1, 3), rate(requester, rating, words["comments"].get(rating)))
+        else:
+            at(swept, sweep("sam"))
+    plan.sort(key=lambda item: item[0])
+    steps, clock = [], 0.0
+    for hours, step in plan:
+        if hours > cutoff:
+            break
+        steps.append(step._replace(gap=hours - clock))
+        clock = hours
+    subject = "" if kind == "phone" and rng.random() < 0.5 else topic.subject
+    return _Spec(
+        str(number),
+        kind,
+        topic.category,
+        priority,
+        requester,
+        subject,
+        age_h / 24,
+        "",
+        tuple(steps),
+        tags=tuple(topic.tags.split()),
+        language=lang,
+    )
+
+
+@cache
+def _history(seed: int = 20250301) -> tuple[_Spec, ...]:
+    rng = random.Random(seed)
+    lives: list[tuple[float, bool]] = []  # (age in hours, part of the incident)
+    for week in range(17):  # weeks before now; a little busier lately (the customer base grows)
+        start = 24 + week * 7 * 24
+        count = 10 - week // 4 + rng.randint(-2, 2)
+        lives += [(rng.uniform(start, min(start + 7 * 24, 120 * 24)), False) for _ in range(count)]
+    outage = rng.uniform(60, 90) * 24  # one incident: a burst of urgent tickets within hours
+    lives += [(outage - rng.uniform(0, 5), True) for _ in range(6)]
+    lives.sort(reverse=True)
+    names, weights = list(_REQUESTERS), list(_REQUESTERS.values())
+    everyday = [topic for topic in _TOPICS_EN if topic.category != "billing"]
+    billing = [topic for topic in _TOPICS_EN if topic.category == "billing"]
+    specs = []
+    for index, (age_h, hit) in enumerate(lives):
+        requester = rng.choices(names, weights)[0]
+        if hit:
+            requester, topic = ("ben" if requester == "kenji" else requester), _OUTAGE
+        elif requester == "kenji":
+            topic = rng.choice(_TOPICS_JA)
+        elif requester in ("alice", "gary") and rng.random() < 0.6:  # the admins pay the bills
+            topic = rng.choice(billing)
+        else:
+            topic = rng.choice(everyday)
+        waiting = index >= len(lives) - 3  # the newest: nobody has picked them up yet
+        age_h = round(age_h * 60) / 60  # whole minutes, as the replay places them
+        specs.append(_history_ticket(rng, 1031 + index, age_h, topic, requester, waiting))
+    return tuple(specs)
+
+
 # -- replaying the steps ------------------------------------------------------------------------
 
 
@@ -898,7 +1258,7 @@ class _Replay:
         for step in spec.steps:
             self.clock += timedelta(seconds=round(step.gap * 3600))
             getattr(self, f"_do_{step.op}")(step)
-        if self.status != spec.status:
+        if spec.status and self.status != spec.status:
             raise RuntimeError(f"demo ticket {spec.id} ends {self.status}, not {spec.status}")
         if self.clock >= self.now:
             raise RuntimeError(f"demo ticket {spec.id} has activity in the future")
@@ -995,6 +1355,12 @@ class _Replay:
         )
         self.status, self.resolution, self.closed_at = "closed", step.value, format_ts(self.clock)
 
+    def _do_sweep(self, step: _Step) -> None:
+        """Closed by the built-in sweep rule (resolved and idle for 14 days), as cron does."""
+        change = {"from": self.status, "to": "closed"}
+        self._event(step.actor, "closed", **change, resolution="solved", rule="builtin")
+        self.status, self.resolution, self.closed_at = "closed", "solved", format_ts(self.clock)
+
     def _do_restore(self, step: _Step) -> None:
         if self.status != "closed" or self.resolution != "spam":
             raise RuntimeError(f"demo ticket {self.spec.id}: only spam tickets are restored")
@@ -1063,7 +1429,7 @@ def demo_documents(now: datetime) -> list[dict[str, Any]]:
     users = _users()
     by_name = {user["username"]: user for user in users}
     tickets, escalations = [], []
-    for spec in _TICKETS:
+    for spec in (*_TICKETS, *_history()):
         ticket, escalation = _Replay(spec, now, by_name).play()
         tickets.append(ticket)
         if escalation is not None:

@@ -17,7 +17,7 @@ from supportctl.timeutil import local_display
 
 LIST_FORMATS = ("table", "json", "jsonl", "csv", "tsv", "ids")
 #: Every field `--columns` accepts for tickets, in document order.
-TICKET_COLUMNS = tuple(f for f in Ticket.__dataclass_fields__)
+TICKET_COLUMNS = (*Ticket.__dataclass_fields__, "sla")
 SUMMARY_COLUMNS = tuple(c for c in TICKET_COLUMNS if c not in SUMMARY_EXCLUDED)
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "closed_at"})
 HEADERS = {
@@ -103,6 +103,11 @@ def _table_value(column: str, row: dict[str, Any]) -> str:
         return ", ".join(value)
     if column in ("messages", "events"):
         return str(len(value))
+    if column == "sla" and isinstance(value, dict):
+        from supportctl.sla import describe
+        from supportctl.timeutil import now
+
+        return describe(value, now())
     return _machine_cell(value)
 
 

@@ -31,6 +31,9 @@ from supportctl.models import (
     User,
     id_sort_key,
 )
+from supportctl.sla import SLA_FILTERS, SlaPolicy
+from supportctl.sla import evaluate as sla_evaluate
+from supportctl.sla import state as sla_state
 from supportctl.timeutil import format_ts, now
 
 # SPEC §3 attachments (000): per message, per file, allowed extensions.
@@ -88,6 +91,7 @@ class TicketQuery:
     sort: str = "created"
     asc: bool = False
     limit: int = 50  # 0 = all
+    sla: str | None = None  # breached, at-risk or ok (SPEC §10)
 
 
 @dataclass
@@ -115,6 +119,7 @@ class TicketView:
     proxy_access: list[ProxyEntry]
     escalation: Escalation | None
     users: dict[str, User] = field(default_factory=dict)
+    sla: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -262,10 +267,12 @@ class Service:
         username: str | None,
         *,
         clock: Callable[[], datetime] = now,
+        sla_policy: SlaPolicy | None = None,
     ) -> None:
         self.backend = backend
         self.username = username
         self.clock = clock
+        self.sla_policy = sla_policy or SlaPolicy()
         self._actor: User | None = None
 
     # -- identity -----------------------------------------------------------------------------
@@ -339,18 +346,54 @@ class Service:
             raise UsageError(f"invalid sort {query.sort!r}; valid sorts: {', '.join(SORT_KEYS)}")
         if query.limit < 0:
             raise UsageError("--limit must be 0 (all) or a positive number")
+        if query.sla is not None and query.sla not in SLA_FILTERS:
+            raise UsageError(f"invalid --sla {query.sla!r}; valid: {', '.join(SLA_FILTERS)}")
         match = self._matcher(actor, query)
         summaries = self.backend.ticket_summaries(self._prefilter(actor, query))
         rows = [row for row in summaries if match(row)]
         if query.search:
             rows = self._search(actor, rows, query.search)
+        moment = self.clock()
+        if query.sla is not None:
+            rows = [r for r in rows if sla_state(self._sla(r, moment)) == query.sla]
         rows.sort(key=_sort_key(query.sort), reverse=not query.asc)
         total = len(rows)
         if query.limit:
             rows = rows[: query.limit]
         if with_thread:
-            rows = [self._full_doc(actor, row["id"]) for row in rows]
-        return ListResult(tickets=rows, total=total)
+            out = []
+            for row in rows:
+                doc = self._full_doc(actor, row["id"])
+                doc["sla"] = self._sla(row, moment)
+                out.append(doc)
+            return ListResult(tickets=out, total=total)
+        return ListResult(tickets=[self._with_sla(r, moment) for r in rows], total=total)
+
+    def _sla(self, row: dict[str, Any], moment: datetime) -> dict[str, Any]:
+        cached = row.get("sla")
+        if cached is not None:
+            return cached
+        row["sla"] = sla_evaluate(row, row.get("_sla") or {}, self.sla_policy, moment)
+        return row["sla"]
+
+    def _with_sla(self, row: dict[str, Any], moment: datetime) -> dict[str, Any]:
+        """The listing form of SPEC §10: the summary and its computed ``sla`` object."""
+        out = {k: v for k, v in row.items() if k != "_sla"}
+        out["sla"] = self._sla(row, moment)
+        return out
+
+    def sla_of(self, ticket: Ticket) -> dict[str, Any]:
+        """The ``sla`` object of a whole ticket (for `show -o json` and changed tickets)."""
+        from supportctl.sla import marks
+
+        agents = {u.username for u in self.backend.list_users() if u.role == "agent"}
+        return sla_evaluate(ticket.summary(), marks(ticket, agents), self.sla_policy, self.clock())
+
+    def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
+        """A ticket as JSON output shows it: as the caller may see it, with its ``sla``."""
+        doc = self.visible_copy(self.actor, ticket).to_dict()
+        doc["sla"] = self.sla_of(ticket)
+        return doc
 
     def _full_doc(self, actor: User, ticket_id: str) -> dict[str, Any]:
         ticket = self.backend.get_ticket(ticket_id)
@@ -476,6 +519,7 @@ class Service:
             proxy_access=self.proxy_entries(ticket, users),
             escalation=escalation,
             users=users,
+            sla=self.sla_of(ticket),
         )
 
     @staticmethod

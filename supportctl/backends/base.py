@@ -58,11 +58,11 @@ class Backend(ABC):
     #: Commands this backend can serve (SPEC §6); others exit 2 before doing anything.
     capabilities: frozenset[str] = frozenset()
 
-    def make_service(self, username: str | None) -> Any:
+    def make_service(self, username: str | None, *, sla_policy: Any = None) -> Any:
         """The service layer over this backend, acting as ``username``."""
         from supportctl.service import Service
 
-        return Service(self, username)
+        return Service(self, username, sla_policy=sla_policy)
 
     # -- directory ----------------------------------------------------------------------------
     @abstractmethod
@@ -83,8 +83,9 @@ class Backend(ABC):
 
     @abstractmethod
     def ticket_summaries(self, prefilter: Prefilter | None = None) -> Iterable[dict[str, Any]]:
-        """Tickets in their summary form (``Ticket.summary()``), in no particular order:
-        every ticket, or at least those that may pass ``prefilter``."""
+        """Tickets in their summary form (``Ticket.summary()``) plus ``_sla``, their SLA
+        marks (``supportctl.sla.marks``), in no particular order: every ticket, or at least
+        those that may pass ``prefilter``."""
 
     @abstractmethod
     def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:

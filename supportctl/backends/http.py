@@ -205,7 +205,12 @@ class HttpClient:
         return cls(detail or f"the server answered {status}", hint=problem.get("hint"))
 
 
-def _ticket(doc: dict[str, Any]) -> Ticket:
+def _ticket(doc: dict[str, Any], slas: dict[str, Any] | None = None) -> Ticket:
+    """A ticket from a response; its computed ``sla`` (SPEC §10) is kept aside in ``slas``."""
+    doc = dict(doc)
+    sla = doc.pop("sla", None)
+    if slas is not None and sla is not None:
+        slas[doc["id"]] = sla
     return Ticket.from_dict(doc, validate=False)
 
 
@@ -215,6 +220,12 @@ class RemoteService(Service):
     def __init__(self, client: HttpClient) -> None:
         super().__init__(None, None)  # type: ignore[arg-type]
         self.client = client
+        self._slas: dict[str, Any] = {}  # ticket id → the sla object the server computed
+
+    def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
+        doc = ticket.to_dict()
+        doc["sla"] = self._slas.get(ticket.id)
+        return doc
 
     @property
     def actor(self) -> User:
@@ -252,6 +263,8 @@ class RemoteService(Service):
             params.append(("idle", str(query.idle.total_seconds())))
         if with_thread:
             params.append(("fields", "messages"))
+        if query.sla is not None:
+            params.append(("sla", query.sla))
         if query.limit < 0:
             raise UsageError("--limit must be 0 (all) or a positive number")
         rows: list[dict[str, Any]] = []
@@ -277,13 +290,14 @@ class RemoteService(Service):
         if not ticket_id.strip():
             raise UsageError("a ticket ID must not be empty")
         doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}")
-        return _ticket(doc)
+        return _ticket(doc, self._slas)
 
     def show_ticket(self, ticket_id: str) -> TicketView:
         if not ticket_id.strip():
             raise UsageError("a ticket ID must not be empty")
         doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}/view")
         return TicketView(
+            sla=doc.get("sla") or {},
             ticket=_ticket(doc["ticket"]),
             viewer=self.actor,
             proxy_access=[ProxyEntry(**e) for e in doc["proxy_access"]],
@@ -346,7 +360,7 @@ class RemoteService(Service):
         }
         self._check_files(attachments)
         doc, _ = self._send("/tickets", fields, attachments)
-        return _ticket(doc)
+        return _ticket(doc, self._slas)
 
     @staticmethod
     def _check_files(files: list[NewAttachment] | None) -> None:
@@ -365,7 +379,7 @@ class RemoteService(Service):
         self._check_files(attachments)
         path = f"/tickets/{quote(ticket_id, safe='')}/messages"
         doc, _ = self._send(path, {"body": body, "internal": internal}, attachments)
-        return _ticket(doc)
+        return _ticket(doc, self._slas)
 
     def close(
         self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
@@ -375,7 +389,7 @@ class RemoteService(Service):
             f"/tickets/{quote(ticket_id, safe='')}/close",
             json={"reason": reason, "comment": comment},
         )
-        return _ticket(doc), response.headers.get("Supportctl-Changed") != "false"
+        return _ticket(doc, self._slas), response.headers.get("Supportctl-Changed") != "false"
 
     def feedback(
         self, ticket_id: str, rating: int, comment: str | None = None
@@ -385,7 +399,7 @@ class RemoteService(Service):
             f"/tickets/{quote(ticket_id, safe='')}/feedback",
             json={"rating": rating, "comment": comment},
         )
-        return _ticket(doc), response.headers.get("Supportctl-Changed") != "false"
+        return _ticket(doc, self._slas), response.headers.get("Supportctl-Changed") != "false"
 
     def update(
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
@@ -393,7 +407,7 @@ class RemoteService(Service):
         """GET for the ETag (and the tags to add to or remove from), then PATCH with If-Match."""
         path = f"/tickets/{quote(ticket_id, safe='')}"
         current_doc, response = self.client.call("GET", path)
-        current = _ticket(current_doc)
+        current = _ticket(current_doc, self._slas)
         body: dict[str, Any] = {}
         if changes.status is not None:
             body["status"] = changes.status
@@ -415,7 +429,7 @@ class RemoteService(Service):
         doc, answer = self.client.call(
             "PATCH", path, json=body, headers={"If-Match": tag} if tag else None
         )
-        ticket = _ticket(doc)
+        ticket = _ticket(doc, self._slas)
         added = (
             ticket.events[len(current.events) :]
             if answer.headers.get("Supportctl-Changed") == "true"
@@ -549,7 +563,8 @@ class HttpBackend:
             verbose=verbose,
         )
 
-    def make_service(self, username: str | None) -> RemoteService:
+    def make_service(self, username: str | None, *, sla_policy: Any = None) -> RemoteService:
+        """Identity is the token's user; SLA targets are the server's."""
         return RemoteService(self.client)
 
 

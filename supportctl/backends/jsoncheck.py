@@ -117,7 +117,7 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
             report.problems.append(f"{path}: org {ticket.org!r} is not an org")
         if ticket.escalation_id and ticket.escalation_id not in escalation_ids:
             report.problems.append(f"{path}: escalation {ticket.escalation_id} does not exist")
-        summaries[ticket.id] = json.loads(json.dumps(ticket.summary()))
+        summaries[ticket.id] = json.loads(json.dumps(store.index_row(ticket)))
         if ticket.id.isdigit():
             max_number = max(max_number, int(ticket.id))
 

@@ -306,6 +306,16 @@ class JsonStore(Backend):
                     lines = [line for line in lines if search(line)]
         return self._decode_lines(lines)
 
+    def index_row(self, ticket: Ticket, agents: set[str] | None = None) -> dict[str, Any]:
+        """A ticket's listing line: its summary plus its SLA marks (``_sla``, SPEC §10)."""
+        from supportctl.sla import marks
+
+        if agents is None:
+            agents = {u.username for u in self._users_map().values() if u.role == "agent"}
+        row = ticket.summary()
+        row["_sla"] = marks(ticket, agents)
+        return row
+
     def ticket_ids(self) -> set[str]:
         return {key.decode() for key in self._index_lines()}
 
@@ -345,7 +355,7 @@ class JsonStore(Backend):
                 atomic_write(self.tickets_dir / f"{ticket.id}.json", _dumps(ticket.to_dict()))
             if meta is not None:
                 self._write_meta(meta)
-            self._append_index([t.summary() for t in tickets])
+            self._append_index([self.index_row(t) for t in tickets])
             self._end()
         except OSError as exc:
             # Leave the journal: the next writer (or `store check --repair`) replays it.
@@ -389,7 +399,7 @@ class JsonStore(Backend):
                 journal["meta"] = meta
             try:
                 self._begin(journal)
-                self._roll_forward(journal, [ticket.summary()])
+                self._roll_forward(journal, [self.index_row(ticket)])
                 self._end()
             except OSError as exc:
                 raise _write_error(self.root, exc) from None
@@ -508,7 +518,8 @@ class JsonStore(Backend):
                 os.sync()  # the bulk files above skipped their own fsync
                 # New ids only: the appended lines keep the index free of duplicates, so
                 # they count towards its compacted size (no compaction right after import).
-                summaries = [t.summary() for t in tickets]
+                agents = {u.username for u in users.values() if u.role == "agent"}
+                summaries = [self.index_row(t, agents) for t in tickets]
                 meta["index_base"] += sum(len(_dumps(s)) + 1 for s in summaries)
                 # From here on the import is decided: recovery rolls forward.
                 self._begin(dict(journal, phase="commit", meta=meta))
@@ -704,7 +715,7 @@ class JsonStore(Backend):
             for ticket_id in journal.get("touched", []):
                 ticket = self._load_doc(self.ticket_path(ticket_id), Ticket)
                 if ticket is not None:
-                    summaries.append(ticket.summary())
+                    summaries.append(self.index_row(ticket))
         self._append_index(summaries)
 
     def _remove_temp_files(self, folders: tuple[Path, ...] | None = None) -> list[Path]:

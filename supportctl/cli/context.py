@@ -62,8 +62,14 @@ class AppContext:
 
     def service(self, command: str | None = None) -> Service:
         if self._service is None:
+            from supportctl.sla import SlaPolicy
+
             backend = self.backend(command)
-            self._service = backend.make_service(self.settings().user)
+            settings = self.settings()
+            policy = SlaPolicy.from_config(
+                settings.config.data, f"config file {settings.config.path}"
+            )
+            self._service = backend.make_service(settings.user, sla_policy=policy)
         elif command is not None:
             self.backend(command)
         return self._service

@@ -68,6 +68,12 @@ def tickets() -> None:
     show_default=True,
     help="Sort key: newest/largest first (priority: urgent first; status: new first).",
 )
+@click.option(
+    "--sla",
+    type=click.Choice(("breached", "at-risk", "ok")),
+    help="Only tickets whose service level is breached, at risk (under 25 % left) or ok; "
+    "adds an SLA column to the table.",
+)
 @click.option("--asc", is_flag=True, help="Reverse the sort: oldest/smallest first.")
 @click.option(
     "--limit",
@@ -97,6 +103,7 @@ def list_tickets(
     idle: str | None,
     search: str | None,
     sort: str,
+    sla: str | None,
     asc: bool,
     limit: int,
     columns: str | None,
@@ -107,8 +114,10 @@ def list_tickets(
     \b
     Columns for --columns: id, subject, type, category, status, resolution, priority,
     requester, org, cc, assignee, group, language, tags, created_at, updated_at,
-    closed_at, proxy_access, call, escalation_id, resources, feedback, messages, events.
-    Without --columns, json and jsonl carry every field but messages and events.
+    closed_at, proxy_access, call, escalation_id, resources, feedback, messages, events,
+    sla.
+    Without --columns, json and jsonl carry every field but messages and events, plus
+    the computed sla object (SPEC §10).
     """
     from supportctl.service import TicketQuery
     from supportctl.timeutil import parse_duration, parse_when
@@ -131,6 +140,7 @@ def list_tickets(
         sort=sort,
         asc=asc,
         limit=limit,
+        sla=sla,
     )
     service = app.service("tickets list")
     with_thread = fmt != "ids" and bool(chosen and ({"messages", "events"} & set(chosen)))
@@ -142,6 +152,8 @@ def list_tickets(
         chosen += ["subject", "type", "status", "created_at", "updated_at"]
         if service.actor.is_agent:
             chosen.append("assignee")
+        if sla:
+            chosen.append("sla")
         project = fmt not in ("json", "jsonl")
     else:
         project = True
@@ -176,7 +188,7 @@ def show(app: AppContext, ticket_id: str, fmt: str, no_pager: bool) -> None:
     """
     view = app.service("tickets show").show_ticket(ticket_id)
     if fmt == "json":
-        app.out(dumps_json(view.ticket.to_dict()) + "\n")
+        app.out(dumps_json({**view.ticket.to_dict(), "sla": view.sla}) + "\n")
         return
     text = render_ticket(view, app.style)
     if not no_pager and app.stdout_tty and text.count("\n") > shutil.get_terminal_size().lines:
@@ -231,7 +243,7 @@ def _new_attachments(paths: tuple[str, ...]) -> list:
 
 def _print_changed(app: AppContext, tickets_out: list, many: bool) -> None:
     service = app.service()
-    docs = [service.visible_copy(service.actor, t).to_dict() for t in tickets_out]
+    docs = [service.ticket_json(t) for t in tickets_out]
     if many:
         app.out(dumps_json(docs) + "\n")
     elif docs:

@@ -148,8 +148,7 @@ Handler = Callable[["Api", Request], Response]
 
 def _ticket_response(service: Service, ticket: Any, status: int = 200, **headers: str) -> Response:
     stored = service.backend.get_ticket(ticket.id) or ticket
-    body = service.visible_copy(service.actor, ticket).to_dict()
-    return status, body, {"ETag": etag(stored), **headers}
+    return status, service.ticket_json(ticket), {"ETag": etag(stored), **headers}
 
 
 def _changed(flag: bool) -> dict[str, str]:
@@ -184,6 +183,13 @@ class Api:
         self.tokens = TokenStore(JsonStore(self.store_path))
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.idempotency_dir = self.store_path / "idempotency"
+        from supportctl.config import ConfigFile
+        from supportctl.sla import SlaPolicy
+
+        # The server's own config: its SLA targets apply to every client (profiles and
+        # sweep rules there are the clients' business, so only [sla] is read).
+        config = ConfigFile.load(validate=False)
+        self.sla_policy = SlaPolicy.from_config(config.data, f"config file {config.path}")
         self._key_locks: dict[str, threading.Lock] = {}
         self._key_guard = threading.Lock()
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -279,7 +285,7 @@ class Api:
         return user
 
     def service(self, request: Request) -> Service:
-        return Service(JsonStore(self.store_path), request.user)
+        return Service(JsonStore(self.store_path), request.user, sla_policy=self.sla_policy)
 
     # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
     def _idempotent(self, request: Request, handler: Handler) -> Response:
@@ -426,6 +432,7 @@ def _query(request: Request) -> TicketQuery:
         idle=idle_delta,
         search=request.one("search"),
         sort=request.one("sort") or "created",
+        sla=request.one("sla"),
         asc=(request.one("asc") or "false").lower() in ("true", "1"),
         limit=0,
     )

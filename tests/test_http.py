@@ -403,3 +403,72 @@ def test_serve_process_end_to_end_and_clean_shutdown(store):
     assert secret not in err
     assert '"GET /api/v1/tickets?' in err
     assert json.loads(json.dumps(listing))
+
+
+def test_lost_answer_to_an_upload_is_replayed_not_refused(store, live, tmp_path):
+    token = token_for(store, "bob")
+    client = HttpClient(live.url, token, sleep=lambda s: None)
+    real = client.session.request
+    sent: list[bytes] = []
+
+    def lose_first_response(method, url, **kwargs):
+        response = real(method, url, **kwargs)
+        if method == "POST":
+            sent.append(kwargs["data"])
+            if len(sent) == 1:
+                raise requests.ConnectionError("connection reset")
+        return response
+
+    client.session.request = lose_first_response  # type: ignore[method-assign]
+    from supportctl.service import NewAttachment
+
+    service = RemoteService(client)
+    ticket = service.reply(
+        "1001", "with a file", attachments=[NewAttachment("ünï %41.txt", b"data")]
+    )
+    assert sent[0] == sent[1]  # the same multipart bytes on both tries
+    assert [a.name for a in ticket.messages[-1].attachments] == ["ünï %41.txt"]
+    out = http(live, token, "tickets", "attachment", "1001", "ünï %41.txt")
+    assert out.exit_code == 0 and out.stdout == "data"
+    replies = [
+        m
+        for m in json.loads((store / "tickets" / "1001.json").read_text())["messages"]
+        if m["body"] == "with a file"
+    ]
+    assert len(replies) == 1
+
+
+def test_a_patch_that_may_have_arrived_is_not_sent_again(store, live):
+    token = token_for(store, "dana")
+    client = HttpClient(live.url, token, sleep=lambda s: None)
+    real = client.session.request
+    patches = []
+
+    def reset_after_patch(method, url, **kwargs):
+        response = real(method, url, **kwargs)
+        if method == "PATCH":
+            patches.append(url)
+            raise requests.ConnectionError("connection reset by peer")
+        return response
+
+    client.session.request = reset_after_patch  # type: ignore[method-assign]
+    from supportctl.service import TicketChanges
+
+    with pytest.raises(Unavailable):
+        RemoteService(client).update("1001", TicketChanges(priority="low"))
+    assert len(patches) == 1
+
+
+def test_405_has_an_allow_header_and_unknown_fields_are_refused(store, live):
+    headers = {"Authorization": f"Bearer {token_for(store, 'bob')}"}
+    wrong = requests.delete(f"{live.url}/tickets/1001", headers=headers, timeout=5)
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "GET, PATCH"
+    extra = requests.post(
+        f"{live.url}/tickets",
+        json={"subject": "s", "body": "b", "requester": "gina"},
+        headers=headers,
+        timeout=5,
+    )
+    assert extra.status_code == 400
+    assert "unknown field(s) requester" in extra.json()["detail"]

@@ -47,6 +47,7 @@ from supportctl.timeutil import format_ts
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES = 3
 MAX_TOTAL_BACKOFF = 10.0  # seconds of waiting between tries, at most, for one call
+OVERALL_DEADLINE = 14.0  # an unreachable server fails well within 15 s (SPEC §9)
 CONNECT_TIMEOUT = 5.0
 PAGE_SIZE = 500
 
@@ -126,8 +127,17 @@ class HttpClient:
         headers = dict(kwargs.pop("headers", None) or {})
         if method == "POST":
             headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        if "files" in kwargs:
+            # Encode the multipart body once: every try must send the same bytes, or the
+            # server would take the retry for another request under the same key.
+            body, content_type = requests.models.RequestEncodingMixin._encode_files(
+                kwargs.pop("files"), kwargs.pop("data", None) or {}
+            )
+            kwargs["data"] = body
+            headers["Content-Type"] = content_type
         waited = 0.0
         attempt = 0
+        first_try = time.monotonic()
         while True:
             attempt += 1
             started = time.monotonic()
@@ -141,6 +151,18 @@ class HttpClient:
                 elapsed = (time.monotonic() - started) * 1000
                 self._say(f"{method} {url} failed after {elapsed:.0f} ms: {type(exc).__name__}")
                 delay = self._backoff(attempt, None, waited)
+                # A PATCH that may have reached the server is not sent again: its If-Match
+                # would no longer match, and the change may already be made.
+                unsent = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in repr(
+                    exc
+                )
+                if method == "PATCH" and not unsent:
+                    delay = None
+                # Never start a try that could end after the overall deadline (SPEC §9).
+                if delay is not None and (
+                    time.monotonic() - first_try + delay + self.timeout[0] > OVERALL_DEADLINE
+                ):
+                    delay = None
                 if delay is None:
                     kind = "timed out" if isinstance(exc, requests.Timeout) else "is unreachable"
                     raise Unavailable(

@@ -268,7 +268,11 @@ class Api:
                 return self._idempotent(request, handler)
             return handler(self, request)
         if allowed:
-            raise HttpError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}")
+            error = HttpError(
+                405, f"{request.method} is not allowed here; use {', '.join(allowed)}"
+            )
+            error.allow = ", ".join(allowed)  # type: ignore[attr-defined]
+            raise error
         raise HttpError(404, f"no such endpoint {request.path}", ExitStatus.NOT_FOUND)
 
     def _authenticate(self, request: Request) -> str:
@@ -361,6 +365,8 @@ class Api:
         if exc.hint:
             body["hint"] = exc.hint
         headers = {"Content-Type": "application/problem+json"}
+        if getattr(exc, "allow", None):
+            headers["Allow"] = exc.allow  # type: ignore[attr-defined]
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="supportctl"'
         return status, body, headers
@@ -393,6 +399,14 @@ class Api:
 
 
 # -- handlers -----------------------------------------------------------------------------------
+
+
+def _utf8(wsgi_text: str) -> str:
+    """WSGI hands PATH_INFO over as latin-1-decoded bytes; file names are UTF-8."""
+    try:
+        return wsgi_text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return wsgi_text
 
 
 def get_me(api: Api, request: Request) -> Response:
@@ -508,6 +522,9 @@ def get_ticket_view(api: Api, request: Request) -> Response:
 
 def create_ticket(api: Api, request: Request) -> Response:
     fields, files = request.form()
+    unknown = sorted(set(fields) - {"subject", "body", "type", "category", "priority", "cc"})
+    if unknown:
+        raise UsageError(f"unknown field(s) {', '.join(unknown)}")
     service = api.service(request)
     cc = fields.get("cc") or []
     if isinstance(cc, str):
@@ -598,10 +615,8 @@ def put_proxy(api: Api, request: Request) -> Response:
 
 
 def get_attachment(api: Api, request: Request) -> Response:
-    from urllib.parse import unquote
-
     service = api.service(request)
-    meta, data, count = service.attachment(request.params["id"], unquote(request.params["name"]))
+    meta, data, count = service.attachment(request.params["id"], _utf8(request.params["name"]))
     return (
         200,
         data,

@@ -15,8 +15,27 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from supportctl import __version__
+
+
+class _Counted:
+    """The request body stream, counting what the application read."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.count += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.stream.readline(size)
+        self.count += len(data)
+        return data
 
 
 class WSGIRequestHandler(BaseHTTPRequestHandler):
@@ -53,7 +72,8 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
 
     def _serve_request(self) -> None:
-        path, _, query = self.path.partition("?")
+        raw_path, _, query = self.path.partition("?")
+        path = unquote_to_bytes(raw_path).decode("latin-1")  # PEP 3333
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command,
             "PATH_INFO": path,
@@ -66,7 +86,7 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             "SERVER_PROTOCOL": self.request_version,
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
-            "wsgi.input": self.rfile,
+            "wsgi.input": _Counted(self.rfile),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
@@ -89,6 +109,12 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             response_headers[:] = headers
 
         body = b"".join(self.server.app(environ, start_response))  # type: ignore[attr-defined]
+        declared = environ.get("CONTENT_LENGTH") or "0"
+        stream = environ["wsgi.input"]
+        if isinstance(stream, _Counted) and declared.isdigit() and stream.count < int(declared):
+            self.close_connection = (
+                True  # an unread body (e.g. refused with 413) ends the connection
+            )
         code, _, reason = status_line[0].partition(" ")
         self.send_response_only(int(code), reason)
         self.send_header("Server", self.version_string())

@@ -993,8 +993,9 @@ _TOPICS_JA = (
 )
 _PHRASES: dict[str, dict[str, Any]] = {
     "en": {
-        "ask": "Thanks for reaching out. Could you send the survey ID and a screenshot of what you "
-               "see? I'll set this ticket to pending until then.",
+        "hello": "Hi {}, thanks for getting in touch. ",
+        "ask": "Could you send the survey ID and a screenshot of what you see? I'll set this "
+               "ticket to pending until then.",
         "details": "The survey ID is {}. Screenshot attached.",
         "rounds": (
             ("Thanks. I tried that, but it still happens on one of our surveys. Anything else I "
@@ -1020,7 +1021,8 @@ _PHRASES: dict[str, dict[str, Any]] = {
                      3: "Solved, but it took a while.", 2: "Far too slow for something simple."},
     },
     "ja": {
-        "ask": "お問い合わせありがとうございます。確認のため、アンケートIDと画面のスクリーンショット"
+        "hello": "佐藤様、お問い合わせありがとうございます。",
+        "ask": "確認のため、アンケートIDと画面のスクリーンショット"
                "をお送りいただけますか?",
         "details": "アンケートIDは {} です。スクリーンショットを添付します。",
         "rounds": (("ありがとうございます。収集済みの回答にも影響しますか?",
@@ -1063,7 +1065,8 @@ def _history_ticket(
     billing = topic.category == "billing"
     agent = "priya" if billing or lang == "ja" else rng.choice(("sam", "sam", "priya"))
     group = "Billing" if billing else "Tier 1"
-    hello = "佐藤様、" if lang == "ja" else f"Hi {requester.capitalize()}, "
+    name = requester.capitalize()
+    hello = words["hello"].format(name)
     fr_due, res_due = _FIRST_RESPONSE_H[priority], _RESOLUTION_H[priority]
     plan: list[tuple[float, _Step]] = []
 
@@ -1075,7 +1078,7 @@ def _history_ticket(
         fr = rng.uniform(0.02, 0.3)
         at(0, chat(requester, topic.question))
         at(fr - 0.01, assign(agent, group))
-        at(fr, chat(agent, hello + topic.answer))
+        at(fr, chat(agent, f"Hi {name}, thanks for waiting. {topic.answer}"))
         res = fr + rng.uniform(0.05, 0.3)
         at(res - 0.03, chat(requester, rng.choice(words["thanks"])))
         closed = rng.random() < 0.5
@@ -1093,7 +1096,7 @@ def _history_ticket(
             at(0.01, assign(agent, group))
             at(minutes / 60, note(agent, f"Call summary: {topic.question}"))
             fr = max(fr, minutes / 60 + 0.05)
-            at(fr, say(agent, f"{hello}as discussed on the phone: {topic.answer}"))
+            at(fr, say(agent, f"Hi {name}, thanks for your call; here's a summary. {topic.answer}"))
             ask = False
         else:
             files = ("screenshot.png",) if rng.random() < 0.1 else ()
@@ -1109,7 +1112,7 @@ def _history_ticket(
                 )
             ask = rng.random() < 0.3
             at(fr, say(agent, hello + (words["ask"] if ask else topic.answer)))
-            if ask:
+            if ask or rng.random() < 0.3:  # waiting for the customer's details or go-ahead
                 at(fr + 0.01, status(agent, "pending"))
         middle: list[tuple[_Step, ...]] = []
         if ask:
@@ -1129,7 +1132,7 @@ def _history_ticket(
             at(hours, *steps)
         at(res - 0.05, say(agent, words["done" if confirmed else "silent"]))
         at(res, status(agent, "resolved"))
-        if rng.random() < 0.1:  # the customer reopens it; resolved again later
+        if rng.random() < 0.12 and topic.category == "technical":  # reopened, resolved again
             again, answer = words["reopen"]
             t = res + rng.uniform(6, 96)
             at(t, say(requester, again))
@@ -1172,7 +1175,7 @@ def _history_ticket(
 
 
 @cache
-def _history(seed: int = 20250301) -> tuple[_Spec, ...]:
+def _history(seed: int = 20250744) -> tuple[_Spec, ...]:
     rng = random.Random(seed)
     lives: list[tuple[float, bool]] = []  # (age in hours, part of the incident)
     for week in range(17):  # weeks before now; a little busier lately (the customer base grows)

@@ -1204,6 +1204,39 @@ class Service:
             return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", skipped)
         return SweepOutcome(ticket_id, rule.name, rule.action, done)
 
+    # -- reports (SPEC §10) --------------------------------------------------------------------
+    def report(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        scope: str = "mine",
+        org: str | None = None,
+        by: str = "priority",
+    ) -> dict[str, Any]:
+        """Every figure of SPEC §10 over the tickets created in the window that
+        `tickets list` would show (users: their own only)."""
+        from supportctl.report import DEFAULT_WINDOW, GROUP_FIELDS, build
+
+        if by not in GROUP_FIELDS:
+            raise UsageError(f"invalid --by {by!r}; valid: {', '.join(GROUP_FIELDS)}")
+        moment = self.clock()
+        until = until or moment
+        since = since or (until - DEFAULT_WINDOW)
+        if since > until:
+            raise UsageError("--since is after --until")
+        query = TicketQuery(
+            scope=scope if not org else "org", org=org, since=since, until=until, limit=0
+        )
+        rows = self.list_tickets(query).tickets
+        return build(
+            rows,
+            since=since,
+            until=until,
+            by=by,
+            scope={"scope": query.scope, "org": org, "user": self.actor.username},
+        )
+
     # -- directory ----------------------------------------------------------------------------
     def get_org(self, org_id: str) -> Org:
         org = self.backend.get_org(org_id)

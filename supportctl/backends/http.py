@@ -500,6 +500,26 @@ class RemoteService(Service):
         esc = Escalation.from_dict(doc, validate=False)
         return self.get_visible_ticket(esc.ticket_id), esc
 
+    # -- reports ------------------------------------------------------------------------------
+    def report(
+        self,
+        *,
+        since: Any = None,
+        until: Any = None,
+        scope: str = "mine",
+        org: str | None = None,
+        by: str = "priority",
+    ) -> dict[str, Any]:
+        params = [("scope", scope), ("by", by)]
+        if org:
+            params.append(("org", org))
+        if since is not None:
+            params.append(("since", format_ts(since)))
+        if until is not None:
+            params.append(("until", format_ts(until)))
+        doc, _ = self.client.call("GET", "/report", params=params)
+        return doc
+
     # -- sweeps ------------------------------------------------------------------------------
     def sweep(self, rules: list[Any], *, dry_run: bool = False, progress: Any = None) -> list[Any]:
         """The server sweeps (its re-checks happen under its store's lock)."""
@@ -564,7 +584,7 @@ class HttpBackend:
     """Registry entry for `--backend http`: what it serves, and its service."""
 
     name = "http"
-    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org"})
+    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org", "report"})
 
     def __init__(self, settings: Any, *, verbose: bool = False) -> None:
         if not settings.url:

@@ -46,7 +46,7 @@ from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
 from supportctl.fsutil import atomic_write
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
 
-SCHEMA = 1
+SCHEMA = 2  # 1 → 2: index lines carry each ticket's SLA marks (`_sla`)
 FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 COMPACT_SLACK = 1 << 20  # bytes of index growth tolerated before compaction is considered
@@ -74,7 +74,7 @@ def _write_error(path: Path, exc: OSError) -> Unavailable:
 
 class JsonStore(Backend):
     name = "json"
-    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org", "store"})
+    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org", "report", "store"})
 
     def __init__(self, root: Path | str, *, lock_timeout: float = 10.0) -> None:
         self.root = Path(root)
@@ -94,6 +94,8 @@ class JsonStore(Backend):
         self._orgs: dict[str, Org] | None = None
         self._meta = self._read_meta()
         self._recover_if_abandoned()
+        if self._meta["schema"] < SCHEMA:
+            self._migrate()
 
     # -- creation -----------------------------------------------------------------------------
     @staticmethod
@@ -575,6 +577,21 @@ class JsonStore(Backend):
 
     def is_empty(self) -> bool:
         return not self._users_map() and not self._orgs_map() and not self._index_lines()
+
+    def _migrate(self) -> None:
+        """Bring an older store up to SCHEMA, one step at a time, under the lock."""
+        with self._locked():
+            while self._meta["schema"] < SCHEMA:
+                step = self._meta["schema"]
+                if step == 1:
+                    # The index gained SLA marks: rebuild it from the ticket files.
+                    rows = []
+                    for path in self.tickets_dir.glob("*.json"):
+                        ticket = self._load_doc(path, Ticket)
+                        if ticket is not None:
+                            rows.append(self.index_row(ticket))
+                    self._rewrite_index(rows)
+                self._write_meta(dict(self._meta, schema=step + 1))
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         """Hold the store's lock across several calls (they nest), e.g. check-then-import."""

@@ -142,13 +142,14 @@ def cli(
 
 
 def _register() -> None:
-    from supportctl.cli import completion, escalations, org, proxy, serve, store, tickets
+    from supportctl.cli import completion, escalations, org, proxy, report, serve, store, tickets
     from supportctl.cli import config as config_cmd
 
     cli.add_command(tickets.tickets)
     cli.add_command(escalations.escalations)
     cli.add_command(proxy.proxy_access)
     cli.add_command(org.org)
+    cli.add_command(report.report)
     cli.add_command(store.store)
     cli.add_command(config_cmd.config)
     cli.add_command(serve.serve)

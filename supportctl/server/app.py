@@ -146,6 +146,25 @@ Response = tuple[int, Any, dict[str, str]]
 Handler = Callable[["Api", Request], Response]
 
 
+_LOG_GUARD = threading.Lock()
+
+
+def _log_line(line: str) -> None:
+    """One write per access-log line, so lines of concurrent requests never run together."""
+    with _LOG_GUARD:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _lock_timeout() -> float:
+    import os
+
+    try:
+        return float(os.environ.get("SUPPORTCTL_LOCK_TIMEOUT", "10"))
+    except ValueError:
+        return 10.0
+
+
 def _ticket_response(service: Service, ticket: Any, status: int = 200, **headers: str) -> Response:
     stored = service.backend.get_ticket(ticket.id) or ticket
     return status, service.ticket_json(ticket), {"ETag": etag(stored), **headers}
@@ -181,7 +200,8 @@ class Api:
         self.store_path = Path(store_path)
         JsonStore(self.store_path)  # fails now, not at the first request, if there is no store
         self.tokens = TokenStore(JsonStore(self.store_path))
-        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.log = log or _log_line
+        self.lock_timeout = _lock_timeout()
         self.idempotency_dir = self.store_path / "idempotency"
         from supportctl.config import ConfigFile
         from supportctl.sla import SlaPolicy
@@ -289,7 +309,8 @@ class Api:
         return user
 
     def service(self, request: Request) -> Service:
-        return Service(JsonStore(self.store_path), request.user, sla_policy=self.sla_policy)
+        store = JsonStore(self.store_path, lock_timeout=self.lock_timeout)
+        return Service(store, request.user, sla_policy=self.sla_policy)
 
     # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
     def _idempotent(self, request: Request, handler: Handler) -> Response:
@@ -684,6 +705,18 @@ def post_sweep(api: Api, request: Request) -> Response:
     return 200, [dict(o.to_dict(), exit_code=o.exit_code) for o in outcomes], {}
 
 
+def get_report(api: Api, request: Request) -> Response:
+    query = _query(request)
+    report = api.service(request).report(
+        since=query.since,
+        until=query.until,
+        scope=query.scope,
+        org=query.org,
+        by=request.one("by") or "priority",
+    )
+    return 200, report, {}
+
+
 def get_org(api: Api, request: Request) -> Response:
     org_id = request.params["id"]
     service = api.service(request)
@@ -709,6 +742,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/escalations/{id}/advance", advance_escalation),
     ("GET", "/orgs/{id}", get_org),
     ("POST", "/sweep", post_sweep),
+    ("GET", "/report", get_report),
 ]
 
 

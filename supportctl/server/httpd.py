@@ -42,6 +42,9 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
     """Runs one WSGI request per HTTP request; connections stay open (HTTP/1.1)."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK add ~40 ms to every response on a kept-alive connection.
+    disable_nagle_algorithm = True
     server_version = f"supportctl/{__version__}"
     timeout = 60  # an idle keep-alive connection is closed after this
 

@@ -96,6 +96,7 @@ INVOCATIONS = [
     ["--user", "ben", "proxy-access", "show", "1020"],
     ["--user", "ben", "proxy-access", "toggle", "1020"],
     ["--user", "alice", "org", "view"],
+    ["--user", "alice", "report", "--scope", "org"],
     ["completion", "bash"],
 ]
 

@@ -208,7 +208,7 @@ def test_check_finds_a_ticket_file_missing_from_the_index_and_repair_fixes_it(st
 def test_newer_schema_is_refused_and_left_unchanged(store):
     meta = store / "store.json"
     meta.write_text(
-        '{"schema": 2, "next_ticket": 1007, "next_escalation": 1001, "index_base": 0}\n'
+        '{"schema": 99, "next_ticket": 1007, "next_escalation": 1001, "index_base": 0}\n'
     )
     before = meta.read_bytes()
     for args in (["--user", "bob", "tickets", "list"], ["store", "export"], ["store", "check"]):

@@ -215,6 +215,7 @@ def test_wait_sleeps_between_polls(esc_store):
     assert sleeps and all(0 < s <= 7 for s in sleeps)
 
 
+@pytest.mark.slow
 def test_wait_returns_when_another_process_advances(esc_store, isolated_home):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     waiter = subprocess.Popen(

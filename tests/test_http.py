@@ -82,6 +82,7 @@ def test_wrong_missing_and_revoked_tokens_exit_4(store, live):
     assert "needs a token" in missing.stderr
 
 
+@pytest.mark.slow
 def test_unreachable_server_exits_6_quickly(isolated_home):
     start = time.monotonic()
     result = run("--backend", "http", "--url", "http://127.0.0.1:9/api/v1", "tickets", "list",
@@ -231,6 +232,7 @@ def test_server_restarted_mid_list_the_client_retries_and_completes(store, monke
     ]
 
 
+@pytest.mark.slow
 def test_listing_5000_tickets_uses_one_connection(store):
     docs = [ticket(str(10000 + i), "bob", "acme") for i in range(5000)]
     assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
@@ -373,6 +375,7 @@ def test_malformed_and_error_bodies_are_clear_errors(body, status, error, text):
 # -- `supportctl serve` as a real process -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_process_end_to_end_and_clean_shutdown(store):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     token = run("store", "token", "create", "bob")

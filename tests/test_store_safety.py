@@ -31,6 +31,9 @@ from supportctl.errors import StoreDamaged
 from supportctl.service import Service
 from tests import _writer
 
+# Real processes, kills and locks: a few seconds each, so CI runs them and quick loops skip them.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 WRITER = Path(__file__).with_name("_writer.py")
 AGENT = "dana"  # sees every ticket with --scope org

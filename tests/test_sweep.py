@@ -196,6 +196,7 @@ def test_a_ticket_changed_during_the_sweep_is_rechecked_and_skipped(aged):
 
 
 @pytest.mark.json_only("starts two processes on the json store")
+@pytest.mark.slow
 def test_two_sweeps_at_once_act_on_each_ticket_once(store, tmp_path):
     docs = [
         ticket(
@@ -238,6 +239,7 @@ def test_two_sweeps_at_once_act_on_each_ticket_once(store, tmp_path):
 
 
 @pytest.mark.json_only("runs the installed command as cron would")
+@pytest.mark.slow
 def test_cron_environment_without_tty_term_or_locale(tmp_path):
     home = tmp_path / "cronhome"
     home.mkdir()

@@ -37,9 +37,10 @@ def _summary(counts: dict[str, int]) -> str:
 def init(app: AppContext, demo: bool) -> None:
     """Create the store (the directory of --store, or the default one).
 
-    With --demo it holds an org with an admin and users, a FedRAMP user, agents, ~30
-    tickets of every type and status, and escalations at every stage; if no user is
-    configured, the profile's user becomes the demo admin.
+    With --demo it holds an org with an admin and users, a FedRAMP user, agents, 30
+    hand-written tickets of every type and status, escalations at every stage, and four
+    months of history (about 150 more tickets with replies and resolutions, for `report`);
+    if no user is configured, the profile's user becomes the demo admin.
     """
     from supportctl.backends.jsonstore import JsonStore
     from supportctl.errors import Conflict

@@ -99,6 +99,8 @@ def build(
                     "status": row["status"],
                     "breached": sla["breached"],
                     "subject": row["subject"],
+                    "type": row["type"],
+                    "requester": row["requester"],
                     "assignee": row.get("assignee"),
                 }
             )

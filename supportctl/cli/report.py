@@ -10,6 +10,7 @@ import click
 
 from supportctl.cli.context import AppContext, pass_app
 from supportctl.cli.options import output_option
+from supportctl.models import display_subject
 from supportctl.render import dumps_json, printable
 from supportctl.sla import human
 from supportctl.timeutil import local_display
@@ -181,7 +182,9 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
                 b["priority"],
                 b["status"],
                 ", ".join(b["breached"]).replace("_", " "),
-                printable(b["subject"])[:50],
+                printable(display_subject(b["subject"], b.get("type", ""), b.get("requester", "")))[
+                    :50
+                ],
             ]
             for b in breaching
         ]

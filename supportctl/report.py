@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from supportctl.models import PRIORITIES, STATUSES
-from supportctl.timeutil import format_ts, parse_ts
+from supportctl.timeutil import epoch, format_ts
 
 GROUP_FIELDS = ("priority", "type", "category", "assignee", "org")
 DEFAULT_WINDOW = timedelta(weeks=12)
@@ -28,7 +28,7 @@ def percentile(values: list[float], share: float) -> float | None:
 def _seconds(start: str, end: str | None) -> float | None:
     if end is None:
         return None
-    return (parse_ts(end) - parse_ts(start)).total_seconds()
+    return epoch(end) - epoch(start)
 
 
 def _week_start(moment: datetime) -> datetime:
@@ -56,13 +56,14 @@ def build(
             }
         )
         start += timedelta(weeks=1)
-    first_week = _week_start(since)
+    first_week = _week_start(since).timestamp()
+    lower, upper = since.timestamp(), until.timestamp()
 
     def week_of(stamp: str) -> int | None:
-        moment = parse_ts(stamp)
-        if moment < since or moment > until:
+        moment = epoch(stamp)
+        if moment < lower or moment > upper:
             return None
-        return (_week_start(moment) - first_week).days // 7
+        return int((moment - first_week) // 604800)
 
     groups: dict[str, dict[str, list[float]]] = {}
     attainment = {p: {"first_response": [0, 0], "resolution": [0, 0]} for p in PRIORITIES}

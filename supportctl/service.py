@@ -32,6 +32,7 @@ from supportctl.models import (
     id_sort_key,
 )
 from supportctl.sla import SLA_FILTERS, SlaPolicy
+from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
 from supportctl.sla import state as sla_state
 from supportctl.timeutil import format_ts, now
@@ -348,11 +349,7 @@ class Service:
             raise UsageError("--limit must be 0 (all) or a positive number")
         if query.sla is not None and query.sla not in SLA_FILTERS:
             raise UsageError(f"invalid --sla {query.sla!r}; valid: {', '.join(SLA_FILTERS)}")
-        match = self._matcher(actor, query)
-        summaries = self.backend.ticket_summaries(self._prefilter(actor, query))
-        rows = [row for row in summaries if match(row)]
-        if query.search:
-            rows = self._search(actor, rows, query.search)
+        rows = self._select(actor, query)
         moment = self.clock()
         if query.sla is not None:
             rows = [r for r in rows if sla_state(self._sla(r, moment)) == query.sla]
@@ -368,6 +365,15 @@ class Service:
                 out.append(doc)
             return ListResult(tickets=out, total=total)
         return ListResult(tickets=[self._with_sla(r, moment) for r in rows], total=total)
+
+    def _select(self, actor: User, query: TicketQuery) -> list[dict[str, Any]]:
+        """The index rows the query and the caller's visibility select, unsorted."""
+        match = self._matcher(actor, query)
+        summaries = self.backend.ticket_summaries(self._prefilter(actor, query))
+        rows = [row for row in summaries if match(row)]
+        if query.search:
+            rows = self._search(actor, rows, query.search)
+        return rows
 
     def _sla(self, row: dict[str, Any], moment: datetime) -> dict[str, Any]:
         cached = row.get("sla")
@@ -1228,7 +1234,13 @@ class Service:
         query = TicketQuery(
             scope=scope if not org else "org", org=org, since=since, until=until, limit=0
         )
-        rows = self.list_tickets(query).tickets
+        actor = self._refuse_fedramp()
+        if query.scope == "org" or org:
+            self._matcher(actor, query)  # the permission checks of `tickets list`
+        rows = self._select(actor, query)
+        now_ts = moment.timestamp()
+        for row in rows:  # a light sla: no due dates to format, 100,000 rows fast
+            row["sla"] = sla_assess(row, row.get("_sla") or {}, self.sla_policy, now_ts)
         return build(
             rows,
             since=since,

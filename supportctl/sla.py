@@ -12,7 +12,7 @@ from typing import Any
 
 from supportctl.errors import UsageError
 from supportctl.models import PRIORITIES, Ticket
-from supportctl.timeutil import format_ts, parse_duration, parse_ts
+from supportctl.timeutil import epoch, format_ts, parse_duration, parse_ts
 
 DEFAULT_FIRST_RESPONSE = {
     "urgent": timedelta(hours=1),
@@ -125,6 +125,34 @@ def evaluate(
         "first_response_at": out["first_response_at"],
         "resolution_due": out["resolution_due"],
         "resolved_at": out["resolved_at"],
+        "breached": breached,
+        "at_risk": at_risk and not breached,
+    }
+
+
+def assess(
+    row: dict[str, Any], found: dict[str, str | None], policy: SlaPolicy, now_ts: float
+) -> dict[str, Any]:
+    """What `evaluate` decides, in epoch arithmetic and without due dates (for reports)."""
+    created = epoch(row["created_at"])
+    priority = row["priority"]
+    breached = []
+    at_risk = False
+    for name, target, done in (
+        ("first_response", policy.first_response[priority].total_seconds(), found.get("fr")),
+        ("resolution", policy.resolution[priority].total_seconds(), found.get("res")),
+    ):
+        due = created + target
+        if done is not None:
+            if epoch(done) > due:
+                breached.append(name)
+        elif now_ts > due:
+            breached.append(name)
+        elif due - now_ts < target * AT_RISK_SHARE:
+            at_risk = True
+    return {
+        "first_response_at": found.get("fr"),
+        "resolved_at": found.get("res"),
         "breached": breached,
         "at_risk": at_risk and not breached,
     }

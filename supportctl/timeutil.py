@@ -17,13 +17,15 @@ def now() -> datetime:
 
 def format_ts(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, second precision."""
-    v = value.astimezone(UTC)
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
     # Not strftime("%Y"): glibc does not zero-pad years before 1000.
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (v.year, v.month, v.day, v.hour, v.minute, v.second)  # noqa: UP031 - twice as fast as an f-string here
 
 
 def parse_ts(value: str) -> datetime:
     """Parse an RFC 3339 timestamp with an explicit offset; raise ValueError otherwise."""
+    if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        return datetime.fromisoformat(value)  # the stored form: fast path, already UTC
     if not isinstance(value, str) or "T" not in value.upper():
         raise ValueError(f"not an RFC 3339 time: {value!r}")
     text = value.strip()
@@ -38,6 +40,16 @@ def parse_ts(value: str) -> datetime:
 def normalize_ts(value: str) -> str:
     """Validate and normalise a stored timestamp to the canonical ``...Z`` form."""
     return format_ts(parse_ts(value))
+
+
+def epoch(value: str) -> float:
+    """Seconds since the epoch of an RFC 3339 timestamp (for arithmetic over many rows)."""
+    if len(value) == 20 and value[19] == "Z":  # the stored form
+        return _fromisoformat(value).timestamp()
+    return parse_ts(value).timestamp()
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 def local_display(value: str | None) -> str:

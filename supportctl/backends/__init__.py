@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "json": "supportctl.backends.jsonstore:open_from_settings",
     "http": "supportctl.backends.http:open_from_settings",
+    "rt": "supportctl.backends.rt:open_from_settings",
 }
 
 

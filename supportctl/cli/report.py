@@ -16,6 +16,7 @@ from supportctl.sla import human
 from supportctl.timeutil import local_display
 
 BAR_WIDTH = 30
+BREACHING_SHOWN = 25  # the table lists the most urgent; JSON lists all
 
 
 @click.command("report")
@@ -175,6 +176,8 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
     ]
     breaching = doc["breaching_now"]
     lines += ["", style(f"Open tickets breaching now ({len(breaching)})", bold=True)]
+    more = len(breaching) - BREACHING_SHOWN
+    breaching = breaching[:BREACHING_SHOWN]
     if breaching:
         rows = [
             [
@@ -196,4 +199,8 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
         ]
     else:
         lines.append("  none")
+    if more > 0:
+        lines.append(
+            f"  … and {more} more (`-o json` lists them all; `tickets list --sla breached`)"
+        )
     return "\n".join(lines) + "\n"

@@ -1,0 +1,974 @@
+"""The Request Tracker backend (SPEC §11): supportctl over RT 5's REST2 API.
+
+Imported only for ``--backend rt``.  It reuses the http backend's ``HttpClient`` (one
+``requests.Session``, timeouts, bounded retries with backoff honouring ``Retry-After``,
+``-v`` logging without credentials) and maps RT's answers onto the same exceptions, so
+every command exits with the same codes as on the other backends.  RT applies its own
+rights; the credential's RT user is the acting user (privileged users act as agents).
+
+The mapping both ways, and what is lost, is documented in ``docs/rt.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from supportctl.backends.http import HttpClient
+from supportctl.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    SupportctlError,
+    Unavailable,
+    UsageError,
+)
+from supportctl.models import PRIORITIES, STATUSES, Attachment, Event, Message, Ticket, User
+from supportctl.service import (
+    REMINDER_BODY,
+    SCOPES,
+    SORT_KEYS,
+    ListResult,
+    NewAttachment,
+    Service,
+    SweepOutcome,
+    SweepRule,
+    TicketChanges,
+    TicketQuery,
+    TicketView,
+    _check_body,
+    check_attachments,
+    content_type_of,
+)
+from supportctl.timeutil import format_ts, parse_ts
+
+REST_PATH = "/REST/2.0"
+PAGE_SIZE = 100
+NOBODY = "Nobody"
+UNSET_DATE = "1970-01-01T00:00:00Z"
+#: The queue new tickets go to (RT needs one); SUPPORTCTL_RT_QUEUE overrides it.
+DEFAULT_QUEUE = "General"
+#: A ticket custom field of this name holds supportctl's tags (see docs/rt.md).
+TAGS_FIELD = "Tags"
+
+# -- statuses (SPEC §11) ------------------------------------------------------------------------
+#: RT status → (supportctl status, resolution).
+STATUS_FROM_RT: dict[str, tuple[str, str | None]] = {
+    "new": ("new", None),
+    "open": ("open", None),
+    "stalled": ("pending", None),
+    "resolved": ("closed", "solved"),
+    "rejected": ("closed", "other"),
+    "deleted": ("closed", "other"),
+}
+#: supportctl status → the RT statuses that read back as it (for TicketSQL).
+STATUS_TO_RT: dict[str, tuple[str, ...]] = {
+    "new": ("new",),
+    "open": ("open",),
+    "pending": ("stalled",),
+    "escalated": (),  # not an RT concept
+    "resolved": (),  # RT has no "answered, not yet final" state
+    "closed": ("resolved", "rejected"),
+}
+#: Close reasons kept as RT `resolved`; every other reason closes as `rejected`.
+RESOLVED_REASONS = frozenset({"solved", "chat", "phone"})
+
+# -- priorities ---------------------------------------------------------------------------------
+#: Lower bounds of each level on RT's numeric priority: < 25 low, 25–74 normal, 75–99 high,
+#: ≥ 100 urgent.  RT's own labels (Low 0, Medium 50, High 100) read as low, normal, urgent.
+PRIORITY_THRESHOLDS: tuple[tuple[int, str], ...] = ((100, "urgent"), (75, "high"), (25, "normal"))
+#: The number written for each level (each inside its own band).
+PRIORITY_TO_RT: dict[str, int] = {"low": 0, "normal": 50, "high": 75, "urgent": 100}
+
+
+def priority_from_rt(value: Any) -> str:
+    """RT's numeric priority (a number or a numeric string; blank = 0) → a level."""
+    try:
+        number = int(str(value).strip() or 0)
+    except ValueError:
+        return "normal"
+    for bound, level in PRIORITY_THRESHOLDS:
+        if number >= bound:
+            return level
+    return "low"
+
+
+def priority_sql(level: str) -> str:
+    """The TicketSQL range of one level."""
+    bounds = {level: bound for bound, level in PRIORITY_THRESHOLDS}
+    bounds["low"] = None  # type: ignore[assignment]
+    order = ["low", "normal", "high", "urgent"]
+    i = order.index(level)
+    low = bounds[level]
+    high = bounds[order[i + 1]] if i + 1 < len(order) else None
+    parts = []
+    if low is not None:
+        parts.append(f"Priority >= {low}")
+    if high is not None:
+        parts.append(f"Priority < {high}")
+    return " AND ".join(parts)
+
+
+def status_from_rt(status: str) -> tuple[str, str | None]:
+    """RT status → (status, resolution); an unknown (custom lifecycle) status reads as open."""
+    return STATUS_FROM_RT.get(status, ("open", None))
+
+
+# -- TicketSQL ----------------------------------------------------------------------------------
+def sql_quote(value: str) -> str:
+    """A TicketSQL string literal: single quotes, with backslash and quote escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sql_time(value: datetime) -> str:
+    """A TicketSQL date: UTC, in the SQL form RT parses without guessing."""
+    return format_ts(value).replace("T", " ").replace("Z", "")
+
+
+def _any_of(clauses: list[str]) -> str:
+    if len(clauses) == 1:
+        return clauses[0]
+    return "(" + " OR ".join(clauses) + ")"
+
+
+NOTHING = "id = 0"  # a condition no ticket meets
+
+
+def ticket_sql(query: TicketQuery, me: str, *, now: datetime) -> str:
+    """The TicketSQL of `tickets list` filters (SPEC §4, §9) for acting user ``me``.
+
+    Repeated flags are ORed, different flags ANDed, tags ANDed.  Filters RT cannot hold
+    (a type but email, a category but general, an org, statuses escalated/resolved) match
+    nothing rather than everything.
+    """
+    where: list[str] = ["Status != 'deleted'"]
+    if query.scope == "mine":
+        who = sql_quote(me)
+        where.append(f"(Requestor.Name = {who} OR Cc.Name = {who} OR Owner = {who})")
+    if query.org:
+        where.append(NOTHING)  # RT has no organisations
+    if query.statuses:
+        rt = [s for status in dict.fromkeys(query.statuses) for s in STATUS_TO_RT[status]]
+        where.append(_any_of([f"Status = {sql_quote(s)}" for s in rt]) if rt else NOTHING)
+    if query.types and "email" not in query.types:
+        where.append(NOTHING)
+    if query.categories and "general" not in query.categories:
+        where.append(NOTHING)
+    if query.priorities:
+        ranges = [priority_sql(p) for p in dict.fromkeys(query.priorities)]
+        where.append(_any_of([f"({r})" if " AND " in r else r for r in ranges]))
+    if query.assignee is not None:
+        owner = {"@me": me, "none": NOBODY}.get(query.assignee, query.assignee)
+        where.append(f"Owner = {sql_quote(owner)}")
+    if query.requester:
+        where.append(f"Requestor.Name = {sql_quote(query.requester)}")
+    for tag in dict.fromkeys(query.tags):
+        where.append(f"CF.{{{TAGS_FIELD}}} = {sql_quote(tag)}")
+    if query.since:
+        where.append(f"Created >= {sql_quote(sql_time(query.since))}")
+    if query.until:
+        where.append(f"Created <= {sql_quote(sql_time(query.until))}")
+    if query.idle is not None:
+        where.append(f"LastUpdated < {sql_quote(sql_time(now - query.idle))}")
+    if query.search:
+        text = sql_quote(query.search)
+        where.append(f"(Subject LIKE {text} OR Content LIKE {text})")
+    return " AND ".join(where)
+
+
+ORDER_BY = {
+    "created": "Created",
+    "updated": "LastUpdated",
+    "priority": "Priority",
+    "status": "Status",
+    "id": "id",
+}
+LIST_FIELDS = (
+    "Subject,Status,Queue,Owner,Requestor,Cc,Priority,Created,LastUpdated,Resolved,CustomFields"
+)
+
+
+# -- documents ----------------------------------------------------------------------------------
+def _ref(value: Any) -> str | None:
+    """The id of an RT reference (``{"id": "root", "type": "user", …}``) or a plain value."""
+    if isinstance(value, dict):
+        name = value.get("Name") or value.get("id")
+        return str(name) if name not in (None, "") else None
+    if value in (None, ""):
+        return None
+    return str(value)
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [r for r in (_ref(v) for v in value) if r]
+    one = _ref(value)
+    return [one] if one else []
+
+
+def _time(value: Any) -> str | None:
+    if not value or value == UNSET_DATE:
+        return None
+    return format_ts(parse_ts(str(value)))
+
+
+def _tags(doc: dict[str, Any]) -> list[str]:
+    for cf in doc.get("CustomFields") or []:
+        if isinstance(cf, dict) and cf.get("name") == TAGS_FIELD:
+            return [str(v) for v in cf.get("values") or [] if str(v)]
+    return []
+
+
+def ticket_from_rt(doc: dict[str, Any], queue_name: Callable[[str], str] | None = None) -> Ticket:
+    """A ticket (without its thread) from an RT ticket document."""
+    status, resolution = status_from_rt(str(doc.get("Status", "")))
+    requesters = _refs(doc.get("Requestor"))
+    owner = _ref(doc.get("Owner"))
+    queue = doc.get("Queue")
+    group = None
+    if isinstance(queue, dict):
+        group = queue.get("Name") or (queue_name(str(queue["id"])) if queue_name else None)
+        group = group or str(queue.get("id"))
+    elif queue not in (None, ""):
+        group = str(queue)
+    created = _time(doc.get("Created")) or UNSET_DATE
+    return Ticket(
+        id=str(doc["id"]),
+        subject=str(doc.get("Subject") or ""),
+        type="email",
+        category="general",
+        status=status,
+        resolution=resolution,
+        priority=priority_from_rt(doc.get("Priority")),
+        requester=requesters[0] if requesters else NOBODY,
+        org="",
+        cc=_refs(doc.get("Cc")),
+        assignee=None if owner in (None, NOBODY) else owner,
+        group=group,
+        tags=_tags(doc),
+        created_at=created,
+        updated_at=_time(doc.get("LastUpdated")) or created,
+        closed_at=_time(doc.get("Resolved")) if status == "closed" else None,
+    )
+
+
+MESSAGE_KINDS = {"Create": "email", "Correspond": "email", "Comment": "note"}
+
+
+def thread_from_rt(
+    transactions: list[dict[str, Any]],
+    attachments: list[dict[str, Any]],
+    user_name: Callable[[str], str | None],
+    queue_name: Callable[[str], str],
+) -> tuple[list[Message], list[Event]]:
+    """History transactions → messages (Create/Correspond → email, Comment → note, with
+    their file attachments) and events (created, replied, noted, status, owner, queue and
+    priority changes).  ``attachments`` are RT attachment rows with ``TransactionId``,
+    ``Filename``, ``ContentType``, ``ContentLength``, ``Content`` and, for files, ``sha256``."""
+    by_txn: dict[str, list[dict[str, Any]]] = {}
+    for a in attachments:
+        by_txn.setdefault(str(_ref(a.get("TransactionId"))), []).append(a)
+    messages: list[Message] = []
+    events: list[Event] = []
+    for t in transactions:
+        kind = str(t.get("Type", ""))
+        at = _time(t.get("Created")) or UNSET_DATE
+        actor = _ref(t.get("Creator")) or "RT_System"
+        txn_id = str(t["id"])
+        field = str(t.get("Field") or "")
+        old, new = t.get("OldValue"), t.get("NewValue")
+        if kind in MESSAGE_KINDS:
+            parts = by_txn.get(txn_id, [])
+            bodies = [
+                str(p.get("Content") or "")
+                for p in parts
+                if not p.get("Filename") and str(p.get("ContentType", "")).startswith("text/plain")
+            ]
+            files = [
+                Attachment(
+                    name=str(p["Filename"]),
+                    size=int(p.get("ContentLength") or 0),
+                    sha256=str(p.get("sha256") or ""),
+                    content_type=str(p.get("ContentType") or "application/octet-stream"),
+                )
+                for p in parts
+                if p.get("Filename")
+            ]
+            messages.append(
+                Message(
+                    id=txn_id,
+                    kind=MESSAGE_KINDS[kind],
+                    author=actor,
+                    at=at,
+                    body=bodies[0].rstrip("\n") if bodies else "",
+                    attachments=files,
+                )
+            )
+            action = {"Create": "created", "Correspond": "replied", "Comment": "noted"}[kind]
+            detail = {} if kind == "Create" else {"message": txn_id}
+            events.append(Event(at=at, actor=actor, action=action, detail=detail))
+        elif kind == "Status" or (kind == "Set" and field == "Status"):
+            before, _ = status_from_rt(str(old or ""))
+            after, resolution = status_from_rt(str(new or ""))
+            if after == "closed":
+                events.append(
+                    Event(at, actor, "closed", {"from": before, "to": after, "resolution": resolution})
+                )
+            elif before != after:
+                events.append(Event(at, actor, "status_changed", {"from": before, "to": after}))
+        elif field == "Owner" and kind in ("Set", "Give", "Take", "Steal", "Untake", "Force"):
+            names = [user_name(str(v)) if v not in (None, "") else None for v in (old, new)]
+            names = [None if n == NOBODY else n for n in names]
+            if names[0] != names[1]:
+                events.append(Event(at, actor, "assigned", {"from": names[0], "to": names[1]}))
+        elif kind == "Set" and field == "Queue":
+            events.append(
+                Event(
+                    at,
+                    actor,
+                    "group_changed",
+                    {"from": queue_name(str(old)), "to": queue_name(str(new))},
+                )
+            )
+        elif kind == "Set" and field == "Priority":
+            before_p, after_p = priority_from_rt(old), priority_from_rt(new)
+            if before_p != after_p:
+                events.append(
+                    Event(at, actor, "priority_changed", {"from": before_p, "to": after_p})
+                )
+    return messages, events
+
+
+# -- the client ---------------------------------------------------------------------------------
+class RtClient(HttpClient):
+    """``HttpClient`` with RT's authentication and RT's error documents."""
+
+    def __init__(self, base_url: str, *, auth: tuple[str, str] | None, token: str | None, **kw: Any):
+        super().__init__(base_url, None, **kw)
+        if token:
+            self.session.headers["Authorization"] = f"token {token}"
+        elif auth:
+            self.session.auth = auth
+
+    def _error(self, response: requests.Response) -> SupportctlError:
+        status = response.status_code
+        try:
+            doc = response.json()
+            detail = doc.get("message") if isinstance(doc, dict) else None
+        except ValueError:
+            detail = None
+        if status >= 500 or status in (429, 502, 503, 504):
+            text = f": {detail}" if detail else ""
+            return Unavailable(f"RT at {self.base_url} answered {status}{text}")
+        if status == 401:
+            return AuthenticationFailed(
+                f"RT refused the credentials ({detail or 'Unauthorized'})",
+                hint="check the token (an RT auth token, or user:password) and the user",
+            )
+        cls = {403: PermissionDenied, 404: NotFound, 409: Conflict, 412: Conflict}.get(
+            status, UsageError
+        )
+        return cls(f"RT: {detail or f'answered {status}'}")
+
+    def pages(self, path: str, params: list[tuple[str, str]], per_page: int = PAGE_SIZE):
+        """Rows of a REST2 collection, one page fetched at a time (lazily), and the total."""
+        page = 1
+        while True:
+            doc, _ = self.call(
+                "GET", path, params=[*params, ("page", str(page)), ("per_page", str(per_page))]
+            )
+            items = doc.get("items") or []
+            yield from ((row, doc.get("total")) for row in items)
+            pages = doc.get("pages")
+            if not items or (pages is not None and page >= int(float(pages))):
+                return
+            page += 1
+
+
+def _ticket_path(ticket_id: str) -> str:
+    if not ticket_id.strip():
+        raise UsageError("a ticket ID must not be empty")
+    if not ticket_id.strip().isdigit():
+        raise NotFound(f"ticket {ticket_id} not found")
+    return f"/ticket/{int(ticket_id)}"
+
+
+def _unsupported(command: str) -> UsageError:
+    return UsageError(f"`{command}` is not supported by the `rt` backend")
+
+
+# -- the service --------------------------------------------------------------------------------
+class RtService(Service):
+    """The service API over RT REST2: same methods, same results, same errors."""
+
+    def __init__(self, client: RtClient, username: str | None, *, sla_policy: Any = None) -> None:
+        super().__init__(None, username, sla_policy=sla_policy)  # type: ignore[arg-type]
+        self.client = client
+        self._users: dict[str, str | None] = {}
+        self._queues: dict[str, str] = {}
+        self.queue = os.environ.get("SUPPORTCTL_RT_QUEUE") or DEFAULT_QUEUE
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def actor(self) -> User:
+        if self._actor is None:
+            if not self.username:
+                raise PermissionDenied(
+                    "the rt backend needs to know the RT user of the token",
+                    hint="pass --user NAME, set SUPPORTCTL_USER or `supportctl config set user NAME`",
+                )
+            doc, _ = self.client.call("GET", f"/user/{quote(self.username, safe='')}")
+            self._actor = User(
+                username=str(doc.get("Name") or self.username),
+                name=str(doc.get("RealName") or doc.get("Name") or self.username),
+                email=str(doc.get("EmailAddress") or ""),
+                org="",
+                role="agent" if str(doc.get("Privileged", "0")) in ("1", "True", "true") else "user",
+            )
+        return self._actor
+
+    def require_history_access(self) -> User:
+        return self.actor  # RT has no FedRAMP users
+
+    def _user_name(self, user_id: str) -> str | None:
+        if user_id not in self._users:
+            try:
+                doc, _ = self.client.call("GET", f"/user/{quote(user_id, safe='')}")
+                self._users[user_id] = str(doc.get("Name") or user_id)
+            except (NotFound, PermissionDenied):
+                self._users[user_id] = user_id
+        return self._users[user_id]
+
+    def _queue_name(self, queue_id: str) -> str:
+        if queue_id not in self._queues:
+            try:
+                doc, _ = self.client.call("GET", f"/queue/{quote(queue_id, safe='')}")
+                self._queues[queue_id] = str(doc.get("Name") or queue_id)
+            except (NotFound, PermissionDenied):
+                self._queues[queue_id] = queue_id
+        return self._queues[queue_id]
+
+    # -- reading ------------------------------------------------------------------------------
+    def _search(self, sql: str, sort: str = "id", asc: bool = True) -> Iterator[tuple[dict, Any]]:
+        params = [
+            ("query", sql),
+            ("orderby", ORDER_BY[sort]),
+            ("order", "ASC" if asc else "DESC"),
+            ("fields", LIST_FIELDS),
+            ("fields[Queue]", "Name"),
+        ]
+        return self.client.pages("/tickets", params)
+
+    def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
+        actor = self.actor
+        if query.scope not in SCOPES:
+            raise UsageError(f"invalid scope {query.scope!r}; valid scopes: {', '.join(SCOPES)}")
+        if query.sort not in SORT_KEYS:
+            raise UsageError(f"invalid sort {query.sort!r}; valid sorts: {', '.join(SORT_KEYS)}")
+        if query.limit < 0:
+            raise UsageError("--limit must be 0 (all) or a positive number")
+        if query.scope == "org" and not actor.is_agent:
+            raise PermissionDenied(
+                "--scope org is for privileged RT users; you are unprivileged",
+                hint="your own tickets are listed with --scope mine (the default)",
+            )
+        moment = self.clock()
+        sql = ticket_sql(query, actor.username, now=moment)
+        rows: list[dict[str, Any]] = []
+        total = 0
+        for doc, reported in self._search(sql, query.sort, query.asc):
+            total = int(reported) if reported is not None else total + 1
+            ticket = ticket_from_rt(doc, self._queue_name)
+            if query.sla is not None:
+                ticket = self.get_visible_ticket(ticket.id)
+            row = ticket.summary()
+            if query.sla is not None:
+                from supportctl.sla import sla_state
+
+                if sla_state(self.sla_of(ticket)) != query.sla:
+                    total -= 1
+                    continue
+            rows.append(row)
+            if query.limit and len(rows) >= query.limit:
+                break  # lazily: no page past what --limit needs
+        if total < len(rows):
+            total = len(rows)
+        out = []
+        for row in rows:
+            if with_thread:
+                ticket = self.get_visible_ticket(row["id"])
+                doc = ticket.to_dict()
+                doc["sla"] = self.sla_of(ticket)
+            else:
+                doc = dict(row)
+                doc["sla"] = self._sla(dict(row), moment)
+            out.append(doc)
+        return ListResult(tickets=out, total=total)
+
+    def _raw(self, ticket_id: str) -> dict[str, Any]:
+        doc, _ = self.client.call("GET", _ticket_path(ticket_id))
+        if str(doc.get("Status")) == "deleted":
+            raise NotFound(f"ticket {ticket_id} not found")
+        return doc
+
+    def _history(self, ticket_id: str) -> list[dict[str, Any]]:
+        params = [("fields", "Type,Creator,Created,Field,OldValue,NewValue")]
+        return [
+            row
+            for row, _ in self.client.pages(f"/ticket/{int(ticket_id)}/history", params)
+            if row.get("Type") != "EmailRecord"
+        ]
+
+    def _attachment_rows(self, ticket_id: str) -> list[dict[str, Any]]:
+        params = [("fields", "Filename,ContentType,ContentLength,TransactionId,Content")]
+        rows = [row for row, _ in self.client.pages(f"/ticket/{int(ticket_id)}/attachments", params)]
+        for row in rows:
+            if row.get("Filename"):
+                data = self._attachment_bytes(str(row["id"]))
+                row["sha256"] = hashlib.sha256(data).hexdigest()
+                row["ContentLength"] = len(data)
+        return rows
+
+    def _attachment_bytes(self, attachment_id: str) -> bytes:
+        doc, _ = self.client.call("GET", f"/attachment/{int(attachment_id)}")
+        return base64.b64decode(doc.get("Content") or "")
+
+    def get_visible_ticket(self, ticket_id: str) -> Ticket:
+        ticket = ticket_from_rt(self._raw(ticket_id), self._queue_name)
+        messages, events = thread_from_rt(
+            self._history(ticket.id),
+            self._attachment_rows(ticket.id),
+            self._user_name,
+            self._queue_name,
+        )
+        ticket.messages, ticket.events = messages, events
+        return ticket
+
+    def sla_of(self, ticket: Ticket) -> dict[str, Any]:
+        """Agents, for the first response: whoever wrote on the ticket but its requesters."""
+        from supportctl.sla import evaluate, marks
+
+        customers = {ticket.requester, *ticket.cc}
+        agents = {m.author for m in ticket.messages if m.author not in customers}
+        return evaluate(ticket.summary(), marks(ticket, agents), self.sla_policy, self.clock())
+
+    def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
+        doc = ticket.to_dict()
+        doc["sla"] = self.sla_of(ticket)
+        return doc
+
+    def show_ticket(self, ticket_id: str) -> TicketView:
+        ticket = self.get_visible_ticket(ticket_id)
+        return TicketView(
+            ticket=ticket,
+            viewer=self.actor,
+            proxy_access=[],
+            escalation=None,
+            users={},
+            sla=self.sla_of(ticket),
+        )
+
+    def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:
+        self._raw(ticket_id)
+        params = [("fields", "Filename,ContentType,ContentLength,TransactionId")]
+        rows = [
+            row
+            for row, _ in self.client.pages(f"/ticket/{int(ticket_id)}/attachments", params)
+            if row.get("Filename")
+        ]
+        found = [r for r in rows if r["Filename"] == name]
+        if not found:
+            names = sorted({str(r["Filename"]) for r in rows})
+            listing = f"; its attachments: {', '.join(names)}" if names else "; it has none"
+            raise NotFound(f"ticket {ticket_id} has no attachment {name!r}{listing}")
+        chosen = max(found, key=lambda r: int(r["id"]))
+        data = self._attachment_bytes(str(chosen["id"]))
+        meta = Attachment(
+            name=name,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            content_type=str(chosen.get("ContentType") or "application/octet-stream"),
+        )
+        return meta, data, len(found)
+
+    # -- working tickets ----------------------------------------------------------------------
+    @staticmethod
+    def _files(files: list[NewAttachment] | None) -> list[dict[str, str]]:
+        check_attachments([(f.name, len(f.data)) for f in files or []])
+        return [
+            {
+                "FileName": f.name,
+                "FileType": content_type_of(f.name),
+                "FileContent": base64.b64encode(f.data).decode("ascii"),
+            }
+            for f in files or []
+        ]
+
+    def create_ticket(
+        self,
+        *,
+        subject: str,
+        body: str,
+        type_: str = "web",
+        category: str = "general",
+        priority: str = "normal",
+        cc: Any = (),
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket:
+        """RT keeps no type or category: they are dropped (docs/rt.md)."""
+        actor = self.actor
+        if not subject.strip():
+            raise UsageError("the subject must not be empty")
+        _check_body(body)
+        if priority not in PRIORITIES:
+            raise UsageError(f"invalid priority {priority!r}; valid: {', '.join(PRIORITIES)}")
+        payload: dict[str, Any] = {
+            "Queue": self.queue,
+            "Subject": subject,
+            "Requestor": actor.username,
+            "Priority": PRIORITY_TO_RT[priority],
+            "Content": body,
+            "ContentType": "text/plain",
+        }
+        if cc:
+            payload["Cc"] = list(cc)
+        files = self._files(attachments)
+        if files:
+            payload["Attachments"] = files
+        doc, _ = self.client.call("POST", "/ticket", json=payload)
+        return self.get_visible_ticket(str(doc["id"]))
+
+    def reply(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        internal: bool = False,
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket:
+        """Correspond, or comment with ``internal``; not on closed tickets (SPEC §3)."""
+        _check_body(body)
+        if internal and not self.actor.is_agent:
+            raise PermissionDenied("internal notes are for agents only")
+        files = self._files(attachments)
+        current = ticket_from_rt(self._raw(ticket_id))
+        if current.status == "closed":
+            raise Conflict(
+                f"ticket {current.id} is closed; open a new ticket and reference {current.id}"
+            )
+        self._message(current.id, body, internal=internal, files=files)
+        return self.get_visible_ticket(current.id)
+
+    def _message(
+        self, ticket_id: str, body: str, *, internal: bool, files: list[dict[str, str]] = ()
+    ) -> None:
+        payload: dict[str, Any] = {"Content": body, "ContentType": "text/plain"}
+        if files:
+            payload["Attachments"] = list(files)
+        verb = "comment" if internal else "correspond"
+        self.client.call("POST", f"/ticket/{int(ticket_id)}/{verb}", json=payload)
+
+    def _set(self, ticket_id: str, fields: dict[str, Any]) -> list[str]:
+        doc, _ = self.client.call("PUT", f"/ticket/{int(ticket_id)}", json=fields)
+        return [str(m) for m in doc] if isinstance(doc, list) else []
+
+    def close(
+        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        """RT `resolved` (reasons solved, chat, phone) or `rejected` (every other reason)."""
+        from supportctl.models import RESOLUTIONS
+
+        if reason is not None:
+            if not self.actor.is_agent:
+                raise PermissionDenied("--reason is for agents; your close is recorded as solved")
+            if reason not in RESOLUTIONS:
+                raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
+        if comment is not None:
+            _check_body(comment, what="comment")
+        current = ticket_from_rt(self._raw(ticket_id))
+        if current.status == "closed":
+            return self.get_visible_ticket(current.id), False
+        if comment:
+            self._message(current.id, comment, internal=False)
+        target = "resolved" if (reason or "solved") in RESOLVED_REASONS else "rejected"
+        messages = self._set(current.id, {"Status": target})
+        after = ticket_from_rt(self._raw(current.id))
+        if after.status != "closed":
+            raise PermissionDenied(f"RT did not close ticket {current.id}: {'; '.join(messages)}")
+        return self.get_visible_ticket(current.id), True
+
+    def feedback(
+        self, ticket_id: str, rating: int, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        raise _unsupported("tickets feedback")
+
+    def update(
+        self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
+    ) -> tuple[Ticket, list[Event]]:
+        """Status, priority, owner, queue (as group) and tags (the `Tags` custom field)."""
+        if changes.empty:
+            raise UsageError(
+                "nothing to update: give --status, --priority, --assignee, --group, "
+                "--add-tag or --remove-tag"
+            )
+        if changes.status is not None and changes.status not in STATUSES:
+            raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
+        if changes.status == "closed":
+            raise UsageError("close tickets with `supportctl tickets close` (it records a resolution)")
+        if changes.status == "escalated":
+            raise _unsupported("escalations create")
+        if changes.status == "resolved":
+            raise UsageError(
+                "RT has no `resolved` status before `closed`; use `supportctl tickets close`",
+            )
+        if changes.priority is not None and changes.priority not in PRIORITIES:
+            raise UsageError(f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}")
+        if changes.group == "":
+            raise UsageError("an RT ticket is always in a queue: --group needs a queue name")
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied("only agents (privileged RT users) may update tickets")
+        raw = self._raw(ticket_id)
+        current = ticket_from_rt(raw, self._queue_name)
+        if current.status == "closed":
+            raise Conflict(
+                f"ticket {current.id} is closed; a closed ticket does not change on RT "
+                "(reopen it in RT itself)"
+            )
+        fields: dict[str, Any] = {}
+        if changes.priority is not None and changes.priority != current.priority:
+            fields["Priority"] = PRIORITY_TO_RT[changes.priority]
+        if changes.assignee is not None:
+            owner = {"@me": actor.username, "none": None}.get(changes.assignee, changes.assignee)
+            if owner != current.assignee:
+                fields["Owner"] = owner or NOBODY
+                if current.status == "new" and owner and changes.status is None:
+                    fields["Status"] = "open"  # assigning a new ticket opens it (SPEC §3)
+        if changes.status is not None and changes.status != current.status:
+            fields["Status"] = STATUS_TO_RT[changes.status][0]
+        if changes.group is not None and changes.group != current.group:
+            fields["Queue"] = changes.group
+        if changes.add_tags or changes.remove_tags or changes.tags is not None:
+            if not any(
+                isinstance(cf, dict) and cf.get("name") == TAGS_FIELD
+                for cf in raw.get("CustomFields") or []
+            ):
+                raise UsageError(
+                    f"tags need a ticket custom field {TAGS_FIELD!r} applied to the queue in RT",
+                    hint="see docs/rt.md (tags)",
+                )
+            if changes.tags is not None:
+                tags = list(dict.fromkeys(changes.tags))
+            else:
+                tags = [t for t in current.tags if t not in changes.remove_tags]
+                tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
+            if tags != current.tags:
+                fields["CustomFields"] = {TAGS_FIELD: tags}
+        if not fields:
+            return self.get_visible_ticket(current.id), []
+        before = self._history(current.id)
+        known = {str(t["id"]) for t in before}
+        messages = self._set(current.id, fields)
+        ticket = self.get_visible_ticket(current.id)
+        self._verify(ticket, changes, fields, messages)
+        history = self._history(current.id)
+        new_txns = [t for t in history if str(t["id"]) not in known]
+        _, added = thread_from_rt(new_txns, [], self._user_name, self._queue_name)
+        if "CustomFields" in fields and ticket.tags != current.tags:
+            added.append(
+                Event(ticket.updated_at, actor.username, "tags_changed", {"from": current.tags, "to": ticket.tags})
+            )
+        return ticket, added
+
+    @staticmethod
+    def _verify(ticket: Ticket, changes: TicketChanges, fields: dict[str, Any], said: list[str]) -> None:
+        """RT answers 200 with messages even when it refused a field: check the result."""
+        failed = []
+        if "Priority" in fields and ticket.priority != changes.priority:
+            failed.append("priority")
+        if "Owner" in fields and (ticket.assignee or NOBODY) != fields["Owner"]:
+            failed.append("assignee")
+        if "Queue" in fields and ticket.group != fields["Queue"]:
+            failed.append("group")
+        if changes.status is not None and "Status" in fields and ticket.status != changes.status:
+            failed.append("status")
+        if failed:
+            raise UsageError(
+                f"RT did not change the {', '.join(failed)} of ticket {ticket.id}: "
+                + ("; ".join(said) or "no reason given")
+            )
+
+    # -- not RT concepts (SPEC §11) -----------------------------------------------------------
+    def list_escalations(self, *a: Any, **k: Any) -> Any:
+        raise _unsupported("escalations list")
+
+    def get_escalation(self, *a: Any, **k: Any) -> Any:
+        raise _unsupported("escalations track")
+
+    def create_escalation(self, *a: Any, **k: Any) -> Any:
+        raise _unsupported("escalations create")
+
+    def advance_escalation(self, *a: Any, **k: Any) -> Any:
+        raise _unsupported("escalations advance")
+
+    def proxy_access(self, ticket_id: str) -> Any:
+        raise _unsupported("proxy-access show")
+
+    def set_proxy_access(self, ticket_id: str, value: bool | None) -> Any:
+        raise _unsupported("proxy-access toggle")
+
+    def org_view(self, org_id: str | None = None) -> Any:
+        raise _unsupported("org view")
+
+    def report(self, **kwargs: Any) -> Any:
+        raise _unsupported("report")
+
+    # -- sweeps --------------------------------------------------------------------------------
+    def sweep(
+        self,
+        rules: list[SweepRule],
+        *,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[SweepOutcome]:
+        """Select by TicketSQL, then re-read each ticket just before acting on it; one changed
+        meanwhile is skipped.  RT has no lock to hold across the two (docs/rt.md)."""
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied("tickets sweep is for agents (privileged RT users)")
+        outcomes: list[SweepOutcome] = []
+        for rule in rules:
+            cutoff = format_ts(self.clock() - rule.idle)
+            query = TicketQuery(
+                scope="org",
+                statuses=rule.effective_statuses,
+                priorities=rule.priorities,
+                types=rule.types,
+                idle=rule.idle,
+            )
+            sql = ticket_sql(query, actor.username, now=self.clock())
+            if rule.orgs:
+                sql += f" AND {NOTHING}"
+            selected = [
+                str(doc["id"])
+                for doc, _ in self._search(sql)
+                if rule.selects(ticket_from_rt(doc).summary(), cutoff)
+            ]
+            for ticket_id in selected:
+                if dry_run:
+                    outcomes.append(
+                        SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
+                    )
+                else:
+                    outcomes.append(self._sweep_one(ticket_id, rule))
+                if progress:
+                    progress(1)
+        return outcomes
+
+    def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
+        done = {"close": "closed", "expire": "expired", "remind": "reminded"}[rule.action]
+        try:
+            ticket = ticket_from_rt(self._raw(ticket_id))
+            cutoff = format_ts(self.clock() - rule.idle)
+            if not rule.selects(ticket.summary(), cutoff):
+                return SweepOutcome(
+                    ticket_id,
+                    rule.name,
+                    rule.action,
+                    "skipped",
+                    f"changed since it was selected (now {ticket.status})",
+                )
+            if rule.action == "remind":
+                full = self.get_visible_ticket(ticket_id)
+                emails = [m for m in full.messages if m.kind != "note"]
+                if emails and emails[-1].body.strip() == REMINDER_BODY:
+                    return SweepOutcome(
+                        ticket_id,
+                        rule.name,
+                        rule.action,
+                        "skipped",
+                        "already reminded; waiting for the customer",
+                    )
+                self._message(ticket_id, REMINDER_BODY, internal=False)
+            else:
+                status = "rejected" if rule.action == "expire" else "resolved"
+                said = self._set(ticket_id, {"Status": status})
+                if ticket_from_rt(self._raw(ticket_id)).status != "closed":
+                    raise PermissionDenied(f"RT did not close it: {'; '.join(said)}")
+        except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
+            return SweepOutcome(
+                ticket_id, rule.name, rule.action, "failed", exc.message, int(exc.exit_status)
+            )
+        return SweepOutcome(ticket_id, rule.name, rule.action, done)
+
+
+# -- the registry entry -------------------------------------------------------------------------
+def credentials(settings: Any) -> tuple[tuple[str, str] | None, str | None, str | None]:
+    """(basic auth, token, username) from the settings (docs/rt.md):
+
+    - ``token`` of the form ``user:password`` → basic auth as that user;
+    - ``user`` with ``SUPPORTCTL_RT_PASSWORD`` set → basic auth as that user;
+    - any other ``token`` → an RT auth token (``Authorization: token …``); the acting user
+      is ``user`` (REST2 does not say whose a token is).
+    """
+    token = settings.token
+    user = settings.user
+    password = os.environ.get("SUPPORTCTL_RT_PASSWORD")
+    if token and ":" in token:
+        name, _, secret = token.partition(":")
+        return (name, secret), None, name
+    if token:
+        return None, token, user
+    if user and password:
+        return (user, password), None, user
+    raise AuthenticationFailed(
+        "the rt backend needs credentials",
+        hint="set SUPPORTCTL_TOKEN to an RT auth token (with --user NAME) or to user:password, "
+        "or --user NAME with SUPPORTCTL_RT_PASSWORD",
+    )
+
+
+def rest_url(url: str) -> str:
+    """The REST2 base: ``https://rt.example.com`` → ``https://rt.example.com/REST/2.0``."""
+    url = url.rstrip("/")
+    return url if url.endswith(REST_PATH) else url + REST_PATH
+
+
+class RtBackend:
+    """Registry entry for `--backend rt`: what it serves, and its service."""
+
+    name = "rt"
+    capabilities = frozenset({"tickets"})
+
+    def __init__(self, settings: Any, *, verbose: bool = False) -> None:
+        if not settings.url:
+            raise UsageError(
+                "the rt backend needs RT's URL",
+                hint="pass --url https://rt.example.com, set SUPPORTCTL_URL or "
+                "`supportctl config set url …`",
+            )
+        auth, token, self.username = credentials(settings)
+        self.client = RtClient(
+            rest_url(settings.url),
+            auth=auth,
+            token=token,
+            timeout=settings.timeout,
+            ca_bundle=settings.ca_bundle,
+            verbose=verbose,
+        )
+
+    def make_service(self, username: str | None, *, sla_policy: Any = None) -> RtService:
+        """Identity is the credentials' RT user."""
+        return RtService(self.client, self.username or username, sla_policy=sla_policy)
+
+
+def open_from_settings(settings: Any) -> RtBackend:
+    return RtBackend(settings, verbose=getattr(settings, "verbose", False))

@@ -320,7 +320,9 @@ def thread_from_rt(
             after, resolution = status_from_rt(str(new or ""))
             if after == "closed":
                 events.append(
-                    Event(at, actor, "closed", {"from": before, "to": after, "resolution": resolution})
+                    Event(
+                        at, actor, "closed", {"from": before, "to": after, "resolution": resolution}
+                    )
                 )
             elif before != after:
                 events.append(Event(at, actor, "status_changed", {"from": before, "to": after}))
@@ -351,7 +353,9 @@ def thread_from_rt(
 class RtClient(HttpClient):
     """``HttpClient`` with RT's authentication and RT's error documents."""
 
-    def __init__(self, base_url: str, *, auth: tuple[str, str] | None, token: str | None, **kw: Any):
+    def __init__(
+        self, base_url: str, *, auth: tuple[str, str] | None, token: str | None, **kw: Any
+    ):
         super().__init__(base_url, None, **kw)
         if token:
             self.session.headers["Authorization"] = f"token {token}"
@@ -431,7 +435,9 @@ class RtService(Service):
                 name=str(doc.get("RealName") or doc.get("Name") or self.username),
                 email=str(doc.get("EmailAddress") or ""),
                 org="",
-                role="agent" if str(doc.get("Privileged", "0")) in ("1", "True", "true") else "user",
+                role="agent"
+                if str(doc.get("Privileged", "0")) in ("1", "True", "true")
+                else "user",
             )
         return self._actor
 
@@ -529,7 +535,9 @@ class RtService(Service):
 
     def _attachment_rows(self, ticket_id: str) -> list[dict[str, Any]]:
         params = [("fields", "Filename,ContentType,ContentLength,TransactionId,Content")]
-        rows = [row for row, _ in self.client.pages(f"/ticket/{int(ticket_id)}/attachments", params)]
+        rows = [
+            row for row, _ in self.client.pages(f"/ticket/{int(ticket_id)}/attachments", params)
+        ]
         for row in rows:
             if row.get("Filename"):
                 data = self._attachment_bytes(str(row["id"]))
@@ -722,7 +730,9 @@ class RtService(Service):
         if changes.status is not None and changes.status not in STATUSES:
             raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
         if changes.status == "closed":
-            raise UsageError("close tickets with `supportctl tickets close` (it records a resolution)")
+            raise UsageError(
+                "close tickets with `supportctl tickets close` (it records a resolution)"
+            )
         if changes.status == "escalated":
             raise _unsupported("escalations create")
         if changes.status == "resolved":
@@ -730,7 +740,9 @@ class RtService(Service):
                 "RT has no `resolved` status before `closed`; use `supportctl tickets close`",
             )
         if changes.priority is not None and changes.priority not in PRIORITIES:
-            raise UsageError(f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}")
+            raise UsageError(
+                f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}"
+            )
         if changes.group == "":
             raise UsageError("an RT ticket is always in a queue: --group needs a queue name")
         actor = self.actor
@@ -784,12 +796,19 @@ class RtService(Service):
         _, added = thread_from_rt(new_txns, [], self._user_name, self._queue_name)
         if "CustomFields" in fields and ticket.tags != current.tags:
             added.append(
-                Event(ticket.updated_at, actor.username, "tags_changed", {"from": current.tags, "to": ticket.tags})
+                Event(
+                    ticket.updated_at,
+                    actor.username,
+                    "tags_changed",
+                    {"from": current.tags, "to": ticket.tags},
+                )
             )
         return ticket, added
 
     @staticmethod
-    def _verify(ticket: Ticket, changes: TicketChanges, fields: dict[str, Any], said: list[str]) -> None:
+    def _verify(
+        ticket: Ticket, changes: TicketChanges, fields: dict[str, Any], said: list[str]
+    ) -> None:
         """RT answers 200 with messages even when it refused a field: check the result."""
         failed = []
         if "Priority" in fields and ticket.priority != changes.priority:

@@ -763,23 +763,7 @@ class Service:
         """SPEC §3 triage by agents; one event per changed field. Returns the ticket and the
         events this update added (none: nothing changed)."""
         actor = self.actor
-        if changes.empty:
-            raise UsageError(
-                "nothing to update: give --status, --priority, --assignee, --group, "
-                "--add-tag or --remove-tag"
-            )
-        if changes.status is not None and changes.status not in STATUSES:
-            raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
-        if changes.status == "closed":
-            raise UsageError(
-                "close tickets with `supportctl tickets close` (it records a resolution)"
-            )
-        if changes.status == "escalated":
-            raise UsageError("escalate tickets with `supportctl escalations create`")
-        if changes.priority is not None and changes.priority not in PRIORITIES:
-            raise UsageError(
-                f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}"
-            )
+        validate_changes(changes)
         assignee = self._resolve_assignee(changes.assignee)
         added: list[Event] = []
 
@@ -1255,6 +1239,23 @@ class Service:
         if org is None:
             raise NotFound(f"org {org_id} not found")
         return org
+
+
+def validate_changes(changes: TicketChanges) -> None:
+    """`tickets update` flags every backend refuses the same way (exit 2)."""
+    if changes.empty:
+        raise UsageError(
+            "nothing to update: give --status, --priority, --assignee, --group, "
+            "--add-tag or --remove-tag"
+        )
+    if changes.status is not None and changes.status not in STATUSES:
+        raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
+    if changes.status == "closed":
+        raise UsageError("close tickets with `supportctl tickets close` (it records a resolution)")
+    if changes.status == "escalated":
+        raise UsageError("escalate tickets with `supportctl escalations create`")
+    if changes.priority is not None and changes.priority not in PRIORITIES:
+        raise UsageError(f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}")
 
 
 def _a(role: str) -> str:

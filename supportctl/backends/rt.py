@@ -31,7 +31,7 @@ from supportctl.errors import (
     Unavailable,
     UsageError,
 )
-from supportctl.models import PRIORITIES, STATUSES, Attachment, Event, Message, Ticket, User
+from supportctl.models import PRIORITIES, Attachment, Event, Message, Ticket, User
 from supportctl.service import (
     REMINDER_BODY,
     SCOPES,
@@ -47,6 +47,7 @@ from supportctl.service import (
     _check_body,
     check_attachments,
     content_type_of,
+    validate_changes,
 )
 from supportctl.timeutil import format_ts, parse_ts
 
@@ -722,19 +723,9 @@ class RtService(Service):
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
     ) -> tuple[Ticket, list[Event]]:
         """Status, priority, owner, queue (as group) and tags (the `Tags` custom field)."""
-        if changes.empty:
-            raise UsageError(
-                "nothing to update: give --status, --priority, --assignee, --group, "
-                "--add-tag or --remove-tag"
-            )
-        if changes.status is not None and changes.status not in STATUSES:
-            raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
-        if changes.status == "closed":
-            raise UsageError(
-                "close tickets with `supportctl tickets close` (it records a resolution)"
-            )
         if changes.status == "escalated":
             raise _unsupported("escalations create")
+        validate_changes(changes)
         if changes.status == "resolved":
             raise UsageError(
                 "RT has no `resolved` status before `closed`; use `supportctl tickets close`",

@@ -527,13 +527,9 @@ def update(
         add_tags=add_tags,
         remove_tags=remove_tags,
     )
-    if changes.empty:
-        from supportctl.errors import UsageError
+    from supportctl.service import validate_changes
 
-        raise UsageError(
-            "nothing to update: give --status, --priority, --assignee, --group, "
-            "--add-tag or --remove-tag"
-        )
+    validate_changes(changes)  # before reading IDs from stdin
     targets = read_ids(ids)
     changed: list = []
 

@@ -343,7 +343,7 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
 
     reached = {step["stage"]: step["at"] for step in esc.timeline}
     current = STAGES.index(esc.stage)
-    lines = [f"  {esc.id}: {esc.description}"]
+    lines = [f"  {esc.id}: {printable(esc.description)}"]
     for i, stage in enumerate(STAGES):
         if i < current:
             mark, when = "✓", local_display(reached[stage]) if stage in reached else "skipped"
@@ -365,9 +365,37 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
 # -- org view -----------------------------------------------------------------------------------
 
 
+def _printable_org(org: Any) -> Any:
+    from dataclasses import replace
+
+    team = {
+        k: printable(v) if isinstance(v, str) else v for k, v in (org.account_team or {}).items()
+    }
+    billing = {
+        k: ({f: printable(x) if isinstance(x, str) else x for f, x in c.items()} if c else c)
+        for k, c in (org.billing or {}).items()
+    }
+    return replace(
+        org,
+        name=printable(org.name),
+        data_center=printable(org.data_center or ""),
+        package=printable(org.package or ""),
+        account_team=team,
+        billing=billing,
+    )
+
+
+def _printable_view_users(view: Any) -> Any:
+    from dataclasses import replace
+
+    users = [replace(u, name=printable(u.name), email=printable(u.email)) for u in view.users]
+    return replace(view, users=users)
+
+
 def render_org(view: Any, style: Any) -> str:
     """`org view` as text: full for admins and agents, the admins' contacts for users."""
-    org = view.org
+    org = _printable_org(view.org)
+    view = _printable_view_users(view)
     lines = [style(f"{org.name} ({org.id})", bold=True)]
     if not view.full:
         lines += ["", "Brand admins (ask them about your organisation's account):"]

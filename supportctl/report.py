@@ -14,6 +14,7 @@ from supportctl.timeutil import epoch, format_ts
 
 GROUP_FIELDS = ("priority", "type", "category", "assignee", "org")
 DEFAULT_WINDOW = timedelta(weeks=12)
+MAX_WEEKS = 520  # ten years of weekly rows at most; a wider window keeps its first ten
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -46,7 +47,7 @@ def build(
 
     weeks: list[dict[str, Any]] = []
     start = _week_start(since)
-    while start <= until:
+    while start <= until and len(weeks) < MAX_WEEKS:
         weeks.append(
             {
                 "week": start.strftime("%G-W%V"),
@@ -71,11 +72,11 @@ def build(
     for row in rows:
         sla = row["sla"]
         index = week_of(row["created_at"])
-        if index is not None:
+        if index is not None and index < len(weeks):
             weeks[index]["created"] += 1
         if sla["resolved_at"]:
             index = week_of(sla["resolved_at"])
-            if index is not None:
+            if index is not None and index < len(weeks):
                 weeks[index]["resolved"] += 1
         key = row.get(by) or "-"
         group = groups.setdefault(key, {"tickets": [], "first_response": [], "resolution": []})

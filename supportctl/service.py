@@ -35,7 +35,7 @@ from supportctl.sla import SLA_FILTERS, SlaPolicy
 from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
 from supportctl.sla import state as sla_state
-from supportctl.timeutil import format_ts, now
+from supportctl.timeutil import back, format_ts, now
 
 # SPEC §3 attachments (000): per message, per file, allowed extensions.
 MAX_ATTACHMENTS = 5
@@ -455,7 +455,7 @@ class Service:
             until = format_ts(query.until)
             checks.append(lambda t: t["created_at"] <= until)
         if query.idle is not None:
-            cutoff = format_ts(self.clock() - query.idle)
+            cutoff = format_ts(back(self.clock(), query.idle))
             checks.append(lambda t: t["updated_at"] < cutoff)  # strictly older
 
         def match(t: dict[str, Any]) -> bool:  # a plain loop: faster than all() per row
@@ -601,6 +601,8 @@ class Service:
         ):
             if value not in allowed:
                 raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
+        if isinstance(cc, str) or not all(isinstance(u, str) for u in cc):
+            raise UsageError("cc must be a list of usernames")
         cc_users = list(dict.fromkeys(u for u in cc if u != actor.username))
         for name in cc_users:
             user = self.backend.get_user(name)
@@ -1127,7 +1129,7 @@ class Service:
             raise PermissionDenied(f"tickets sweep is for agents; you are {_a(actor.role)}")
         outcomes: list[SweepOutcome] = []
         for rule in rules:
-            cutoff = format_ts(self.clock() - rule.idle)
+            cutoff = format_ts(back(self.clock(), rule.idle))
             prefilter = Prefilter(fields={"status": frozenset(rule.effective_statuses)})
             selected = sorted(
                 (
@@ -1154,7 +1156,7 @@ class Service:
 
         def change(ticket: Ticket) -> Ticket | None:
             nonlocal skipped
-            cutoff = format_ts(self.clock() - rule.idle)
+            cutoff = format_ts(back(self.clock(), rule.idle))
             if not rule.selects(ticket.summary(), cutoff):
                 skipped = f"changed since it was selected (now {ticket.status})"
                 return None
@@ -1210,9 +1212,11 @@ class Service:
 
         if by not in GROUP_FIELDS:
             raise UsageError(f"invalid --by {by!r}; valid: {', '.join(GROUP_FIELDS)}")
+        if scope not in SCOPES:
+            raise UsageError(f"invalid scope {scope!r}; valid scopes: {', '.join(SCOPES)}")
         moment = self.clock()
         until = until or moment
-        since = since or (until - DEFAULT_WINDOW)
+        since = since or back(until, DEFAULT_WINDOW)
         if since > until:
             raise UsageError("--since is after --until")
         query = TicketQuery(

@@ -34,7 +34,10 @@ def parse_ts(value: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"RFC 3339 time needs a Z or an offset: {value!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"time out of range: {value!r}") from None
 
 
 def normalize_ts(value: str) -> str:
@@ -91,3 +94,15 @@ def parse_when(text: str, *, clock: datetime | None = None) -> datetime:
             f"invalid time {text!r}: use a date (2026-11-01), an RFC 3339 time "
             "(2026-11-01T09:00:00Z) or a duration back from now (90m, 36h, 7d, 2w)"
         ) from None
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+
+
+def back(moment: datetime, delta: timedelta) -> datetime:
+    """``moment - delta``, but never before year 1: "idle for 10,000 years" selects nothing
+    rather than failing."""
+    try:
+        return moment - delta
+    except OverflowError:
+        return _EARLIEST

@@ -475,3 +475,61 @@ def test_405_has_an_allow_header_and_unknown_fields_are_refused(store, live):
     )
     assert extra.status_code == 400
     assert "unknown field(s) requester" in extra.json()["detail"]
+
+
+def test_fuzzer_findings_are_clear_errors(store, live):
+    agent = {"Authorization": f"Bearer {token_for(store, 'dana')}"}
+    group = requests.patch(
+        f"{live.url}/tickets/1001", json={"group": {"x": 1}}, headers=agent, timeout=5
+    )
+    assert group.status_code == 400
+    assert run("store", "check").exit_code == 0
+    scope = requests.get(f"{live.url}/report", params={"scope": "bogus"}, headers=agent, timeout=5)
+    assert scope.status_code == 400
+    cc = requests.post(
+        f"{live.url}/tickets",
+        json={"subject": "s", "body": "b", "cc": [[]]},
+        headers=agent,
+        timeout=5,
+    )
+    assert cc.status_code == 400
+    for params in ({"idle": "100000000000"}, {"since": "0001-01-01T00:30:00+01:00"}):
+        answer = requests.get(f"{live.url}/tickets", params=params, headers=agent, timeout=5)
+        assert answer.status_code in (200, 400), answer.text
+    far = requests.get(
+        f"{live.url}/report", params={"until": "0001-01-05T00:00:00Z"}, headers=agent, timeout=5
+    )
+    assert far.status_code == 200
+    sweep = requests.post(f"{live.url}/sweep", json={"rules": [{"action": "close", "idle_seconds": 1e11}]},
+                          headers=agent, timeout=5)  # fmt: skip
+    assert sweep.status_code == 200 and sweep.json() == []
+
+
+def test_fedramp_users_act_but_get_no_history_back(store, live):
+    fed = {"Authorization": f"Bearer {token_for(store, 'fed')}"}
+    reply = requests.post(
+        f"{live.url}/tickets/1005/messages", json={"body": "hi"}, headers=fed, timeout=5
+    )
+    assert reply.status_code == 201
+    assert "messages" not in reply.json() and "events" not in reply.json()
+    assert requests.get(f"{live.url}/tickets/1005", headers=fed, timeout=5).status_code == 403
+
+
+def test_chunked_bodies_are_limited_too(store, live):
+    import socket
+
+    token = token_for(store, "bob")
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        head = (
+            f"POST /api/v1/tickets/1001/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        chunk = b"x" * (1024 * 1024)
+        try:
+            for _ in range(12):
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        except OSError:
+            pass  # the server may hang up once it has seen enough
+        answer = sock.recv(200)
+    assert answer.startswith(b"HTTP/1.1 413")

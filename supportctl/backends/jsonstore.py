@@ -422,7 +422,8 @@ class JsonStore(Backend):
         if path.exists():
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.blobs_dir.mkdir(exist_ok=True, mode=0o700)
+            path.parent.mkdir(exist_ok=True, mode=0o700)
             atomic_write(path, data)
         except OSError as exc:
             raise _write_error(path, exc) from None
@@ -499,7 +500,8 @@ class JsonStore(Backend):
                 self._begin(dict(journal, phase="prepare"))
                 for digest, data in blobs.items():
                     path = self.blob_path(digest)
-                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    self.blobs_dir.mkdir(exist_ok=True, mode=0o700)
+                    path.parent.mkdir(exist_ok=True, mode=0o700)
                     atomic_write(path, data, durable=False)
                 for ticket in tickets:
                     atomic_write(

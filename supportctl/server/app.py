@@ -167,7 +167,10 @@ def _lock_timeout() -> float:
 
 def _ticket_response(service: Service, ticket: Any, status: int = 200, **headers: str) -> Response:
     stored = service.backend.get_ticket(ticket.id) or ticket
-    return status, service.ticket_json(ticket), {"ETag": etag(stored), **headers}
+    body = service.ticket_json(ticket)
+    if service.actor.fedramp:  # FedRAMP users act, but never read the history back (000)
+        body = {k: v for k, v in body.items() if k not in ("messages", "events")}
+    return status, body, {"ETag": etag(stored), **headers}
 
 
 def _changed(flag: bool) -> dict[str, str]:
@@ -452,6 +455,8 @@ def _query(request: Request) -> TicketQuery:
         idle_delta = timedelta(seconds=float(idle)) if idle is not None else None
     except (ValueError, OverflowError):
         raise UsageError(f"invalid idle {idle!r}: use seconds") from None
+    if idle_delta is not None and idle_delta < timedelta(0):
+        raise UsageError("idle must not be negative")
     return TicketQuery(
         scope=request.one("scope") or "mine",
         org=request.one("org"),
@@ -579,7 +584,7 @@ def patch_ticket(api: Api, request: Request) -> Response:
         status=_str_field(doc, "status"),
         priority=_str_field(doc, "priority"),
         assignee=None if assignee is ... else ("none" if assignee is None else str(assignee)),
-        group=None if "group" not in doc else (doc["group"] or ""),
+        group=None if "group" not in doc else (_str_field(doc, "group") or ""),
         tags=tuple(tags) if tags is not None else None,
     )
     service = api.service(request)

@@ -19,6 +19,8 @@ from urllib.parse import unquote_to_bytes
 
 from supportctl import __version__
 
+MAX_CHUNKED_BYTES = 10 * 1024 * 1024  # the app's own limit (app.MAX_BODY_BYTES)
+
 
 class _Counted:
     """The request body stream, counting what the application read."""
@@ -100,8 +102,15 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             if name not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
                 environ[name] = value
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            environ["wsgi.input"] = io.BytesIO(self._read_chunked())
-            environ["CONTENT_LENGTH"] = str(len(environ["wsgi.input"].getvalue()))
+            try:
+                body = self._read_chunked(MAX_CHUNKED_BYTES)
+            except ValueError:
+                self.close_connection = True
+                self.send_error(400, "malformed chunked body")
+                return
+            environ["wsgi.input"] = _Counted(io.BytesIO(body))
+            environ["CONTENT_LENGTH"] = str(len(body))
+            self.close_connection = True  # whatever was not read of it stays unread
         status_line: list[str] = []
         response_headers: list[tuple[str, str]] = []
 
@@ -130,15 +139,23 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, limit: int) -> bytes:
+        """A chunked body, but no more than ``limit`` + 1 bytes: the app refuses it (413)."""
         chunks = []
+        total = 0
         while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
+            if size < 0:
+                raise ValueError("negative chunk size")
             if size == 0:
-                self.rfile.readline()
+                self.rfile.readline(64)
+                return b"".join(chunks)
+            if total + size > limit:
+                chunks.append(self.rfile.read(limit + 1 - total))
                 return b"".join(chunks)
             chunks.append(self.rfile.read(size))
-            self.rfile.readline()
+            total += size
+            self.rfile.readline(64)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _run
 

@@ -4,6 +4,7 @@ Usage (from a checkout, no installation needed)::
 
     python bench/gen.py 100000 > tickets-100k.jsonl
     python bench/gen.py 1000 --seed 7 > small.jsonl
+    python bench/gen.py 1000 --long-thread 500 > long.jsonl   # + ticket 2001, 500 messages
     python -m supportctl --store /tmp/big store import tickets-100k.jsonl
 
 or as a library (``bench/`` on ``sys.path``)::
@@ -11,6 +12,7 @@ or as a library (``bench/`` on ``sys.path``)::
     from gen import generate
     for line in generate(1000, seed=0):  # one JSON document per string, no newline
         ...
+    extra = long_ticket("2001", messages=500, seed=0)  # one more ticket, a long thread
 
 What it makes, always the same for the same ``n`` and ``seed``:
 
@@ -34,6 +36,7 @@ sample of the lines against ``supportctl.models`` (``--check-every``, 0 = none) 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -43,7 +46,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-__all__ = ["AGENTS", "END", "generate", "validate_line"]
+__all__ = ["AGENTS", "END", "generate", "long_ticket", "validate_line"]
 
 # Activity never goes past this instant (fixed, so that the output is deterministic).
 END = "2026-11-01T00:00:00Z"
@@ -758,6 +761,22 @@ def generate(n: int, seed: int = 0) -> Iterator[str]:
         yield dumps({"kind": "escalation", **esc})
 
 
+def long_ticket(ticket_id: str, messages: int = 500, seed: int = 0) -> str:
+    """The import line of one extra email ticket ``ticket_id`` with a thread of ``messages``
+    messages (at least 2), e.g. for timing ``tickets show`` on a long thread.
+
+    Its people come from the world of ``generate(n, seed)`` (same ``seed``), so it imports
+    into any store built from that output, after it; pick an id the store does not hold
+    (``str(1001 + n)``).  It is ``pending``, assigned and not escalated, and it draws from its
+    own random stream: ``generate`` is unchanged by it.  Same arguments, same line."""
+    world = _World(Random(seed))
+    rng = Random(f"long-thread:{seed}:{ticket_id}:{messages}")
+    ticket = _Ticket(rng, world, ticket_id, _END - _SPAN)
+    ticket.type = "email"
+    doc = ticket.play("pending", messages)
+    return json.JSONEncoder(**_DUMPS_KW).encode(doc)
+
+
 # -- checking -----------------------------------------------------------------------------------
 
 
@@ -791,16 +810,30 @@ def main(argv: list[str] | None = None) -> int:
         help="validate every org, user and escalation and every K-th ticket against "
         "supportctl.models (default 200; 0 = no check)",
     )
+    parser.add_argument(
+        "--long-thread",
+        type=int,
+        default=0,
+        metavar="M",
+        help="after everything else, one more email ticket (id 1001+N) with a thread of M "
+        "messages (see long_ticket(); default 0 = none)",
+    )
     args = parser.parse_args(argv)
     if args.n < 0:
         parser.error("N must be 0 or more")
+    if args.long_thread < 0 or args.long_thread == 1:
+        parser.error("--long-thread must be 0 (none) or 2 or more")
     if args.check_every:
         _ensure_importable()
     out = sys.stdout
     ticket_number = 0
     checked = 0
     try:
-        for line in generate(args.n, args.seed):
+        lines: Iterable[str] = generate(args.n, args.seed)
+        if args.long_thread:
+            extra = long_ticket(str(1001 + args.n), args.long_thread, args.seed)
+            lines = itertools.chain(lines, (extra,))
+        for line in lines:
             if args.check_every:
                 is_ticket = line.startswith('{"kind":"ticket"')
                 if is_ticket:

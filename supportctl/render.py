@@ -28,7 +28,8 @@ HEADERS = {
 }
 
 
-_CONTROL = {i: f"\\x{i:02x}" for i in [*range(32), 127] if i not in (9, 10)}
+# C0, DEL and C1 (U+0080–U+009F: CSI is U+009B) controls.
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(32), *range(127, 160)] if i not in (9, 10)}
 _CONTROL_INLINE = {**_CONTROL, 9: "\\t", 10: "\\n"}
 
 

@@ -1312,7 +1312,7 @@ def check_attachments(files: list[tuple[str, int | None]]) -> None:
         if size is None:
             problems.append(f"{name}: no such file or not readable")
             continue
-        if any(ord(c) < 32 or ord(c) == 127 for c in name) or name in ("", ".", ".."):
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name) or name in ("", ".", ".."):
             problems.append(f"{name!r}: the name has control characters or is empty")
             continue
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""

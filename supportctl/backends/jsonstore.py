@@ -62,13 +62,20 @@ def _dumps(doc: Any) -> bytes:
     return json.dumps(doc, **_DUMPS_KW).encode("utf-8")
 
 
-def _write_error(path: Path, exc: OSError) -> Unavailable:
+def _write_error(path: Path, exc: OSError, *, decided: bool = False) -> Unavailable:
+    """The error of a failed write; ``decided``: its journal was already committed, so the
+    next opener of the store finishes it (rather than undoing it)."""
     if exc.errno == errno.ENOSPC:
         why = "the disk is full"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         why = "permission denied"
     else:
         why = exc.strerror or str(exc)
+    if decided:
+        return Unavailable(
+            f"could not finish writing {path}: {why}; the change is recorded and is completed "
+            "the next time the store is opened (do not repeat it)"
+        )
     return Unavailable(f"could not write {path}: {why}; the store was left as it was")
 
 
@@ -131,6 +138,16 @@ class JsonStore(Backend):
             # store.json last: its presence is what makes the directory a store.
             atomic_write(root / "store.json", _dumps(meta) + b"\n")
         except OSError as exc:
+            # Nothing of a half-made store may stay: it would block the next `store init`.
+            for name in ("store.json", "users.json", "orgs.json"):
+                with contextlib.suppress(OSError):
+                    (root / name).unlink()
+            for sub in ("tickets", "escalations"):
+                with contextlib.suppress(OSError):
+                    (root / sub).rmdir()
+            for leftover in root.glob(".tmp-*"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
             raise _write_error(root, exc) from None
         return cls(root, **kwargs)
 
@@ -351,8 +368,10 @@ class JsonStore(Backend):
     ) -> None:
         """Write tickets and their index lines under the lock, journalled for crash recovery."""
         index_size = self._index_size()
+        decided = False
         try:
             self._begin(dict(journal, phase="commit", index_size=index_size))
+            decided = True
             for ticket in tickets:
                 atomic_write(self.tickets_dir / f"{ticket.id}.json", _dumps(ticket.to_dict()))
             if meta is not None:
@@ -361,7 +380,7 @@ class JsonStore(Backend):
             self._end()
         except OSError as exc:
             # Leave the journal: the next writer (or `store check --repair`) replays it.
-            raise _write_error(self.root, exc) from None
+            raise _write_error(self.root, exc, decided=decided or self._decided()) from None
         self._maybe_compact()
 
     def update_with_escalation(
@@ -399,12 +418,14 @@ class JsonStore(Backend):
             }
             if meta != self._meta:
                 journal["meta"] = meta
+            decided = False
             try:
                 self._begin(journal)
+                decided = True
                 self._roll_forward(journal, [self.index_row(ticket)])
                 self._end()
             except OSError as exc:
-                raise _write_error(self.root, exc) from None
+                raise _write_error(self.root, exc, decided=decided or self._decided()) from None
             self._maybe_compact()
             return ticket, escalation
 
@@ -496,6 +517,7 @@ class JsonStore(Backend):
                 "created": created,
                 "touched": [t.id for t in tickets],
             }
+            decided = False
             try:
                 self._begin(dict(journal, phase="prepare"))
                 for digest, data in blobs.items():
@@ -527,10 +549,11 @@ class JsonStore(Backend):
                 meta["index_base"] += sum(len(_dumps(s)) + 1 for s in summaries)
                 # From here on the import is decided: recovery rolls forward.
                 self._begin(dict(journal, phase="commit", meta=meta))
+                decided = True
                 self._roll_forward(journal | {"meta": meta}, summaries)
                 self._end()
             except OSError as exc:
-                raise _write_error(self.root, exc) from None
+                raise _write_error(self.root, exc, decided=decided or self._decided()) from None
             self._users = self._orgs = None
             return counts
 
@@ -671,6 +694,13 @@ class JsonStore(Backend):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def _decided(self) -> bool:
+        """Is a committed journal in place (so the next opener finishes the write)?"""
+        try:
+            return json.loads(self.journal_path.read_bytes()).get("phase") == "commit"
+        except (OSError, ValueError, AttributeError):
+            return False
+
     def _begin(self, journal: dict[str, Any]) -> None:
         atomic_write(self.journal_path, _dumps(journal))
 
@@ -776,10 +806,14 @@ class JsonStore(Backend):
         self._meta = meta
 
     def _maybe_compact(self) -> None:
-        """Rewrite the index with one line per ticket once it has doubled (amortised O(1))."""
+        """Rewrite the index with one line per ticket once it has doubled (amortised O(1)).
+
+        The write it follows is complete: a compaction that fails (a full disk) leaves the
+        longer index, which is as correct, and is tried again by a later write."""
         if self._index_size() <= 2 * self._meta["index_base"] + COMPACT_SLACK:
             return
-        self._rewrite_index(list(self._read_index().values()))
+        with contextlib.suppress(OSError):
+            self._rewrite_index(list(self._read_index().values()))
 
     def _rewrite_index(self, summaries: list[dict[str, Any]]) -> None:
         summaries.sort(key=lambda s: id_sort_key(s["id"]))

@@ -1,4 +1,4 @@
-from supportctl.cli import main
+from supportctl.entry import main
 
 if __name__ == "__main__":
     main()

@@ -146,6 +146,19 @@ class Message:
     def internal(self) -> bool:
         return self.kind == "note"
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "author": self.author,
+            "at": self.at,
+            "body": self.body,
+            "attachments": [
+                {"name": a.name, "size": a.size, "sha256": a.sha256, "content_type": a.content_type}
+                for a in self.attachments
+            ],
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], validate: bool = True) -> Message:
         if validate:
@@ -223,14 +236,43 @@ class Ticket:
     events: list[Event] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = self.summary()
+        data["messages"] = [m.to_dict() for m in self.messages]
+        data["events"] = [
+            {"at": e.at, "actor": e.actor, "action": e.action, "detail": dict(e.detail)}
+            for e in self.events
+        ]
+        return data
 
     def summary(self) -> dict[str, Any]:
-        """The listing form: every field but ``messages`` and ``events``."""
-        data = self.to_dict()
-        for name in SUMMARY_EXCLUDED:
-            data.pop(name)
-        return data
+        """The listing form: every field but ``messages`` and ``events``.
+
+        Written out rather than ``dataclasses.asdict``, which deep-copies every message only
+        for a summary to drop them (it was half the time of a 100,000-ticket import)."""
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "type": self.type,
+            "category": self.category,
+            "status": self.status,
+            "resolution": self.resolution,
+            "priority": self.priority,
+            "requester": self.requester,
+            "org": self.org,
+            "cc": list(self.cc),
+            "assignee": self.assignee,
+            "group": self.group,
+            "language": self.language,
+            "tags": list(self.tags),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "closed_at": self.closed_at,
+            "proxy_access": dict(self.proxy_access),
+            "call": dict(self.call) if self.call is not None else None,
+            "escalation_id": self.escalation_id,
+            "resources": [dict(r) for r in self.resources],
+            "feedback": dict(self.feedback) if self.feedback is not None else None,
+        }
 
     def display_subject(self, requester_name: str | None = None) -> str:
         return display_subject(self.subject, self.type, requester_name or self.requester)

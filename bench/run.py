@@ -80,7 +80,7 @@ TIME_OK = os.access(GNU_TIME, os.X_OK)
 RSS_RUNS = 3  # extra runs under GNU time for peak memory (not timed: time adds its own exec)
 JQ_FILTER = 'select(.kind=="ticket" and .status=="open")'
 TARGET_SIZE = 100_000
-GROUPS = ("startup", "show", "list", "jsonl", "writes", "import")
+GROUPS = ("startup", "show", "list", "jsonl", "report", "writes", "import")
 REPLY_BODY = "Thanks for the details. We pushed a fix; please try again and tell us how it goes."
 # The import baseline: read the same file and json.loads every line, in a fresh interpreter.
 PARSE_SCRIPT = """\
@@ -456,6 +456,28 @@ class Bench:
             )
         )
 
+    def report(self, store: Store) -> None:
+        """Issue 9: `supportctl report` over every ticket of the store, in under 3 s."""
+        print(f"report ({store.size:,} tickets):", flush=True)
+        cmd = [*self.cli(store), "report", "--scope", "org", "--since", "520w", "-o", "json"]
+        s = alternate(
+            self.runner,
+            {"python -c pass": lambda i: [self.py, "-c", "pass"], "report": lambda i: cmd},
+            self.runs,
+        )
+        judged = store.size == self.judge_size
+        self.add(
+            Row(
+                "report (all tickets)",
+                self.size_label(store.size),
+                s["report"],
+                "python -c pass",
+                s["python -c pass"],
+                "s<3",
+                judged,
+            )
+        )
+
     def jsonl(self, store: Store) -> None:
         print(f"list -o jsonl vs jq ({store.size:,} tickets):", flush=True)
         export = export_store(store, self.workdir, self.runner)
@@ -768,6 +790,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.guarded(f"list at {store.size:,}", bench.listing, store)
         for store in stores if "jsonl" in groups else ():
             bench.guarded(f"jsonl at {store.size:,}", bench.jsonl, store)
+        for store in stores if "report" in groups else ():
+            bench.guarded(f"report at {store.size:,}", bench.report, store)
         if "writes" in groups:
             bench.guarded("writes", bench.writes, stores)
         for store in stores if "import" in groups else ():

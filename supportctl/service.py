@@ -1130,16 +1130,7 @@ class Service:
         outcomes: list[SweepOutcome] = []
         for rule in rules:
             cutoff = format_ts(back(self.clock(), rule.idle))
-            prefilter = Prefilter(fields={"status": frozenset(rule.effective_statuses)})
-            selected = sorted(
-                (
-                    t["id"]
-                    for t in self.backend.ticket_summaries(prefilter)
-                    if rule.selects(t, cutoff)
-                ),
-                key=id_sort_key,
-            )
-            for ticket_id in selected:
+            for ticket_id in self._sweep_candidates(rule, cutoff):
                 if dry_run:
                     outcomes.append(
                         SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
@@ -1149,6 +1140,14 @@ class Service:
                 if progress:
                     progress(1)
         return outcomes
+
+    def _sweep_candidates(self, rule: SweepRule, cutoff: str) -> list[str]:
+        """The ids a rule selects, in id order (each is re-checked before it is acted on)."""
+        prefilter = Prefilter(fields={"status": frozenset(rule.effective_statuses)})
+        return sorted(
+            (t["id"] for t in self.backend.ticket_summaries(prefilter) if rule.selects(t, cutoff)),
+            key=id_sort_key,
+        )
 
     def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
         done = {"close": "closed", "expire": "expired", "remind": "reminded"}[rule.action]

@@ -49,7 +49,7 @@ from supportctl.service import (
     content_type_of,
     validate_changes,
 )
-from supportctl.timeutil import format_ts, parse_ts
+from supportctl.timeutil import back, format_ts, parse_ts
 
 REST_PATH = "/REST/2.0"
 PAGE_SIZE = 100
@@ -842,52 +842,31 @@ class RtService(Service):
         raise _unsupported("report")
 
     # -- sweeps --------------------------------------------------------------------------------
-    def sweep(
-        self,
-        rules: list[SweepRule],
-        *,
-        dry_run: bool = False,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[SweepOutcome]:
-        """Select by TicketSQL, then re-read each ticket just before acting on it; one changed
-        meanwhile is skipped.  RT has no lock to hold across the two (docs/rt.md)."""
-        actor = self.actor
-        if not actor.is_agent:
-            raise PermissionDenied("tickets sweep is for agents (privileged RT users)")
-        outcomes: list[SweepOutcome] = []
-        for rule in rules:
-            cutoff = format_ts(self.clock() - rule.idle)
-            query = TicketQuery(
-                scope="org",
-                statuses=rule.effective_statuses,
-                priorities=rule.priorities,
-                types=rule.types,
-                idle=rule.idle,
-            )
-            sql = ticket_sql(query, actor.username, now=self.clock())
-            if rule.orgs:
-                sql += f" AND {NOTHING}"
-            selected = [
-                str(doc["id"])
-                for doc, _ in self._search(sql)
-                if rule.selects(ticket_from_rt(doc).summary(), cutoff)
-            ]
-            for ticket_id in selected:
-                if dry_run:
-                    outcomes.append(
-                        SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
-                    )
-                else:
-                    outcomes.append(self._sweep_one(ticket_id, rule))
-                if progress:
-                    progress(1)
-        return outcomes
+    def _sweep_candidates(self, rule: SweepRule, cutoff: str) -> list[str]:
+        """Select by TicketSQL; `Service.sweep` then re-reads each ticket just before acting
+        on it, and one changed meanwhile is skipped.  RT has no lock to hold across the two
+        (docs/rt.md)."""
+        query = TicketQuery(
+            scope="org",
+            statuses=rule.effective_statuses,
+            priorities=rule.priorities,
+            types=rule.types,
+            idle=rule.idle,
+        )
+        sql = ticket_sql(query, self.actor.username, now=self.clock())
+        if rule.orgs:
+            sql += f" AND {NOTHING}"
+        return [
+            str(doc["id"])
+            for doc, _ in self._search(sql)
+            if rule.selects(ticket_from_rt(doc).summary(), cutoff)
+        ]
 
     def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
         done = {"close": "closed", "expire": "expired", "remind": "reminded"}[rule.action]
         try:
             ticket = ticket_from_rt(self._raw(ticket_id))
-            cutoff = format_ts(self.clock() - rule.idle)
+            cutoff = format_ts(back(self.clock(), rule.idle))
             if not rule.selects(ticket.summary(), cutoff):
                 return SweepOutcome(
                     ticket_id,

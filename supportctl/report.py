@@ -26,12 +26,6 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _seconds(start: str, end: str | None) -> float | None:
-    if end is None:
-        return None
-    return epoch(end) - epoch(start)
-
-
 def _week_start(moment: datetime) -> datetime:
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     return day - timedelta(days=day.weekday())
@@ -60,8 +54,7 @@ def build(
     first_week = _week_start(since).timestamp()
     lower, upper = since.timestamp(), until.timestamp()
 
-    def week_of(stamp: str) -> int | None:
-        moment = epoch(stamp)
+    def week_of(moment: float) -> int | None:
         if moment < lower or moment > upper:
             return None
         return int((moment - first_week) // 604800)
@@ -71,23 +64,23 @@ def build(
     breaching = []
     for row in rows:
         sla = row["sla"]
-        index = week_of(row["created_at"])
+        created = sla["created_ts"] if "created_ts" in sla else epoch(row["created_at"])
+        index = week_of(created)
         if index is not None and index < len(weeks):
             weeks[index]["created"] += 1
         if sla["resolved_at"]:
-            index = week_of(sla["resolved_at"])
+            index = week_of(sla.get("resolved_ts") or epoch(sla["resolved_at"]))
             if index is not None and index < len(weeks):
                 weeks[index]["resolved"] += 1
         key = row.get(by) or "-"
         group = groups.setdefault(key, {"tickets": [], "first_response": [], "resolution": []})
         group["tickets"].append(1)
-        for name, done in (
-            ("first_response", sla["first_response_at"]),
-            ("resolution", sla["resolved_at"]),
+        for name, done, done_ts in (
+            ("first_response", sla["first_response_at"], sla.get("first_response_ts")),
+            ("resolution", sla["resolved_at"], sla.get("resolved_ts")),
         ):
-            elapsed = _seconds(row["created_at"], done)
-            if elapsed is not None:
-                group[name].append(elapsed)
+            if done is not None:
+                group[name].append((done_ts or epoch(done)) - created)
             met_missed = attainment[row["priority"]][name]
             if name in sla["breached"]:
                 met_missed[1] += 1

@@ -133,18 +133,22 @@ def evaluate(
 def assess(
     row: dict[str, Any], found: dict[str, str | None], policy: SlaPolicy, now_ts: float
 ) -> dict[str, Any]:
-    """What `evaluate` decides, in epoch arithmetic and without due dates (for reports)."""
+    """What `evaluate` decides, in epoch arithmetic and without due dates (for reports).
+
+    The epochs it computes are kept (``*_ts``) so a report parses each timestamp once."""
     created = epoch(row["created_at"])
     priority = row["priority"]
     breached = []
     at_risk = False
+    done_ts = {}
     for name, target, done in (
         ("first_response", policy.first_response[priority].total_seconds(), found.get("fr")),
         ("resolution", policy.resolution[priority].total_seconds(), found.get("res")),
     ):
         due = created + target
         if done is not None:
-            if epoch(done) > due:
+            done_ts[name] = epoch(done)
+            if done_ts[name] > due:
                 breached.append(name)
         elif now_ts > due:
             breached.append(name)
@@ -155,6 +159,9 @@ def assess(
         "resolved_at": found.get("res"),
         "breached": breached,
         "at_risk": at_risk and not breached,
+        "created_ts": created,
+        "first_response_ts": done_ts.get("first_response"),
+        "resolved_ts": done_ts.get("resolution"),
     }
 
 

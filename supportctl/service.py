@@ -6,6 +6,7 @@ the tickets.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -353,10 +354,14 @@ class Service:
         moment = self.clock()
         if query.sla is not None:
             rows = [r for r in rows if sla_state(self._sla(r, moment)) == query.sla]
-        rows.sort(key=_sort_key(query.sort), reverse=not query.asc)
         total = len(rows)
-        if query.limit:
-            rows = rows[: query.limit]
+        key = _sort_key(query.sort)
+        if query.limit and query.limit < total:
+            # The first N of a sort, without sorting everything (same order, ties included).
+            pick = heapq.nsmallest if query.asc else heapq.nlargest
+            rows = pick(query.limit, rows, key=key)
+        else:
+            rows.sort(key=key, reverse=not query.asc)
         if with_thread:
             out = []
             for row in rows:

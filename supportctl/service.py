@@ -596,18 +596,7 @@ class Service:
     ) -> Ticket:
         """A new ticket by the acting user, who becomes its requester (status `new`)."""
         actor = self.actor
-        if not subject.strip():
-            raise UsageError("the subject must not be empty")
-        _check_body(body)
-        for value, allowed, name in (
-            (type_, TICKET_TYPES, "type"),
-            (category, CATEGORIES, "category"),
-            (priority, PRIORITIES, "priority"),
-        ):
-            if value not in allowed:
-                raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
-        if isinstance(cc, str) or not all(isinstance(u, str) for u in cc):
-            raise UsageError("cc must be a list of usernames")
+        validate_new_ticket(subject, body, type_, category, priority, cc)
         cc_users = list(dict.fromkeys(u for u in cc if u != actor.username))
         for name in cc_users:
             user = self.backend.get_user(name)
@@ -1247,6 +1236,24 @@ class Service:
         if org is None:
             raise NotFound(f"org {org_id} not found")
         return org
+
+
+def validate_new_ticket(
+    subject: str, body: str, type_: str, category: str, priority: str, cc: Any
+) -> None:
+    """`tickets create` input every backend refuses the same way (exit 2)."""
+    if not subject.strip():
+        raise UsageError("the subject must not be empty")
+    _check_body(body)
+    for value, allowed, name in (
+        (type_, TICKET_TYPES, "type"),
+        (category, CATEGORIES, "category"),
+        (priority, PRIORITIES, "priority"),
+    ):
+        if value not in allowed:
+            raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
+    if isinstance(cc, str) or not all(isinstance(u, str) for u in cc):
+        raise UsageError("cc must be a list of usernames")
 
 
 def validate_changes(changes: TicketChanges) -> None:

@@ -48,6 +48,7 @@ from supportctl.service import (
     check_attachments,
     content_type_of,
     validate_changes,
+    validate_new_ticket,
 )
 from supportctl.timeutil import back, format_ts, parse_ts
 
@@ -634,11 +635,7 @@ class RtService(Service):
     ) -> Ticket:
         """RT keeps no type or category: they are dropped (docs/rt.md)."""
         actor = self.actor
-        if not subject.strip():
-            raise UsageError("the subject must not be empty")
-        _check_body(body)
-        if priority not in PRIORITIES:
-            raise UsageError(f"invalid priority {priority!r}; valid: {', '.join(PRIORITIES)}")
+        validate_new_ticket(subject, body, type_, category, priority, cc)
         payload: dict[str, Any] = {
             "Queue": self.queue,
             "Subject": subject,

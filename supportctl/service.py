@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -350,18 +350,28 @@ class Service:
             raise UsageError("--limit must be 0 (all) or a positive number")
         if query.sla is not None and query.sla not in SLA_FILTERS:
             raise UsageError(f"invalid --sla {query.sla!r}; valid: {', '.join(SLA_FILTERS)}")
-        rows = self._select(actor, query)
+        selected = self._select(actor, query)
         moment = self.clock()
         if query.sla is not None:
-            rows = [r for r in rows if sla_state(self._sla(r, moment)) == query.sla]
-        total = len(rows)
+            selected = (r for r in selected if sla_state(self._sla(r, moment)) == query.sla)
         key = _sort_key(query.sort)
-        if query.limit and query.limit < total:
-            # The first N of a sort, without sorting everything (same order, ties included).
+        if query.limit:
+            # The first N of a sort, streamed: only N rows are kept (same order as a sort,
+            # ties included); the rest are only counted.
+            counted = [0]
+
+            def count(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+                for row in rows:
+                    counted[0] += 1
+                    yield row
+
             pick = heapq.nsmallest if query.asc else heapq.nlargest
-            rows = pick(query.limit, rows, key=key)
+            rows = pick(query.limit, count(selected), key=key)
+            total = counted[0]
         else:
+            rows = list(selected)
             rows.sort(key=key, reverse=not query.asc)
+            total = len(rows)
         if with_thread:
             out = []
             for row in rows:
@@ -371,11 +381,11 @@ class Service:
             return ListResult(tickets=out, total=total)
         return ListResult(tickets=[self._with_sla(r, moment) for r in rows], total=total)
 
-    def _select(self, actor: User, query: TicketQuery) -> list[dict[str, Any]]:
-        """The index rows the query and the caller's visibility select, unsorted."""
+    def _select(self, actor: User, query: TicketQuery) -> Iterator[dict[str, Any]]:
+        """The index rows the query and the caller's visibility select, unsorted, streamed."""
         match = self._matcher(actor, query)
         summaries = self.backend.ticket_summaries(self._prefilter(actor, query))
-        rows = [row for row in summaries if match(row)]
+        rows = (row for row in summaries if match(row))
         if query.search:
             rows = self._search(actor, rows, query.search)
         return rows
@@ -494,13 +504,14 @@ class Service:
             mentions = frozenset({actor.username})
         return Prefilter(fields=fields, mentions=mentions)
 
-    def _search(self, actor: User, rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    def _search(
+        self, actor: User, rows: Iterable[dict[str, Any]], text: str
+    ) -> Iterator[dict[str, Any]]:
         """Case-insensitive substring over the subject and the bodies the caller may see."""
         needle = text.casefold()
-        found = []
         for row in rows:
             if needle in row["subject"].casefold():
-                found.append(row)
+                yield row
                 continue
             ticket = self.backend.get_ticket(row["id"])
             if ticket is None:
@@ -510,8 +521,7 @@ class Service:
                 for m in ticket.messages
                 if m.kind != "note" or actor.is_agent
             ):
-                found.append(row)
-        return found
+                yield row
 
     def show_ticket(self, ticket_id: str) -> TicketView:
         ticket = self.get_visible_ticket(ticket_id)
@@ -1218,7 +1228,7 @@ class Service:
         actor = self._refuse_fedramp()
         if query.scope == "org" or org:
             self._matcher(actor, query)  # the permission checks of `tickets list`
-        rows = self._select(actor, query)
+        rows = list(self._select(actor, query))
         now_ts = moment.timestamp()
         for row in rows:  # a light sla: no due dates to format, 100,000 rows fast
             row["sla"] = sla_assess(row, row.get("_sla") or {}, self.sla_policy, now_ts)

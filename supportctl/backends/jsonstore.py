@@ -310,25 +310,107 @@ class JsonStore(Backend):
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         return self._load_doc(self.ticket_path(ticket_id), Ticket)
 
-    def ticket_summaries(self, prefilter: Prefilter | None = None) -> Iterable[dict[str, Any]]:
-        lines: Iterable[bytes] = self._index_lines().values()
-        if prefilter is not None:
-            # Byte-level necessary conditions on the compact JSON of each line: only the
-            # lines that may match are decoded.
-            groups = [
-                [b'"' + name.encode() + b'":' + _dumps(v) for v in values]
-                for name, values in prefilter.fields.items()
-            ]
-            if prefilter.mentions is not None:
-                groups.append([_dumps(v) for v in prefilter.mentions])
-            for needles in groups:
-                if len(needles) == 1:
-                    needle = needles[0]
-                    lines = [line for line in lines if needle in line]
-                else:
-                    search = re.compile(b"|".join(re.escape(n) for n in needles)).search
-                    lines = [line for line in lines if search(line)]
-        return self._decode_lines(lines)
+    def ticket_summaries(self, prefilter: Prefilter | None = None) -> Iterator[dict[str, Any]]:
+        """The last summary of every ticket that may match ``prefilter``, decoded lazily.
+
+        The index is read in blocks, and only lines holding the prefilter's byte-level
+        necessary conditions (on their compact JSON) are kept and decoded: memory follows
+        the matches, not the store."""
+        keep = _line_filter(prefilter)
+        batch: list[bytes] = []
+        for line in self._scan_index(keep):
+            batch.append(line)
+            if len(batch) >= _DECODE_BATCH:
+                yield from self._decode_lines(batch)
+                batch = []
+        if batch:
+            yield from self._decode_lines(batch)
+
+    def _scan_index(self, keep: Callable[[bytes], bool] | None) -> Iterator[bytes]:
+        """The last line of every ticket id that ``keep`` accepts, reading in blocks.
+
+        Lines before the clean offset (``index_clean`` in store.json: the end of the last
+        compaction, plus imports of new ids appended right after it) hold each id at most
+        once; only the tail written since may repeat an id, and its last line wins. The
+        tail is read first, remembering its ids (and the kept lines); the clean part is
+        then streamed without looking at ids the tail does not hold."""
+        try:
+            handle = open(self.index_path, "rb")  # noqa: SIM115 (closed below, a generator)
+        except FileNotFoundError:
+            if self._has_ticket_files():
+                raise StoreDamaged(
+                    str(self.index_path),
+                    "is missing; it is derived from the tickets: "
+                    "`supportctl store check --repair` rebuilds it",
+                ) from None
+            return
+        with handle:
+            clean = self._clean_offset(handle)
+            tail: dict[bytes, bytes | None] = {}
+            handle.seek(clean)
+            for lines in _line_blocks(handle):
+                for line in lines:
+                    if not line.startswith(_INDEX_PREFIX):
+                        raise self._index_damaged()
+                    end = line.find(b'"', 7)
+                    if end < 0:
+                        raise self._index_damaged()
+                    tail[line[7:end]] = line if keep is None or keep(line) else None
+            handle.seek(0)
+            remaining = clean
+            for lines in _line_blocks(handle, limit=remaining):
+                for line in lines:
+                    if not line.startswith(_INDEX_PREFIX):
+                        raise self._index_damaged()
+                    if keep is not None and not keep(line):
+                        continue
+                    if tail:
+                        end = line.find(b'"', 7)
+                        if end < 0:
+                            raise self._index_damaged()
+                        if line[7:end] in tail:
+                            continue  # a later line of the tail holds this ticket
+                    yield line
+            for line in tail.values():
+                if line is not None:
+                    yield line
+
+    def _index_identity(self) -> tuple[int, int]:
+        """The index file's inode and size, creating it (empty) if need be."""
+        fd = os.open(self.index_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
+        return info.st_ino, info.st_size
+
+    def _recorded_clean(self, ino: int) -> int:
+        """The clean offset store.json records for the index file ``ino`` (0 if none)."""
+        clean = self._meta.get("index_clean")
+        if self._meta.get("index_ino") != ino or not isinstance(clean, int):
+            return 0
+        return clean
+
+    def _clean_offset(self, handle: Any) -> int:
+        """Where the duplicate-free part of the open index ends (0 when unknown).
+
+        The offset is trusted only for the very file it was recorded for (its inode): a
+        compaction between reading store.json and opening the index cannot mislead it."""
+        info = os.fstat(handle.fileno())
+        meta = self._meta
+        if meta.get("index_ino") != info.st_ino:
+            with contextlib.suppress(StoreDamaged, Unavailable, UsageError):
+                meta = self._read_meta()
+            if meta.get("index_ino") != info.st_ino:
+                return 0
+        clean = meta.get("index_clean")
+        if not isinstance(clean, int) or isinstance(clean, bool) or clean <= 0:
+            return 0
+        clean = min(clean, info.st_size)
+        handle.seek(clean - 1)
+        if handle.read(1) != b"\n":
+            return 0  # not a line boundary: do not trust it
+        return clean
 
     def index_row(self, ticket: Ticket, agents: set[str] | None = None) -> dict[str, Any]:
         """A ticket's listing line: its summary plus its SLA marks (``_sla``, SPEC §10)."""
@@ -551,7 +633,11 @@ class JsonStore(Backend):
                 # they count towards its compacted size (no compaction right after import).
                 agents = {u.username for u in users.values() if u.role == "agent"}
                 summaries = [self.index_row(t, agents) for t in tickets]
-                meta["index_base"] += sum(len(_dumps(s)) + 1 for s in summaries)
+                appended = sum(len(_dumps(s)) + 1 for s in summaries)
+                meta["index_base"] += appended
+                ino, size = self._index_identity()
+                if size == self._recorded_clean(ino):  # no tail yet: the new lines stay clean
+                    meta.update(index_clean=size + appended, index_ino=ino)
                 # From here on the import is decided: recovery rolls forward.
                 self._begin(dict(journal, phase="commit", meta=meta))
                 decided = True
@@ -815,8 +901,10 @@ class JsonStore(Backend):
 
         The write it follows is complete: a compaction that fails (a full disk) leaves the
         longer index, which is as correct, and is tried again by a later write."""
-        if self._index_size() <= 2 * self._meta["index_base"] + COMPACT_SLACK:
-            return
+        if "index_ino" in self._meta and (
+            self._index_size() <= 2 * self._meta["index_base"] + COMPACT_SLACK
+        ):
+            return  # (a store from before clean offsets is compacted once, by its next write)
         with contextlib.suppress(OSError):
             self._rewrite_index(list(self._read_index().values()))
 
@@ -824,7 +912,10 @@ class JsonStore(Backend):
         summaries.sort(key=lambda s: id_sort_key(s["id"]))
         data = b"".join(_dumps(s) + b"\n" for s in summaries)
         atomic_write(self.index_path, data)
-        self._write_meta(dict(self._meta, index_base=len(data)))
+        ino = os.stat(self.index_path).st_ino
+        self._write_meta(
+            dict(self._meta, index_base=len(data), index_clean=len(data), index_ino=ino)
+        )
 
     # -- store check ------------------------------------------------------------------------
     def check(self, *, repair: bool = False) -> CheckReport:
@@ -834,6 +925,61 @@ class JsonStore(Backend):
         # Under the lock even without --repair: a write in progress is not damage.
         with self._locked():
             return check_store(self, repair=repair)
+
+
+_BLOCK = 1 << 20  # bytes read from the index at a time
+_DECODE_BATCH = 2048  # index lines decoded with one json.loads
+
+
+def _line_blocks(handle: Any, limit: int | None = None) -> Iterator[list[bytes]]:
+    """Complete lines of ``handle`` from its position, block by block (``limit`` bytes at
+    most); a torn last line (no newline yet: a writer is at work, or died) is ignored."""
+    carry = b""
+    left = limit
+    while left is None or left > 0:
+        block = handle.read(_BLOCK if left is None else min(_BLOCK, left))
+        if not block:
+            return
+        if left is not None:
+            left -= len(block)
+        end = block.rfind(b"\n")
+        if end < 0:
+            carry += block
+            continue
+        data = carry + block[:end] if carry else block[:end]
+        carry = block[end + 1 :]
+        yield data.split(b"\n")
+
+
+def _line_filter(prefilter: Prefilter | None) -> Callable[[bytes], bool] | None:
+    """A byte-level test of an index line for the prefilter's necessary conditions."""
+    if prefilter is None:
+        return None
+    groups = [
+        [b'"' + name.encode() + b'":' + _dumps(v) for v in values]
+        for name, values in prefilter.fields.items()
+    ]
+    if prefilter.mentions is not None:
+        groups.append([_dumps(v) for v in prefilter.mentions])
+    tests: list[Callable[[bytes], Any]] = []
+    for needles in groups:
+        if len(needles) == 1:
+            tests.append(lambda line, needle=needles[0]: needle in line)
+        else:
+            tests.append(re.compile(b"|".join(re.escape(n) for n in needles)).search)
+    if not tests:
+        return None
+    if len(tests) == 1:
+        only = tests[0]
+        return lambda line: bool(only(line))
+
+    def keep(line: bytes) -> bool:
+        for test in tests:  # noqa: SIM110 (a plain loop: faster than all() per line)
+            if not test(line):
+                return False
+        return True
+
+    return keep
 
 
 def _directory_bytes(docs: dict[str, Any]) -> bytes:

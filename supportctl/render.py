@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -158,8 +159,6 @@ def render_rows(
         return out.getvalue()
     if not rows:
         return ""
-    from tabulate import tabulate
-
     body = []
     for r in rows:
         cells = [_table_cell(c, r) for c in columns]
@@ -167,7 +166,56 @@ def render_rows(
             cells = [styler(c, cell) for c, cell in zip(columns, cells, strict=True)]
         body.append(cells)
     names = [(headers or {}).get(c) or header(c) for c in columns]
-    return tabulate(body, headers=names, tablefmt="plain") + "\n"
+    return format_table(body, names) + "\n"
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")  # colour codes: no width on the screen
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (East Asian) characters count two,
+    combining marks and colour codes none."""
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
+    if text.isascii():
+        return len(text)
+    from unicodedata import combining, east_asian_width
+
+    return sum(0 if combining(ch) else 2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """A plain table: a header line, then one line per row; columns two spaces apart.
+
+    A column whose every cell is a number is right-aligned (its header too), others are
+    left-aligned; a column is at least two wider than its header; ``None`` is an empty cell;
+    no line ends in spaces. (The layout of tabulate's "plain" format, which this replaces:
+    importing tabulate cost more than the rest of a listing.)"""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [display_width(h) + 2 for h in headers]
+    numeric = [True] * len(headers)
+    for row in cells:
+        for i, text in enumerate(row):
+            width = display_width(text)
+            if width > widths[i]:
+                widths[i] = width
+            if numeric[i] and text and not _NUMBER.fullmatch(text):
+                numeric[i] = False
+    for i in range(len(headers)):
+        if not any(row[i] for row in cells):
+            numeric[i] = False  # an empty column is text
+
+    def line(texts: Sequence[str]) -> str:
+        out = []
+        for i, text in enumerate(texts):
+            pad = " " * (widths[i] - display_width(text))
+            out.append(pad + text if numeric[i] else text + pad)
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), *(line(row) for row in cells)])
 
 
 def _tsv_clean(text: str) -> str:

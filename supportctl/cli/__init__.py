@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
 from typing import Any
 
 import click
@@ -39,8 +38,52 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+#: The command groups, imported when first used: a command pays only for its own module.
+LAZY_COMMANDS = {
+    "tickets": ("supportctl.cli.tickets", "tickets"),
+    "escalations": ("supportctl.cli.escalations", "escalations"),
+    "proxy-access": ("supportctl.cli.proxy", "proxy_access"),
+    "org": ("supportctl.cli.org", "org"),
+    "report": ("supportctl.cli.report", "report"),
+    "store": ("supportctl.cli.store", "store"),
+    "config": ("supportctl.cli.config", "config"),
+    "serve": ("supportctl.cli.serve", "serve"),
+    "completion": ("supportctl.cli.completion", "completion"),
+}
+
+
 class RootGroup(click.Group):
-    """Runs the tree and maps every failure to a message and an exit code."""
+    """Runs the tree and maps every failure to a message and an exit code.
+
+    Its commands are loaded on demand (``get_command``); reading ``.commands`` (help
+    generators, tests that walk the tree) loads them all."""
+
+    @property
+    def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
+        for name in LAZY_COMMANDS:
+            self._load(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def _load(self, name: str) -> click.Command | None:
+        if name not in self._commands and name in LAZY_COMMANDS:
+            from importlib import import_module
+
+            module, attribute = LAZY_COMMANDS[name]
+            command = getattr(import_module(module), attribute)
+            _wire_completions(command)
+            _document_exit_codes(command)
+            self._commands[name] = command
+        return self._commands.get(name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self._commands, *LAZY_COMMANDS})
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -79,6 +122,8 @@ class RootGroup(click.Group):
             code = _fail("interrupted", None, 130)
         except Exception as exc:  # a bug: say so
             if _verbose:
+                import traceback
+
                 traceback.print_exc()
             code = _fail(
                 f"unexpected failure (this is a bug): {type(exc).__name__}: {exc}",
@@ -141,63 +186,58 @@ def cli(
     )
 
 
-def _register() -> None:
-    from supportctl.cli import completion, escalations, org, proxy, report, serve, store, tickets
-    from supportctl.cli import config as config_cmd
-
-    cli.add_command(tickets.tickets)
-    cli.add_command(escalations.escalations)
-    cli.add_command(proxy.proxy_access)
-    cli.add_command(org.org)
-    cli.add_command(report.report)
-    cli.add_command(store.store)
-    cli.add_command(config_cmd.config)
-    cli.add_command(serve.serve)
-    cli.add_command(completion.completion)
-    _wire_completions(cli)
-    _document_exit_codes(cli)
-
-
 EXIT_CODES = (
     "Exit codes: 0 ok (also nothing to do) · 1 bug · 2 usage or invalid input · 3 not found · "
     "4 permission · 5 conflict · 6 backend unavailable."
 )
 
 
-def _walk(group: click.Group) -> Any:
-    for command in group.commands.values():
+def _walk(group: click.Command) -> Any:
+    for command in getattr(group, "commands", {}).values():
         yield command
         if isinstance(command, click.Group):
             yield from _walk(command)
 
 
-def _document_exit_codes(root: click.Group) -> None:
+def _document_exit_codes(top: click.Command) -> None:
     """Every command's help ends with the exit codes of SPEC §8."""
-    root.epilog = EXIT_CODES
-    for command in _walk(root):
+    for command in [top, *_walk(top)]:
         if not isinstance(command, click.Group):
             command.epilog = EXIT_CODES
 
 
-def _wire_completions(root: click.Group) -> None:
-    """Dynamic completion by parameter name: ticket and escalation IDs, profiles, columns."""
-    from supportctl.cli import completion
+#: Dynamic completion by parameter name: ticket and escalation IDs, profiles, columns
+#: (functions of `supportctl.cli.completion`, imported only when a shell asks).
+COMPLETERS = {
+    "ticket_id": "complete_ticket_ids",
+    "ids": "complete_ticket_ids",
+    "escalation_id": "complete_escalation_ids",
+    "profile": "complete_profiles",
+    "local_profile": "complete_profiles",
+    "columns": "complete_columns",
+}
 
-    by_name = {
-        "ticket_id": completion.complete_ticket_ids,
-        "ids": completion.complete_ticket_ids,
-        "escalation_id": completion.complete_escalation_ids,
-        "profile": completion.complete_profiles,
-        "local_profile": completion.complete_profiles,
-        "columns": completion.complete_columns,
-    }
-    for command in [root, *_walk(root)]:
+
+def _completer(function: str) -> Any:
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+        from supportctl.cli import completion
+
+        return getattr(completion, function)(ctx, param, incomplete)
+
+    return complete
+
+
+def _wire_completions(top: click.Command) -> None:
+    for command in [top, *_walk(top)]:
         for param in command.params:
-            if param.name in by_name:
-                param._custom_shell_complete = by_name[param.name]
+            if param.name in COMPLETERS:
+                param._custom_shell_complete = _completer(COMPLETERS[param.name])
 
 
-_register()
+cli.epilog = EXIT_CODES
+for _param in cli.params:
+    if _param.name in COMPLETERS:
+        _param._custom_shell_complete = _completer(COMPLETERS[_param.name])
 
 
 def main() -> None:

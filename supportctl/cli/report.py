@@ -11,7 +11,7 @@ import click
 from supportctl.cli.context import AppContext, pass_app
 from supportctl.cli.options import output_option
 from supportctl.models import display_subject
-from supportctl.render import dumps_json, printable
+from supportctl.render import dumps_json, format_table, printable
 from supportctl.sla import human
 from supportctl.timeutil import local_display
 
@@ -113,8 +113,6 @@ def render_csv(doc: dict[str, Any]) -> str:
 
 
 def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
-    from tabulate import tabulate
-
     window = doc["window"]
     lines = [
         style(
@@ -160,9 +158,7 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
         "RESOLUTION p50",
         "RESOLUTION p90",
     ]
-    lines += [
-        "  " + line for line in tabulate(rows, headers=headers, tablefmt="plain").splitlines()
-    ]
+    lines += ["  " + line for line in format_table(rows, headers).splitlines()]
     lines += ["", style("SLA attainment by priority", bold=True)]
     rows = [
         [p, _pct(v["first_response_pct"]), _pct(v["resolution_pct"])]
@@ -170,9 +166,7 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
     ]
     lines += [
         "  " + line
-        for line in tabulate(
-            rows, headers=["PRIORITY", "FIRST RESPONSE", "RESOLUTION"], tablefmt="plain"
-        ).splitlines()
+        for line in format_table(rows, ["PRIORITY", "FIRST RESPONSE", "RESOLUTION"]).splitlines()
     ]
     breaching = doc["breaching_now"]
     lines += ["", style(f"Open tickets breaching now ({len(breaching)})", bold=True)]
@@ -193,8 +187,8 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
         ]
         lines += [
             "  " + line
-            for line in tabulate(
-                rows, headers=["ID", "PRIORITY", "STATUS", "BREACHED", "SUBJECT"], tablefmt="plain"
+            for line in format_table(
+                rows, ["ID", "PRIORITY", "STATUS", "BREACHED", "SUBJECT"]
             ).splitlines()
         ]
     else:

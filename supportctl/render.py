@@ -172,6 +172,9 @@ def render_rows(
 # -- tables ---------------------------------------------------------------------------------
 
 _SGR = re.compile(r"\x1b\[[0-9;]*m")  # colour codes: no width on the screen
+# Characters that may not take exactly one column: beyond Latin (U+0000–U+02FF) and common
+# punctuation (dashes, quotes, bullets, ellipsis: U+2010–U+2027), ask unicodedata.
+_MAYBE_NOT_ONE = re.compile("[^\x00-\u02ff\u2010-\u2027]")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
@@ -180,7 +183,7 @@ def display_width(text: str) -> int:
     combining marks and colour codes none."""
     if "\x1b" in text:
         text = _SGR.sub("", text)
-    if text.isascii():
+    if text.isascii() or not _MAYBE_NOT_ONE.search(text):
         return len(text)
     from unicodedata import combining, east_asian_width
 
@@ -243,7 +246,26 @@ def _printable_ticket(ticket: Ticket) -> Ticket:
             return {k: clean(v, k) for k, v in value.items()}
         return value
 
-    return TicketCls.from_dict(clean(ticket.to_dict()), validate=False)
+    doc = ticket.to_dict()
+    if not _needs_escaping(doc):
+        return ticket  # the usual case: nothing to escape, no copy
+    return TicketCls.from_dict(clean(doc), validate=False)
+
+
+_UNSAFE_IN_BODY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all controls but \t, \n
+
+
+def _needs_escaping(value: Any, key: str = "") -> bool:
+    """Whether any string in ``value`` has a character `printable` would escape."""
+    if isinstance(value, str):
+        return _UNSAFE_IN_BODY.search(value) is not None or (
+            key != "body" and ("\n" in value or "\t" in value)
+        )
+    if isinstance(value, list):
+        return any(_needs_escaping(v, key) for v in value)
+    if isinstance(value, dict):
+        return any(_needs_escaping(v, k) for k, v in value.items())
+    return False
 
 
 def _plural(n: int, word: str) -> str:

@@ -68,6 +68,32 @@ def test_terminal_escapes_are_made_visible_in_tables_and_show(store):
     assert "\x1b[31mpwned" in tsv
 
 
+@pytest.mark.parametrize(
+    "field, value, shown",
+    [
+        ("body", "first line\nsecond \x9b2J line\x07", "second \\x9b2J line\\x07"),
+        ("author", "bob\x1b]0;title\x07", "bob\\x1b]0;title\\x07"),
+        ("at", "2026-10-01T09:00:00Z", "first line"),  # nothing to escape: shown as stored
+    ],
+)
+def test_controls_anywhere_in_the_thread_are_made_visible_in_show(store, field, value, shown):
+    msg = {
+        "id": "m1",
+        "kind": "email",
+        "author": "bob",
+        "at": "2026-10-01T09:00:00Z",
+        "body": "first line\nsecond line",
+        "attachments": [],
+    }
+    msg[field] = value
+    doc = ticket("3002", "bob", "acme", messages=[msg])
+    assert run("store", "import", "-", input=jsonl([doc])).exit_code == 0
+    show = run("--user", "bob", "tickets", "show", "3002").stdout
+    assert shown in show
+    assert not any(ch in show for ch in "\x1b\x9b\x07")
+    assert "    first line\n" in show  # a body keeps its lines
+
+
 def test_columns_edge_cases(store):
     assert run("--user", "bob", "tickets", "list", "--columns", "").exit_code == 2
     dup = run("--user", "bob", "tickets", "list", "-o", "csv", "--columns", "ID,id,Status").stdout

@@ -22,6 +22,8 @@ def test_a_column_is_two_wider_than_its_header_and_mixed_ids_are_text() -> None:
 
 def test_wide_characters_take_two_columns_and_colour_codes_none() -> None:
     assert display_width("日本語") == 6
+    assert display_width("a – “b” …") == 9  # dashes, quotes and ellipsis are narrow
+    assert display_width("café ＡＢ") == 9  # fullwidth letters are wide
     assert display_width("e\u0301") == 1  # a combining accent
     assert display_width("\x1b[31mred\x1b[0m") == 3
     table = format_table(

@@ -126,6 +126,7 @@ def _import(app: AppContext, source: str, path: Path) -> dict[str, int]:
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from None
     lines = data.split(b"\n")
+    del data  # memory: the lines are a second copy of it (~270 MB at 100,000 tickets)
     if JsonStore.exists(path):
         backend = app.backend("store import")
         parsed = check_import(lines, backend)
@@ -133,6 +134,7 @@ def _import(app: AppContext, source: str, path: Path) -> dict[str, int]:
         # Check everything before the store exists, so a bad file leaves nothing behind.
         parsed = check_import(lines, None)
         backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
+    del lines  # no longer needed: their memory is reused for the files' bytes
     return Service(backend, None).import_checked(parsed)
 
 

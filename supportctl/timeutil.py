@@ -40,8 +40,24 @@ def parse_ts(value: str) -> datetime:
         raise ValueError(f"time out of range: {value!r}") from None
 
 
+# The stored form with every field in range, except day 29 to 31 (and year 0000, checked
+# apart): such a string is its own normal form.
+_CANONICAL = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z"
+).fullmatch
+_MONTHS_OF_31 = frozenset(("01", "03", "05", "07", "08", "10", "12"))
+
+
 def normalize_ts(value: str) -> str:
     """Validate and normalise a stored timestamp to the canonical ``...Z`` form."""
+    # Fast path (1.3 million calls in an import of 100,000 tickets): a string already in the
+    # stored form is returned as it is once its fields are in range. Anything else (other
+    # offsets, a 29 February, out-of-range fields) goes the long way, which gives the result
+    # or the error.
+    if type(value) is str and _CANONICAL(value) is not None and value[:4] != "0000":
+        day = value[8:10]
+        if day <= "28" or (day <= "30" and value[5:7] != "02") or value[5:7] in _MONTHS_OF_31:
+            return value
     return format_ts(parse_ts(value))
 
 

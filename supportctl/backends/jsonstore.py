@@ -59,8 +59,12 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DUMPS_KW: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
+# json.dumps(doc, **_DUMPS_KW) without making an encoder for each call.
+_encode = json.JSONEncoder(**_DUMPS_KW).encode
+
+
 def _dumps(doc: Any) -> bytes:
-    return json.dumps(doc, **_DUMPS_KW).encode("utf-8")
+    return _encode(doc).encode("utf-8")
 
 
 def _write_error(path: Path, exc: OSError, *, decided: bool = False) -> Unavailable:
@@ -422,6 +426,19 @@ class JsonStore(Backend):
         row["_sla"] = marks(ticket, agents)
         return row
 
+    def _encoded(self, ticket: Ticket, agents: set[str]) -> tuple[bytes, bytes]:
+        """``_dumps(ticket.to_dict())`` and ``_dumps(self.index_row(ticket, agents))``, byte for
+        byte, with their common part (the summary, the first fields of both) made and encoded
+        once: an import writes both for every ticket."""
+        from supportctl.sla import marks
+
+        doc = ticket.to_dict()
+        messages, events = doc.pop("messages"), doc.pop("events")  # the rest is the summary
+        head = _encode(doc)[:-1]  # without its "}"
+        whole = f'{head},"messages":{_encode(messages)},"events":{_encode(events)}}}'
+        row = f'{head},"_sla":{_encode(marks(ticket, agents))}}}'
+        return whole.encode("utf-8"), row.encode("utf-8")
+
     def ticket_ids(self) -> set[str]:
         return {key.decode() for key in self._index_lines()}
 
@@ -562,6 +579,15 @@ class JsonStore(Backend):
     # -- Backend: whole store -----------------------------------------------------------------
     def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
         """All or nothing: files are written under a journal that rolls back on a crash."""
+        collecting = gc.isenabled()
+        gc.disable()  # millions of live objects, none of them garbage: a full collection
+        try:  # walks them all, several times over an import of 100,000 tickets
+            return self._import_documents(docs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
         with self._locked():
             duplicates = self._duplicates(docs)
             if duplicates:
@@ -612,12 +638,13 @@ class JsonStore(Backend):
                     self.blobs_dir.mkdir(exist_ok=True, mode=0o700)
                     path.parent.mkdir(exist_ok=True, mode=0o700)
                     atomic_write(path, data, durable=False)
+                agents = {u.username for u in users.values() if u.role == "agent"}
+                tickets_dir = os.fspath(self.tickets_dir)
+                index_lines = []
                 for ticket in tickets:
-                    atomic_write(
-                        self.tickets_dir / f"{ticket.id}.json",
-                        _dumps(ticket.to_dict()),
-                        durable=False,
-                    )
+                    data, row = self._encoded(ticket, agents)
+                    atomic_write(f"{tickets_dir}/{ticket.id}.json", data, durable=False)
+                    index_lines.append(row)
                 for esc in escalations:
                     atomic_write(
                         self.escalations_dir / f"{esc.id}.json",
@@ -631,17 +658,16 @@ class JsonStore(Backend):
                 os.sync()  # the bulk files above skipped their own fsync
                 # New ids only: the appended lines keep the index free of duplicates, so
                 # they count towards its compacted size (no compaction right after import).
-                agents = {u.username for u in users.values() if u.role == "agent"}
-                summaries = [self.index_row(t, agents) for t in tickets]
-                appended = sum(len(_dumps(s)) + 1 for s in summaries)
-                meta["index_base"] += appended
+                index_lines.append(b"")  # each line ends with a newline
+                index_data = b"\n".join(index_lines)
+                meta["index_base"] += len(index_data)
                 ino, size = self._index_identity()
                 if size == self._recorded_clean(ino):  # no tail yet: the new lines stay clean
-                    meta.update(index_clean=size + appended, index_ino=ino)
+                    meta.update(index_clean=size + len(index_data), index_ino=ino)
                 # From here on the import is decided: recovery rolls forward.
                 self._begin(dict(journal, phase="commit", meta=meta))
                 decided = True
-                self._roll_forward(journal | {"meta": meta}, summaries)
+                self._roll_forward(journal | {"meta": meta}, index_lines=index_data)
                 self._end()
             except OSError as exc:
                 raise _write_error(self.root, exc, decided=decided or self._decided()) from None
@@ -835,9 +861,14 @@ class JsonStore(Backend):
         return done
 
     def _roll_forward(
-        self, journal: dict[str, Any], summaries: list[dict[str, Any]] | None = None
+        self,
+        journal: dict[str, Any],
+        summaries: list[dict[str, Any]] | None = None,
+        *,
+        index_lines: bytes | None = None,
     ) -> None:
-        """Finish a decided write: directory files, counters, then index lines of the tickets."""
+        """Finish a decided write: directory files, counters, then index lines of the tickets
+        (``summaries``, or ``index_lines`` already encoded)."""
         self._truncate_index(journal["index_size"])
         for path in (self.users_path, self.orgs_path):
             new = path.with_suffix(".json.new")
@@ -850,6 +881,9 @@ class JsonStore(Backend):
             atomic_write(self.escalations_dir / f"{doc['id']}.json", _dumps(doc))
         for doc in redo.get("tickets", []):
             atomic_write(self.tickets_dir / f"{doc['id']}.json", _dumps(doc))
+        if index_lines is not None:
+            self._append_index_lines(index_lines)
+            return
         if summaries is None:  # replaying after a crash: the files hold the old or new state
             summaries = []
             for ticket_id in journal.get("touched", []):
@@ -880,9 +914,11 @@ class JsonStore(Backend):
             os.truncate(self.index_path, size)
 
     def _append_index(self, summaries: list[dict[str, Any]]) -> None:
-        if not summaries:
+        self._append_index_lines(b"".join(_dumps(s) + b"\n" for s in summaries))
+
+    def _append_index_lines(self, data: bytes) -> None:
+        if not data:
             return
-        data = b"".join(_dumps(s) + b"\n" for s in summaries)
         fd = os.open(self.index_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             view = memoryview(data)

@@ -101,15 +101,32 @@ def import_(app: AppContext, source: str) -> None:
     checked first; a bad line (or an id that already exists) imports nothing and the
     error names the lines. Creates the store if there is none.
     """
+    import gc
+
+    path = _json_only(app, "store import")
+    # Parsing 100,000 tickets makes ~10 million objects, all alive until the import is done
+    # and none of them garbage: each collection of the cycle collector would walk them all.
+    # It is off until _import has returned and its documents are freed.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        counts = _import(app, source, path)
+    finally:
+        if collecting:
+            gc.enable()
+    app.note(f"imported {_summary(counts)} into {path}")
+
+
+def _import(app: AppContext, source: str, path: Path) -> dict[str, int]:
     from supportctl.backends.jsonstore import JsonStore
     from supportctl.service import Service, check_import
 
-    path = _json_only(app, "store import")
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from None
     lines = data.split(b"\n")
+    del data  # memory: the lines are a second copy of it (~270 MB at 100,000 tickets)
     if JsonStore.exists(path):
         backend = app.backend("store import")
         parsed = check_import(lines, backend)
@@ -117,8 +134,8 @@ def import_(app: AppContext, source: str) -> None:
         # Check everything before the store exists, so a bad file leaves nothing behind.
         parsed = check_import(lines, None)
         backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
-    counts = Service(backend, None).import_checked(parsed)
-    app.note(f"imported {_summary(counts)} into {path}")
+    del lines  # no longer needed: their memory is reused for the files' bytes
+    return Service(backend, None).import_checked(parsed)
 
 
 @store.command("export")

@@ -93,6 +93,12 @@ with open(sys.argv[1], "rb") as handle:
 """
 
 
+def _settle(seconds: float = 3.0) -> None:
+    """Flush the page cache's dirty data and give the disk a moment (before/after imports)."""
+    os.sync()
+    time.sleep(seconds)
+
+
 class BenchError(Exception):
     """A command failed or a store could not be built: the benchmark itself crashed."""
 
@@ -572,13 +578,19 @@ class Bench:
 
         parse = [self.py, "-c", PARSE_SCRIPT, str(data)]
         samples: dict[str, list[Sample]] = {"parse": [], "import": []}
+        # Each run imports into a new directory, and the stores are deleted only after the
+        # series: creating 100,000 files right after deleting 100,000 others costs several
+        # times the kernel time on this ext4 (mounted with `discard`), which measured the
+        # previous run's clean-up, not the import. Pending deletes and writes are flushed
+        # and given a moment before the series starts.
+        _settle()
         try:
             for _ in range(self.import_runs):
                 samples["parse"].append(self.runner.run(parse, what="json.loads baseline"))
                 samples["import"].append(self.runner.run(fresh(0), what="store import"))
-                shutil.rmtree(scratch, ignore_errors=True)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            _settle()
         self.add(
             Row(
                 "store import",

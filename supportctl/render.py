@@ -173,21 +173,53 @@ def render_rows(
 
 _SGR = re.compile(r"\x1b\[[0-9;]*m")  # colour codes: no width on the screen
 # Characters that may not take exactly one column: beyond Latin (U+0000–U+02FF) and common
-# punctuation (dashes, quotes, bullets, ellipsis: U+2010–U+2027), ask unicodedata.
+# punctuation (dashes, quotes, bullets, ellipsis: U+2010–U+2027).
 _MAYBE_NOT_ONE = re.compile("[^\x00-\u02ff\u2010-\u2027]")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: wide (East Asian) characters count two,
-    combining marks and colour codes none."""
+    """Columns ``text`` takes on a terminal, as wcwidth counts them for the Unicode version of
+    this Python: wide (East Asian) characters and emoji presentation (VS16) count two; marks,
+    format characters (zero-width space and joiner, direction marks), Hangul medial and final
+    jamo, skin tones, the character a zero-width joiner attaches (emoji sequences) and colour
+    codes count none."""
     if "\x1b" in text:
         text = _SGR.sub("", text)
     if text.isascii() or not _MAYBE_NOT_ONE.search(text):
         return len(text)
-    from unicodedata import combining, east_asian_width
+    from unicodedata import category, east_asian_width
 
-    return sum(0 if combining(ch) else 2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+    width = 0
+    last = 0  # the width of the last character drawn
+    joined = False
+    for ch in text:
+        if joined:  # drawn in the cells of the character before the joiner
+            joined = False
+            continue
+        code = ord(ch)
+        if code == 0x200D:
+            joined = True
+            continue
+        if code == 0xFE0F:  # emoji presentation: two cells
+            if last == 1:
+                width += 1
+                last = 2
+            continue
+        if 0x1F3FB <= code <= 0x1F3FF and last:  # a skin tone on the emoji before it
+            continue
+        if (
+            category(ch) in _NO_WIDTH_CATEGORIES
+            or 0x1160 <= code <= 0x11FF
+            or 0xD7B0 <= code <= 0xD7FF
+        ) and code != 0xAD:  # (the soft hyphen shows as one)
+            continue
+        last = 2 if east_asian_width(ch) in "WF" else 1
+        width += last
+    return width
+
+
+_NO_WIDTH_CATEGORIES = frozenset({"Mn", "Me", "Mc", "Cf"})
 
 
 def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

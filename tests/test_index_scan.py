@@ -232,3 +232,79 @@ def test_a_store_from_before_clean_offsets_gets_one_at_its_next_write(small: Pat
     meta = json.loads(meta_path.read_bytes())
     assert meta["index_clean"] == (small / "index.jsonl").stat().st_size
     assert {r["id"]: r for r in listed(JsonStore(small))} == truth(small)
+
+
+def test_the_first_write_to_an_old_store_with_a_damaged_index_still_reports_success(
+    small: Path,
+) -> None:
+    """Compaction is optional: a damaged index is for `store check`, and the reply is saved."""
+    meta_path = small / "store.json"
+    meta = json.loads(meta_path.read_bytes())
+    old = {k: v for k, v in meta.items() if k not in ("index_clean", "index_ino")}
+    meta_path.write_text(json.dumps(old))
+    with open(small / "index.jsonl", "ab") as handle:
+        handle.write(b'{"id":"1004","subject":BROKEN}\n')
+    result = run("--user", "dana", "tickets", "reply", "1001", "-m", "saved")
+    assert result.exit_code == 0, result.stderr
+    assert "replied to ticket 1001" in result.stderr + result.stdout
+    assert (
+        json.loads((small / "tickets" / "1001.json").read_bytes())["messages"][-1]["body"]
+        == "saved"
+    )
+    check = run("store", "check")
+    assert check.exit_code == 6 and "index.jsonl" in check.stdout + check.stderr
+
+
+def test_store_check_finds_an_id_twice_before_the_clean_offset_and_repairs_it(small: Path) -> None:
+    opened = JsonStore(small)
+    compact(opened)
+    index = small / "index.jsonl"
+    data = index.read_bytes()
+    with open(index, "r+b") as handle:  # in place (same inode), as `cp` onto it would
+        handle.write(data.splitlines(keepends=True)[0] + data)
+    meta_path = small / "store.json"
+    meta = json.loads(meta_path.read_bytes())
+    meta_path.write_text(json.dumps(dict(meta, index_clean=index.stat().st_size)))
+    check = run("store", "check")
+    assert check.exit_code == 6
+    assert "ticket 1001 appears twice before its clean offset" in check.stdout + check.stderr
+    assert run("store", "check", "--repair").exit_code == 0
+    assert run("store", "check").exit_code == 0
+    assert {r["id"]: r for r in listed(JsonStore(small))} == truth(small)
+
+
+def test_store_check_finds_a_clean_offset_inside_a_line(small: Path) -> None:
+    compact(JsonStore(small))
+    meta_path = small / "store.json"
+    meta = json.loads(meta_path.read_bytes())
+    meta_path.write_text(json.dumps(dict(meta, index_clean=meta["index_clean"] - 5)))
+    check = run("store", "check")
+    assert check.exit_code == 6
+    assert "not at the end of a line" in check.stdout + check.stderr
+    assert run("store", "check", "--repair").exit_code == 0
+    assert run("store", "check").exit_code == 0
+
+
+def test_a_replayed_import_with_a_file_missing_forgets_its_clean_offset(small: Path) -> None:
+    """A committed import whose journal is replayed after a crash, with one of its ticket
+    files gone meanwhile: fewer lines than the offset it recorded, so the offset is dropped."""
+    opened = JsonStore(small)
+    compact(opened)
+    size = (small / "index.jsonl").stat().st_size
+    meta = json.loads((small / "store.json").read_bytes())
+    doc = without_kind(ticket("2001", "bob", "acme"))
+    (small / "tickets" / "2001.json").write_text(json.dumps(doc))
+    journal = {
+        "phase": "commit",
+        "index_size": size,
+        "created": ["tickets/2001.json", "tickets/2002.json"],
+        "touched": ["2001", "2002"],  # 2002's file is missing
+        "meta": dict(meta, index_clean=size + 2 * 600, next_ticket=2003),
+    }
+    (small / "journal.json").write_text(json.dumps(journal))
+    reopened = JsonStore(small)  # replays the journal
+    assert not (small / "journal.json").exists()
+    after = json.loads((small / "store.json").read_bytes())
+    assert "index_clean" not in after and after["next_ticket"] == 2003
+    set_fields(reopened, "2001", status="pending")
+    assert {r["id"]: r for r in listed(JsonStore(small))} == truth(small)

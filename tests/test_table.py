@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import pytest
+
 from supportctl.render import display_width, format_table
 from tests.conftest import jsonl, run, small_store_docs, ticket
 
@@ -24,6 +28,27 @@ def test_wide_characters_take_two_columns_and_colour_codes_none() -> None:
     assert display_width("日本語") == 6
     assert display_width("a – “b” …") == 9  # dashes, quotes and ellipsis are narrow
     assert display_width("café ＡＢ") == 9  # fullwidth letters are wide
+
+
+@pytest.mark.parametrize(
+    "text, width",  # as wcwidth 0.7 counts them
+    [
+        ("Thumbs 👍🏽 up", 12),  # a skin tone joins its emoji
+        ("Family 👨\u200d👩\u200d👧 trip", 14),  # one emoji drawn from a ZWJ sequence
+        ("zero\u200bwidth", 9),  # zero-width space
+        ("שלום\u200f world", 10),  # a direction mark
+        ("❤\ufe0f love", 7),  # emoji presentation (VS16) makes it wide
+        ("🇯🇵 flag", 7),
+        ("한국어", 6),
+        (unicodedata.normalize("NFD", "한국어"), 6),  # decomposed Hangul, as macOS writes it
+        ("ｶﾀｶﾅ", 4),  # half-width katakana
+        ("ข้อความภาษาไทย", 13),  # Thai with its marks
+        ("नमस्ते", 4),  # Devanagari with spacing marks
+        ("soft\xad" + "hyphen\xad\u0301", 12),  # the soft hyphen shows as one
+    ],
+)
+def test_display_width_of_scripts_and_emoji(text: str, width: int) -> None:
+    assert display_width(text) == width
     assert display_width("e\u0301") == 1  # a combining accent
     assert display_width("\x1b[31mred\x1b[0m") == 3
     table = format_table(

@@ -172,8 +172,7 @@ def _check_index(
             parts.append(f"{len(extra)} entr(ies) for no valid ticket")
         if stale:
             parts.append(f"{len(stale)} stale entr(ies)")
-        if parts:
-            why = ", ".join(parts)
+        why = ", ".join(parts) if parts else store.clean_prefix_problem()
     if why is None:
         return
     if repair:

@@ -85,7 +85,8 @@ class Backend(ABC):
     def ticket_summaries(self, prefilter: Prefilter | None = None) -> Iterable[dict[str, Any]]:
         """Tickets in their summary form (``Ticket.summary()``) plus ``_sla``, their SLA
         marks (``supportctl.sla.marks``), in no particular order: every ticket, or at least
-        those that may pass ``prefilter``."""
+        those that may pass ``prefilter``. May be lazy (the json store streams its index):
+        a damaged store may then raise while the rows are being read, not at the call."""
 
     @abstractmethod
     def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:

@@ -1262,7 +1262,7 @@ def validate_new_ticket(
     ):
         if value not in allowed:
             raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
-    if isinstance(cc, str) or not all(isinstance(u, str) for u in cc):
+    if not isinstance(cc, list | tuple) or not all(isinstance(u, str) for u in cc):
         raise UsageError("cc must be a list of usernames")
 
 

@@ -486,13 +486,15 @@ def test_fuzzer_findings_are_clear_errors(store, live):
     assert run("store", "check").exit_code == 0
     scope = requests.get(f"{live.url}/report", params={"scope": "bogus"}, headers=agent, timeout=5)
     assert scope.status_code == 400
-    cc = requests.post(
-        f"{live.url}/tickets",
-        json={"subject": "s", "body": "b", "cc": [[]]},
-        headers=agent,
-        timeout=5,
-    )
-    assert cc.status_code == 400
+    for bad_cc in ([[]], 6.87e110, {"bob": 1}, True, [1]):
+        cc = requests.post(
+            f"{live.url}/tickets",
+            json={"subject": "s", "body": "b", "cc": bad_cc},
+            headers=agent,
+            timeout=5,
+        )
+        assert cc.status_code == 400, (bad_cc, cc.text)
+        assert "cc must be a list of usernames" in cc.json()["detail"]
     for params in ({"idle": "100000000000"}, {"since": "0001-01-01T00:30:00+01:00"}):
         answer = requests.get(f"{live.url}/tickets", params=params, headers=agent, timeout=5)
         assert answer.status_code in (200, 400), answer.text

@@ -251,12 +251,7 @@ class JsonStore(Backend):
             with open(self.index_path, "rb") as handle:
                 data = handle.read()
         except FileNotFoundError:
-            if self._has_ticket_files():
-                raise StoreDamaged(
-                    str(self.index_path),
-                    "is missing; it is derived from the tickets: "
-                    "`supportctl store check --repair` rebuilds it",
-                ) from None
+            self._refuse_missing_index()
             return {}
         end = data.rfind(b"\n") + 1
         lines = data[: end - 1].split(b"\n") if end else []
@@ -268,6 +263,15 @@ class JsonStore(Backend):
             return {line[7 : line.index(b'"', 7)]: line for line in lines}
         except ValueError:
             raise self._index_damaged() from None
+
+    def _refuse_missing_index(self) -> None:
+        """No index is an empty store, unless there are tickets: then it was lost."""
+        if self._has_ticket_files():
+            raise StoreDamaged(
+                str(self.index_path),
+                "is missing; it is derived from the tickets: "
+                "`supportctl store check --repair` rebuilds it",
+            )
 
     def _has_ticket_files(self) -> bool:
         with contextlib.suppress(FileNotFoundError), os.scandir(self.tickets_dir) as entries:
@@ -341,12 +345,7 @@ class JsonStore(Backend):
         try:
             handle = open(self.index_path, "rb")  # noqa: SIM115 (closed below, a generator)
         except FileNotFoundError:
-            if self._has_ticket_files():
-                raise StoreDamaged(
-                    str(self.index_path),
-                    "is missing; it is derived from the tickets: "
-                    "`supportctl store check --repair` rebuilds it",
-                ) from None
+            self._refuse_missing_index()
             return
         with handle:
             clean = self._clean_offset(handle)

@@ -353,26 +353,16 @@ class JsonStore(Backend):
             handle.seek(clean)
             for lines in _line_blocks(handle):
                 for line in lines:
-                    if not line.startswith(_INDEX_PREFIX):
-                        raise self._index_damaged()
-                    end = line.find(b'"', 7)
-                    if end < 0:
-                        raise self._index_damaged()
-                    tail[line[7:end]] = line if keep is None or keep(line) else None
+                    tail[self._line_id(line)] = line if keep is None or keep(line) else None
             handle.seek(0)
-            remaining = clean
-            for lines in _line_blocks(handle, limit=remaining):
+            for lines in _line_blocks(handle, limit=clean):
                 for line in lines:
                     if not line.startswith(_INDEX_PREFIX):
                         raise self._index_damaged()
                     if keep is not None and not keep(line):
                         continue
-                    if tail:
-                        end = line.find(b'"', 7)
-                        if end < 0:
-                            raise self._index_damaged()
-                        if line[7:end] in tail:
-                            continue  # a later line of the tail holds this ticket
+                    if tail and self._line_id(line) in tail:
+                        continue  # a later line of the tail holds this ticket
                     yield line
             for line in tail.values():
                 if line is not None:
@@ -412,11 +402,18 @@ class JsonStore(Backend):
             handle.seek(0)
             for lines in _line_blocks(handle, limit=clean):
                 for line in lines:
-                    key = line[7 : line.find(b'"', 7)]
+                    key = self._line_id(line)
                     if key in seen:
                         return f"ticket {key.decode(errors='replace')} appears twice before its clean offset"
                     seen.add(key)
         return None
+
+    def _line_id(self, line: bytes) -> bytes:
+        """The ticket id an index line starts with (its first field, compact JSON)."""
+        end = line.find(b'"', 7)
+        if end < 0 or not line.startswith(_INDEX_PREFIX):
+            raise self._index_damaged()
+        return line[7:end]
 
     def _clean_offset(self, handle: Any) -> int:
         """Where the duplicate-free part of the open index ends (0 when unknown).

@@ -227,17 +227,15 @@ def _completer(function: str) -> Any:
     return complete
 
 
-def _wire_completions(top: click.Command) -> None:
-    for command in [top, *_walk(top)]:
+def _wire_completions(top: click.Command, *, deep: bool = True) -> None:
+    for command in [top, *_walk(top)] if deep else [top]:
         for param in command.params:
             if param.name in COMPLETERS:
                 param._custom_shell_complete = _completer(COMPLETERS[param.name])
 
 
 cli.epilog = EXIT_CODES
-for _param in cli.params:
-    if _param.name in COMPLETERS:
-        _param._custom_shell_complete = _completer(COMPLETERS[_param.name])
+_wire_completions(cli, deep=False)  # the root's own options; each group when it is loaded
 
 
 def main() -> None:

@@ -57,7 +57,7 @@ FIRST_ID = 1001
 # One-shot "change one ticket": open the store, append a reply to one ticket, exit.
 CHANGE_SCRIPT = """\
 import sys
-from supportctl.backends.jsonstore import JsonStore
+from supportctl.storage.jsonstore import JsonStore
 from supportctl.models import Event, Message
 from supportctl.timeutil import format_ts, now
 

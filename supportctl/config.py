@@ -94,7 +94,7 @@ class ConfigFile:
 
     def sweep_rules(self) -> dict[str, Any]:
         """`[sweep.rules.NAME]` tables as service SweepRules (SPEC §4, §9)."""
-        from supportctl.service import SweepRule
+        from supportctl.api import SweepRule
         from supportctl.timeutil import parse_duration
 
         where = f"config file {self.path}"

@@ -78,3 +78,54 @@ class StoreDamaged(Unavailable):
         )
         self.path = path
         self.why = why
+
+
+# -- the REST API's statuses (SPEC §7): one table, read both ways ---------------------------------
+#: The HTTP status the server answers for each exit code.
+STATUS_BY_EXIT = {
+    ExitStatus.USAGE: 400,
+    ExitStatus.NOT_FOUND: 404,
+    ExitStatus.PERMISSION: 403,
+    ExitStatus.CONFLICT: 409,
+    ExitStatus.UNAVAILABLE: 503,
+    ExitStatus.UNEXPECTED: 500,
+}
+#: Statuses with an error class of their own (the rest follow STATUS_BY_EXIT).
+_CLASS_BY_STATUS: dict[int, type[SupportctlError]] = {
+    401: AuthenticationFailed,
+    412: PreconditionFailed,
+    405: UsageError,
+    413: UsageError,
+    415: UsageError,
+    422: UsageError,
+}
+_CLASS_BY_EXIT: dict[int, type[SupportctlError]] = {
+    int(ExitStatus.USAGE): UsageError,
+    int(ExitStatus.NOT_FOUND): NotFound,
+    int(ExitStatus.PERMISSION): PermissionDenied,
+    int(ExitStatus.CONFLICT): Conflict,
+    int(ExitStatus.UNAVAILABLE): Unavailable,
+}
+
+
+def http_status(exc: SupportctlError) -> int:
+    """The status the server answers with for ``exc``."""
+    if isinstance(exc, AuthenticationFailed):
+        return 401
+    if isinstance(exc, PreconditionFailed):
+        return 412
+    return STATUS_BY_EXIT.get(exc.exit_status, 500)
+
+
+def error_for_status(status: int, exit_code: object = None) -> type[SupportctlError]:
+    """The exception a client raises for a 4xx answer: by the status where it has a class
+    of its own, else by the problem's ``exit_code`` (one status stands for several exit
+    codes: a 403 may be a FedRAMP refusal or a missing right), else by the status."""
+    if status in _CLASS_BY_STATUS:
+        return _CLASS_BY_STATUS[status]
+    if isinstance(exit_code, int) and exit_code in _CLASS_BY_EXIT:
+        return _CLASS_BY_EXIT[exit_code]
+    for exit_status, code in STATUS_BY_EXIT.items():
+        if code == status and int(exit_status) in _CLASS_BY_EXIT:
+            return _CLASS_BY_EXIT[int(exit_status)]
+    return UsageError

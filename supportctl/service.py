@@ -1,277 +1,86 @@
-"""The rules of SPEC §3: who may see and do what.  Pure Python: no click, no I/O of its own.
+"""The local service: the rules of SPEC §3 (who may see and do what) over a storage.
 
-Every backend is driven through this layer, so the rules are the same whichever stores
-the tickets.
+``LocalService`` implements ``supportctl.api.TicketService`` for every store on this side
+of the wire: the json directory today (``supportctl.storage``), PostgreSQL next.  A store
+only keeps and fetches documents; every rule is applied here, so the rules are the same
+whichever store holds the tickets.  Pure Python: no click, no I/O of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
-import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from supportctl.backends.base import Backend, DuplicateDocuments, Prefilter
+from supportctl.api import (
+    FEDRAMP_REFUSAL,
+    REMINDER_BODY,
+    SCOPES,
+    SWEEP_RESULTS,
+    ListResult,
+    NewAttachment,
+    OrgView,
+    ProxyEntry,
+    SweepOutcome,
+    SweepRule,
+    TicketChanges,
+    TicketQuery,
+    TicketService,
+    TicketView,
+    check_attachments,
+    check_body,
+    check_date,
+    check_query,
+    content_type_of,
+    etag,
+    merge_tags,
+    run_sweep,
+    sweep_failure,
+    validate_changes,
+    validate_new_ticket,
+    with_article,
+)
 from supportctl.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, UsageError
 from supportctl.models import (
-    CATEGORIES,
-    KINDS,
     PRIORITIES,
     RESOLUTIONS,
     STAGES,
     STATUSES,
-    TICKET_TYPES,
     Attachment,
     Escalation,
     Event,
     Message,
-    Org,
     Ticket,
     User,
     id_sort_key,
 )
-from supportctl.sla import SLA_FILTERS, SlaPolicy
+from supportctl.sla import SlaPolicy, marks
 from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
 from supportctl.sla import state as sla_state
+from supportctl.storage.base import Prefilter, Storage
 from supportctl.timeutil import back, format_ts, now
 
-# SPEC §3 attachments (000): per message, per file, allowed extensions.
-MAX_ATTACHMENTS = 5
-MAX_ATTACHMENT_BYTES = 512_000
-CONTENT_TYPES = {
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
-    "txt": "text/plain",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "har": "application/json",
-}
-ALLOWED_EXTENSIONS = tuple(CONTENT_TYPES)
-CLOSED_MESSAGE = (
-    "This ticket has been closed. If you have more questions, "
-    "open a new ticket and reference ticket {id}."
-)
-FEEDBACK_AGAIN = "Thank you — feedback for ticket {id} was already received."
-FEDRAMP_REFUSAL = (
-    "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
-)
-SORT_KEYS = ("created", "updated", "priority", "status", "id")
-SCOPES = ("mine", "org")
 _PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}  # low=0 … urgent=3
 # Lifecycle order; "largest first" (the default) puts the newest state, `new`, first.
 _STATUS_RANK = {s: len(STATUSES) - i for i, s in enumerate(STATUSES)}
 
 
-@dataclass
-class TicketQuery:
-    """The filters of `tickets list` (SPEC §4, §9)."""
+class LocalService(TicketService):
+    """The rules of SPEC §3 for one acting user, over a ``Storage``."""
 
-    scope: str = "mine"
-    org: str | None = None
-    statuses: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    assignee: str | None = None  # a username, "@me" or "none"
-    requester: str | None = None
-    tags: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    idle: timedelta | None = None
-    search: str | None = None
-    sort: str = "created"
-    asc: bool = False
-    limit: int = 50  # 0 = all
-    sla: str | None = None  # breached, at-risk or ok (SPEC §10)
-
-
-@dataclass
-class ListResult:
-    tickets: list[dict[str, Any]]  # summaries (or full documents when the thread was asked for)
-    total: int  # how many matched before --limit
-
-
-@dataclass
-class ProxyEntry:
-    username: str
-    effective: bool
-    source: str  # "override" or "account"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"username": self.username, "effective": self.effective, "source": self.source}
-
-
-@dataclass
-class TicketView:
-    """What `tickets show` draws: the ticket as this viewer may see it, and its context."""
-
-    ticket: Ticket
-    viewer: User
-    proxy_access: list[ProxyEntry]
-    escalation: Escalation | None
-    users: dict[str, User] = field(default_factory=dict)
-    sla: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class OrgView:
-    """What `org view` shows: everything for admins and agents, the admins for users."""
-
-    org: Org
-    full: bool
-    users: list[User]
-    ticket_counts: dict[str, int] = field(default_factory=dict)
-    open_escalations: list[Escalation] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """SPEC §9: ``{org, users, ticket_counts, open_escalations}``, or for users
-        ``{org: {id, name}, admins: [...]}``."""
-        if not self.full:
-            return {
-                "org": {"id": self.org.id, "name": self.org.name},
-                "admins": [
-                    {"username": u.username, "name": u.name, "email": u.email} for u in self.users
-                ],
-            }
-        return {
-            "org": self.org.to_dict(),
-            "users": [u.to_dict() for u in self.users],
-            "ticket_counts": self.ticket_counts,
-            "open_escalations": [e.to_dict() for e in self.open_escalations],
-        }
-
-
-SWEEP_ACTIONS = ("close", "remind", "expire")
-REMINDER_BODY = (
-    "Reminder: this ticket is waiting for your reply. Reply to keep it open; "
-    "it may be closed if we do not hear from you."
-)
-
-
-@dataclass(frozen=True)
-class SweepRule:
-    """One rule of `tickets sweep` (SPEC §4, §9): which tickets, how idle, what to do."""
-
-    name: str
-    action: str
-    idle: timedelta
-    statuses: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    orgs: tuple[str, ...] = ()
-
-    @property
-    def effective_statuses(self) -> tuple[str, ...]:
-        """The rule's statuses, else the action's own: close → resolved, expire → new,
-        remind → pending."""
-        default = {"close": ("resolved",), "expire": ("new",), "remind": ("pending",)}
-        return self.statuses or default[self.action]
-
-    def selects(self, ticket: dict[str, Any], cutoff: str) -> bool:
-        return (
-            ticket["status"] in self.effective_statuses
-            and ticket["updated_at"] < cutoff
-            and (not self.priorities or ticket["priority"] in self.priorities)
-            and (not self.types or ticket["type"] in self.types)
-            and (not self.orgs or ticket["org"] in self.orgs)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "action": self.action,
-            "idle_seconds": int(self.idle.total_seconds()),
-            "statuses": list(self.effective_statuses),
-            "priorities": list(self.priorities),
-            "types": list(self.types),
-            "orgs": list(self.orgs),
-        }
-
-
-#: SPEC §4 (001): resolved tickets are closed after two weeks without activity.
-BUILTIN_SWEEP_RULE = SweepRule(
-    name="builtin", action="close", idle=timedelta(days=14), statuses=("resolved",)
-)
-
-
-@dataclass
-class SweepOutcome:
-    ticket_id: str
-    rule: str
-    action: str
-    result: str  # closed, expired, reminded; would-…; skipped; failed
-    detail: str = ""
-    exit_code: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ticket": self.ticket_id,
-            "rule": self.rule,
-            "action": self.action,
-            "result": self.result,
-            "detail": self.detail,
-        }
-
-
-@dataclass
-class NewAttachment:
-    name: str
-    data: bytes
-
-
-@dataclass
-class TicketChanges:
-    """`tickets update` flags; None means "leave as it is"."""
-
-    status: str | None = None
-    priority: str | None = None
-    assignee: str | None = None  # a username, "@me" or "none"
-    group: str | None = None  # "" clears the group
-    add_tags: tuple[str, ...] = ()
-    remove_tags: tuple[str, ...] = ()
-    tags: tuple[str, ...] | None = None  # the full new list (REST PATCH), instead of add/remove
-
-    @property
-    def empty(self) -> bool:
-        return (
-            self.status is None
-            and self.priority is None
-            and self.assignee is None
-            and self.group is None
-            and not self.add_tags
-            and not self.remove_tags
-            and self.tags is None
-        )
-
-
-@dataclass
-class ImportLine:
-    number: int
-    kind: str
-    doc: Any
-
-
-class Service:
     def __init__(
         self,
-        backend: Backend,
+        storage: Storage,
         username: str | None,
         *,
         clock: Callable[[], datetime] = now,
         sla_policy: SlaPolicy | None = None,
     ) -> None:
-        self.backend = backend
+        self.storage = storage
         self.username = username
         self.clock = clock
         self.sla_policy = sla_policy or SlaPolicy()
@@ -288,7 +97,7 @@ class Service:
                     hint="pass --user NAME, set SUPPORTCTL_USER, "
                     "or run `supportctl config set user NAME`",
                 )
-            user = self.backend.get_user(self.username)
+            user = self.storage.get_user(self.username)
             if user is None:
                 raise PermissionDenied(
                     f"unknown user {self.username!r}: no such user in the store",
@@ -334,7 +143,7 @@ class Service:
         actor = self._refuse_fedramp()
         if not ticket_id.strip():
             raise UsageError("a ticket ID must not be empty")
-        ticket = self.backend.get_ticket(ticket_id)
+        ticket = self.storage.get_ticket(ticket_id)
         if ticket is None or not self.can_see(actor, ticket):
             raise NotFound(f"ticket {ticket_id} not found")
         return self.visible_copy(actor, ticket)
@@ -342,14 +151,7 @@ class Service:
     # -- reading ------------------------------------------------------------------------------
     def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
         actor = self._refuse_fedramp()
-        if query.scope not in SCOPES:
-            raise UsageError(f"invalid scope {query.scope!r}; valid scopes: {', '.join(SCOPES)}")
-        if query.sort not in SORT_KEYS:
-            raise UsageError(f"invalid sort {query.sort!r}; valid sorts: {', '.join(SORT_KEYS)}")
-        if query.limit < 0:
-            raise UsageError("--limit must be 0 (all) or a positive number")
-        if query.sla is not None and query.sla not in SLA_FILTERS:
-            raise UsageError(f"invalid --sla {query.sla!r}; valid: {', '.join(SLA_FILTERS)}")
+        check_query(query)
         selected = self._select(actor, query)
         moment = self.clock()
         if query.sla is not None:
@@ -373,18 +175,13 @@ class Service:
             rows.sort(key=key, reverse=not query.asc)
             total = len(rows)
         if with_thread:
-            out = []
-            for row in rows:
-                doc = self._full_doc(actor, row["id"])
-                doc["sla"] = self._sla(row, moment)
-                out.append(doc)
-            return ListResult(tickets=out, total=total)
+            return ListResult(tickets=self.with_threads(rows), total=total)
         return ListResult(tickets=[self._with_sla(r, moment) for r in rows], total=total)
 
     def _select(self, actor: User, query: TicketQuery) -> Iterator[dict[str, Any]]:
         """The index rows the query and the caller's visibility select, unsorted, streamed."""
         match = self._matcher(actor, query)
-        summaries = self.backend.ticket_summaries(self._prefilter(actor, query))
+        summaries = self.storage.ticket_summaries(self._prefilter(actor, query))
         rows = (row for row in summaries if match(row))
         if query.search:
             rows = self._search(actor, rows, query.search)
@@ -405,9 +202,7 @@ class Service:
 
     def sla_of(self, ticket: Ticket) -> dict[str, Any]:
         """The ``sla`` object of a whole ticket (for `show -o json` and changed tickets)."""
-        from supportctl.sla import marks
-
-        agents = {u.username for u in self.backend.list_users() if u.role == "agent"}
+        agents = {u.username for u in self.storage.list_users() if u.role == "agent"}
         return sla_evaluate(ticket.summary(), marks(ticket, agents), self.sla_policy, self.clock())
 
     def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
@@ -416,11 +211,22 @@ class Service:
         doc["sla"] = self.sla_of(ticket)
         return doc
 
-    def _full_doc(self, actor: User, ticket_id: str) -> dict[str, Any]:
-        ticket = self.backend.get_ticket(ticket_id)
-        if ticket is None:  # vanished since the index was read
-            raise NotFound(f"ticket {ticket_id} not found")
-        return self.visible_copy(actor, ticket).to_dict()
+    def with_threads(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Listing rows as whole documents (messages and events the actor may see), each
+        with its row's ``sla``; a ticket deleted since the rows were read is left out."""
+        actor, moment = self.actor, self.clock()
+        out = []
+        for row in rows:
+            ticket = self.storage.get_ticket(row["id"])
+            if ticket is not None:
+                doc = self.visible_copy(actor, ticket).to_dict()
+                doc["sla"] = self._sla(row, moment)
+                out.append(doc)
+        return out
+
+    def stored_etag(self, ticket: Ticket) -> str:
+        """The ETag of the ticket as stored (SPEC §7), whatever the actor may see of it."""
+        return etag(self.storage.get_ticket(ticket.id) or ticket)
 
     def _matcher(self, actor: User, query: TicketQuery) -> Callable[[dict[str, Any]], bool]:
         """One predicate from the scope and every filter (different flags must all hold)."""
@@ -513,7 +319,7 @@ class Service:
             if needle in row["subject"].casefold():
                 yield row
                 continue
-            ticket = self.backend.get_ticket(row["id"])
+            ticket = self.storage.get_ticket(row["id"])
             if ticket is None:
                 continue
             if any(
@@ -525,51 +331,46 @@ class Service:
 
     def show_ticket(self, ticket_id: str) -> TicketView:
         ticket = self.get_visible_ticket(ticket_id)
-        users = {}
-        for name in [ticket.requester, *ticket.cc, ticket.assignee]:
-            if name and name not in users:
-                user = self.backend.get_user(name)
-                if user is not None:
-                    users[name] = user
+        users = self._users([ticket.requester, *ticket.cc, ticket.assignee])
+        users.update(self._users(self._proxy_names(ticket)))
         escalation = None
         if ticket.escalation_id:
-            escalation = self.backend.get_escalation(ticket.escalation_id)
+            escalation = self.storage.get_escalation(ticket.escalation_id)
         return TicketView(
             ticket=ticket,
             viewer=self.actor,
-            proxy_access=self.proxy_entries(ticket, users),
+            proxy_access=self._proxy_entries(ticket, users),
             escalation=escalation,
             users=users,
             sla=self.sla_of(ticket),
         )
 
-    @staticmethod
-    def proxy_entries(ticket: Ticket, users: dict[str, User]) -> list[ProxyEntry]:
-        """SPEC §5: the ticket's override if set, else the user's account default."""
+    def _users(self, names: Iterable[str | None]) -> dict[str, User]:
+        """The users of these names that exist, by name (in the order given)."""
+        users = {}
+        for name in dict.fromkeys(names):
+            if name and (user := self.storage.get_user(name)) is not None:
+                users[name] = user
+        return users
+
+    def _proxy_names(self, ticket: Ticket) -> list[str]:
+        """SPEC §5: who `proxy-access show` lists — the requester, the cc users, everyone with
+        an override, and the caller when the caller is a customer (agents have none)."""
+        names = [ticket.requester, *ticket.cc, *ticket.proxy_access]
+        if not self.actor.is_agent:
+            names.append(self.actor.username)
+        return list(dict.fromkeys(names))
+
+    def _proxy_entries(self, ticket: Ticket, users: dict[str, User]) -> list[ProxyEntry]:
+        """The ticket's override if set, else the user's account default (SPEC §5)."""
         entries = []
-        for name in dict.fromkeys([ticket.requester, *ticket.cc]):
+        for name in self._proxy_names(ticket):
             if name in ticket.proxy_access:
                 entries.append(ProxyEntry(name, ticket.proxy_access[name], "override"))
             else:
                 user = users.get(name)
                 entries.append(ProxyEntry(name, bool(user and user.support_access), "account"))
         return entries
-
-    # -- import / export ----------------------------------------------------------------------
-    def import_lines(self, lines: Iterable[bytes]) -> dict[str, int]:
-        """SPEC §4, §9: check every line first; any bad line means nothing is imported."""
-        return self.import_checked(check_import(lines, self.backend))
-
-    def import_checked(self, parsed: list[ImportLine]) -> dict[str, int]:
-        """Import lines already checked by ``check_import``; ids taken meanwhile are bad lines."""
-        try:
-            return self.backend.import_documents([(p.kind, p.doc) for p in parsed])
-        except DuplicateDocuments as exc:
-            raise _import_error([_exists(parsed[i]) for i in exc.positions]) from None
-
-    def export_documents(self) -> Iterable[dict[str, Any]]:
-        for kind, doc in self.backend.export_documents():
-            yield {"kind": kind, **doc}
 
     # -- working tickets (SPEC §3, §9) -------------------------------------------------------
     def _event(self, action: str, **detail: Any) -> Event:
@@ -584,12 +385,10 @@ class Service:
     def _store_attachments(self, files: list[NewAttachment]) -> list[Attachment]:
         """Check every file, then keep the bytes (content-addressed) before any reference."""
         check_attachments([(f.name, len(f.data)) for f in files])
-        import hashlib
-
         out = []
         for f in files:
             digest = hashlib.sha256(f.data).hexdigest()
-            self.backend.put_blob(digest, f.data)
+            self.storage.put_blob(digest, f.data)
             out.append(Attachment(f.name, len(f.data), digest, content_type_of(f.name)))
         return out
 
@@ -609,7 +408,7 @@ class Service:
         validate_new_ticket(subject, body, type_, category, priority, cc)
         cc_users = list(dict.fromkeys(u for u in cc if u != actor.username))
         for name in cc_users:
-            user = self.backend.get_user(name)
+            user = self.storage.get_user(name)
             # Users see only their own organisation: no hint that a user exists elsewhere.
             if user is None or (not actor.is_agent and user.org != actor.org):
                 where = "" if actor.is_agent else " in your organisation"
@@ -643,7 +442,7 @@ class Service:
                 events=[self._event("created")],
             )
 
-        return self.backend.create_ticket(make)
+        return self.storage.create_ticket(make)
 
     def reply(
         self,
@@ -655,7 +454,7 @@ class Service:
     ) -> Ticket:
         """SPEC §3 reply: not on closed; a customer's reply reopens a resolved ticket."""
         actor = self.actor
-        _check_body(body)
+        check_body(body)
         if internal and not actor.is_agent:
             raise PermissionDenied("internal notes are for agents only")
         stored = self._store_attachments(attachments or [])
@@ -687,7 +486,7 @@ class Service:
             ticket.updated_at = at
             return ticket
 
-        return self.backend.update_ticket(ticket_id, change)
+        return self.storage.update_ticket(ticket_id, change)
 
     def close(
         self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
@@ -700,7 +499,7 @@ class Service:
             if reason not in RESOLUTIONS:
                 raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
         if comment is not None:
-            _check_body(comment, what="comment")
+            check_body(comment, what="comment")
         changed = True
 
         def change(ticket: Ticket) -> Ticket | None:
@@ -728,7 +527,7 @@ class Service:
             ticket.closed_at = ticket.updated_at = at
             return ticket
 
-        ticket = self.backend.update_ticket(ticket_id, change)
+        ticket = self.storage.update_ticket(ticket_id, change)
         return ticket, changed
 
     def feedback(
@@ -760,7 +559,7 @@ class Service:
             ticket.updated_at = at
             return ticket
 
-        ticket = self.backend.update_ticket(ticket_id, change)
+        ticket = self.storage.update_ticket(ticket_id, change)
         return ticket, changed
 
     def update(
@@ -776,7 +575,7 @@ class Service:
         def change(ticket: Ticket) -> Ticket | None:
             self._visible_or_not_found(ticket)
             if not actor.is_agent:
-                raise PermissionDenied(f"only agents may update tickets; you are {_a(actor.role)}")
+                raise PermissionDenied(f"only agents may update tickets; you are {with_article(actor.role)}")
             if if_match is not None and if_match not in ("*", etag(ticket)):
                 raise PreconditionFailed(
                     f"ticket {ticket.id} changed since you read it; read it again and retry"
@@ -787,45 +586,8 @@ class Service:
                 events.append(self._event(action, **{"from": old, "to": new}))
 
             if ticket.status == "closed":
-                if changes.status == "open" and ticket.resolution == "spam":
-                    record("restored", "closed", "open")
-                    ticket.status, ticket.resolution, ticket.closed_at = "open", None, None
-                elif changes.status == "open":
-                    raise Conflict(
-                        f"ticket {ticket.id} was closed as {ticket.resolution}; only tickets "
-                        "closed as spam can be restored"
-                    )
-                else:
-                    raise Conflict(
-                        f"ticket {ticket.id} is closed; a closed ticket does not change "
-                        "(except restoring spam with --status open)"
-                    )
-            if changes.priority is not None and changes.priority != ticket.priority:
-                record("priority_changed", ticket.priority, changes.priority)
-                ticket.priority = changes.priority
-            if changes.assignee is not None and assignee != ticket.assignee:
-                record("assigned", ticket.assignee, assignee)
-                ticket.assignee = assignee
-                if ticket.status == "new" and assignee is not None and changes.status is None:
-                    record("status_changed", "new", "open")
-                    ticket.status = "open"
-            if changes.status is not None and changes.status != ticket.status:
-                record("status_changed", ticket.status, changes.status)
-                ticket.status = changes.status
-            if changes.group is not None:
-                group = changes.group or None
-                if group != ticket.group:
-                    record("group_changed", ticket.group, group)
-                    ticket.group = group
-            if changes.add_tags or changes.remove_tags or changes.tags is not None:
-                if changes.tags is not None:
-                    tags = list(dict.fromkeys(changes.tags))
-                else:
-                    tags = [t for t in ticket.tags if t not in changes.remove_tags]
-                    tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
-                if tags != ticket.tags:
-                    record("tags_changed", list(ticket.tags), tags)
-                    ticket.tags = tags
+                _restore_spam(ticket, changes, record)
+            _apply_changes(ticket, changes, assignee, record)
             if not events:
                 return None
             ticket.events.extend(events)
@@ -833,7 +595,7 @@ class Service:
             added[:] = events
             return ticket
 
-        ticket = self.backend.update_ticket(ticket_id, change)
+        ticket = self.storage.update_ticket(ticket_id, change)
         return ticket, added
 
     def _resolve_assignee(self, value: str | None) -> str | None:
@@ -841,7 +603,7 @@ class Service:
             return None
         if value == "@me":
             return self.actor.username
-        user = self.backend.get_user(value)
+        user = self.storage.get_user(value)
         if user is None:
             raise NotFound(f"user {value} not found")
         if not user.is_agent:
@@ -858,7 +620,7 @@ class Service:
             listing = f"; its attachments: {', '.join(names)}" if names else "; it has none"
             raise NotFound(f"ticket {ticket_id} has no attachment {name!r}{listing}")
         chosen = found[-1]
-        data = self.backend.get_blob(chosen.sha256)
+        data = self.storage.get_blob(chosen.sha256)
         if data is None:
             raise NotFound(
                 f"the bytes of {name!r} are not in this store (only its metadata was imported)"
@@ -878,7 +640,7 @@ class Service:
         visible = {t["id"] for t in self.list_tickets(query).tickets}
         found = [
             e
-            for e in self.backend.list_escalations()
+            for e in self.storage.list_escalations()
             if e.ticket_id in visible and (not stages or e.stage in stages)
         ]
         return sorted(found, key=lambda e: (e.created_at, e.id), reverse=True)
@@ -893,50 +655,12 @@ class Service:
             if not ticket.escalation_id:
                 raise NotFound(f"ticket {ticket_id} has no escalation")
             escalation_id = ticket.escalation_id
-        esc = self.backend.get_escalation(escalation_id or "")
+        esc = self.storage.get_escalation(escalation_id or "")
         if esc is None:
             raise NotFound(f"escalation {escalation_id} not found")
-        ticket = self.backend.get_ticket(esc.ticket_id)
+        ticket = self.storage.get_ticket(esc.ticket_id)
         if ticket is None or not self.can_see(actor, ticket):
             raise NotFound(f"escalation {escalation_id} not found")
-        return esc
-
-    def wait_for_stage(
-        self,
-        escalation_id: str | None,
-        *,
-        ticket_id: str | None = None,
-        until: str = "resolved",
-        interval: float = 30.0,
-        timeout: float | None = None,
-        on_change: Callable[[Escalation], None] = lambda esc: None,
-        sleep: Callable[[float], None] | None = None,
-        monotonic: Callable[[], float] | None = None,
-    ) -> Escalation:
-        """Poll until the escalation reaches ``until`` (or a later stage); Conflict on timeout."""
-        import time
-
-        sleep = sleep or time.sleep
-        monotonic = monotonic or time.monotonic
-        if until not in STAGES:
-            raise UsageError(f"invalid stage {until!r}; valid: {', '.join(STAGES)}")
-        if interval <= 0:
-            raise UsageError("--interval must be a positive number of seconds")
-        deadline = None if timeout is None else monotonic() + timeout
-        esc = self.get_escalation(escalation_id, ticket_id=ticket_id)
-        target = STAGES.index(until)
-        while STAGES.index(esc.stage) < target:
-            moment = monotonic()
-            if deadline is not None and moment >= deadline:
-                raise Conflict(
-                    f"timed out after {timeout:g} s: escalation {esc.id} is at {esc.stage}, "
-                    f"not yet {until}"
-                )
-            sleep(interval if deadline is None else min(interval, deadline - moment))
-            latest = self.get_escalation(esc.id)
-            if latest.stage != esc.stage:
-                on_change(latest)
-            esc = latest
         return esc
 
     def create_escalation(
@@ -946,14 +670,14 @@ class Service:
         actor = self.actor
         if not actor.is_agent:
             raise PermissionDenied("only agents may escalate tickets")
-        _check_body(description, what="description")
-        expected = _check_date(expected)
+        check_body(description, what="description")
+        expected = check_date(expected)
 
         def change(ticket: Ticket, allocate: Callable[[], str]) -> tuple[Ticket, Escalation]:
             if ticket.status == "closed":
                 raise Conflict(f"ticket {ticket.id} is closed; closed tickets are not escalated")
             if ticket.escalation_id:
-                current = self.backend.get_escalation(ticket.escalation_id)
+                current = self.storage.get_escalation(ticket.escalation_id)
                 if current is not None and current.stage != "resolved":
                     raise Conflict(
                         f"ticket {ticket.id} already has escalation {current.id} at "
@@ -980,7 +704,7 @@ class Service:
             ticket.updated_at = at
             return ticket, esc
 
-        ticket, esc = self.backend.update_with_escalation(ticket_id, change)
+        ticket, esc = self.storage.update_with_escalation(ticket_id, change)
         assert esc is not None
         return ticket, esc
 
@@ -993,13 +717,13 @@ class Service:
             raise PermissionDenied("only agents may advance escalations")
         if to not in STAGES:
             raise UsageError(f"invalid stage {to!r}; valid: {', '.join(STAGES)}")
-        expected = _check_date(expected)
-        esc = self.backend.get_escalation(escalation_id)
+        expected = check_date(expected)
+        esc = self.storage.get_escalation(escalation_id)
         if esc is None:
             raise NotFound(f"escalation {escalation_id} not found")
 
         def change(ticket: Ticket, allocate: Callable[[], str]) -> tuple[Ticket, Escalation]:
-            current = self.backend.get_escalation(escalation_id)
+            current = self.storage.get_escalation(escalation_id)
             assert current is not None
             if STAGES.index(to) <= STAGES.index(current.stage):
                 raise Conflict(
@@ -1029,21 +753,16 @@ class Service:
             ticket.updated_at = at
             return ticket, current
 
-        ticket, advanced = self.backend.update_with_escalation(esc.ticket_id, change)
+        ticket, advanced = self.storage.update_with_escalation(esc.ticket_id, change)
         assert advanced is not None
         return ticket, advanced
 
     # -- proxy login access (SPEC §5) ----------------------------------------------------------
     def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:
-        ticket = self._visible(ticket_id)
-        users = {n: u for n in [ticket.requester, *ticket.cc] if (u := self.backend.get_user(n))}
-        return self.proxy_entries(ticket, users)
-
-    def _visible(self, ticket_id: str) -> Ticket:
-        ticket = self.backend.get_ticket(ticket_id)
+        ticket = self.storage.get_ticket(ticket_id)
         if ticket is None or not self.can_see(self.actor, ticket):
             raise NotFound(f"ticket {ticket_id} not found")
-        return ticket
+        return self._proxy_entries(ticket, self._users(self._proxy_names(ticket)))
 
     def set_proxy_access(self, ticket_id: str, value: bool | None) -> tuple[ProxyEntry, bool]:
         """Set (or, with None, flip) my own proxy access on a ticket; returns (entry, changed).
@@ -1056,10 +775,9 @@ class Service:
         def change(ticket: Ticket) -> Ticket | None:
             nonlocal changed
             self._visible_or_not_found(ticket)
-            if actor.username not in (ticket.requester, *ticket.cc):
+            if actor.is_agent:
                 raise PermissionDenied(
-                    f"proxy access is set by each user on ticket {ticket.id} for themselves; "
-                    "you are not on it"
+                    "proxy login access is a customer's setting; agents have none of their own"
                 )
             if ticket.status == "closed":
                 raise Conflict(f"ticket {ticket.id} is closed; proxy access no longer applies")
@@ -1080,7 +798,7 @@ class Service:
             changed = True
             return ticket
 
-        ticket = self.backend.update_ticket(ticket_id, change)
+        ticket = self.storage.update_ticket(ticket_id, change)
         entry = ProxyEntry(actor.username, ticket.proxy_access[actor.username], "override")
         return entry, changed
 
@@ -1091,23 +809,23 @@ class Service:
         org_id = org_id or actor.org
         if org_id != actor.org and not actor.is_agent:
             raise PermissionDenied("only agents may view another organisation")
-        org = self.backend.get_org(org_id)
+        org = self.storage.get_org(org_id)
         if org is None:
             raise NotFound(f"org {org_id} not found")
-        members = [u for u in self.backend.list_users() if u.org == org_id]
+        members = [u for u in self.storage.list_users() if u.org == org_id]
         admins = [u for u in members if u.is_admin]
         if actor.role == "user":
             return OrgView(org=org, full=False, users=admins)
         counts = dict.fromkeys(STATUSES, 0)
         ticket_ids = set()
-        for row in self.backend.ticket_summaries(Prefilter(fields={"org": frozenset({org_id})})):
+        for row in self.storage.ticket_summaries(Prefilter(fields={"org": frozenset({org_id})})):
             if row["org"] == org_id:
                 counts[row["status"]] += 1
                 ticket_ids.add(row["id"])
         open_escalations = sorted(
             (
                 e
-                for e in self.backend.list_escalations()
+                for e in self.storage.list_escalations()
                 if e.ticket_id in ticket_ids and e.stage != "resolved"
             ),
             key=lambda e: e.id,
@@ -1130,31 +848,21 @@ class Service:
         """
         actor = self.actor
         if not actor.is_agent:
-            raise PermissionDenied(f"tickets sweep is for agents; you are {_a(actor.role)}")
-        outcomes: list[SweepOutcome] = []
-        for rule in rules:
-            cutoff = format_ts(back(self.clock(), rule.idle))
-            for ticket_id in self._sweep_candidates(rule, cutoff):
-                if dry_run:
-                    outcomes.append(
-                        SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
-                    )
-                else:
-                    outcomes.append(self._sweep_one(ticket_id, rule))
-                if progress:
-                    progress(1)
-        return outcomes
+            raise PermissionDenied(f"tickets sweep is for agents; you are {with_article(actor.role)}")
+        return run_sweep(
+            rules, self._sweep_candidates, self._sweep_one, dry_run=dry_run, progress=progress
+        )
 
-    def _sweep_candidates(self, rule: SweepRule, cutoff: str) -> list[str]:
+    def _sweep_candidates(self, rule: SweepRule) -> list[str]:
         """The ids a rule selects, in id order (each is re-checked before it is acted on)."""
+        cutoff = format_ts(back(self.clock(), rule.idle))
         prefilter = Prefilter(fields={"status": frozenset(rule.effective_statuses)})
         return sorted(
-            (t["id"] for t in self.backend.ticket_summaries(prefilter) if rule.selects(t, cutoff)),
+            (t["id"] for t in self.storage.ticket_summaries(prefilter) if rule.selects(t, cutoff)),
             key=id_sort_key,
         )
 
     def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
-        done = {"close": "closed", "expire": "expired", "remind": "reminded"}[rule.action]
         skipped = ""
 
         def change(ticket: Ticket) -> Ticket | None:
@@ -1190,14 +898,12 @@ class Service:
             return ticket
 
         try:
-            self.backend.update_ticket(ticket_id, change)
+            self.storage.update_ticket(ticket_id, change)
         except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
-            return SweepOutcome(
-                ticket_id, rule.name, rule.action, "failed", exc.message, int(exc.exit_status)
-            )
+            return sweep_failure(ticket_id, rule, exc)
         if skipped:
             return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", skipped)
-        return SweepOutcome(ticket_id, rule.name, rule.action, done)
+        return SweepOutcome(ticket_id, rule.name, rule.action, SWEEP_RESULTS[rule.action])
 
     # -- reports (SPEC §10) --------------------------------------------------------------------
     def report(
@@ -1240,140 +946,52 @@ class Service:
             scope={"scope": query.scope, "org": org, "user": self.actor.username},
         )
 
-    # -- directory ----------------------------------------------------------------------------
-    def get_org(self, org_id: str) -> Org:
-        org = self.backend.get_org(org_id)
-        if org is None:
-            raise NotFound(f"org {org_id} not found")
-        return org
+
+Recorder = Callable[[str, Any, Any], None]
 
 
-def validate_new_ticket(
-    subject: str, body: str, type_: str, category: str, priority: str, cc: Any
+def _restore_spam(ticket: Ticket, changes: TicketChanges, record: Recorder) -> None:
+    """SPEC §3 restore: a closed ticket changes only when it was spam and goes back to open."""
+    if changes.status == "open" and ticket.resolution == "spam":
+        record("restored", "closed", "open")
+        ticket.status, ticket.resolution, ticket.closed_at = "open", None, None
+    elif changes.status == "open":
+        raise Conflict(
+            f"ticket {ticket.id} was closed as {ticket.resolution}; only tickets "
+            "closed as spam can be restored"
+        )
+    else:
+        raise Conflict(
+            f"ticket {ticket.id} is closed; a closed ticket does not change "
+            "(except restoring spam with --status open)"
+        )
+
+
+def _apply_changes(
+    ticket: Ticket, changes: TicketChanges, assignee: str | None, record: Recorder
 ) -> None:
-    """`tickets create` input every backend refuses the same way (exit 2)."""
-    if not subject.strip():
-        raise UsageError("the subject must not be empty")
-    _check_body(body)
-    for value, allowed, name in (
-        (type_, TICKET_TYPES, "type"),
-        (category, CATEGORIES, "category"),
-        (priority, PRIORITIES, "priority"),
-    ):
-        if value not in allowed:
-            raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
-    if not isinstance(cc, list | tuple) or not all(isinstance(u, str) for u in cc):
-        raise UsageError("cc must be a list of usernames")
-
-
-def validate_changes(changes: TicketChanges) -> None:
-    """`tickets update` flags every backend refuses the same way (exit 2)."""
-    if changes.empty:
-        raise UsageError(
-            "nothing to update: give --status, --priority, --assignee, --group, "
-            "--add-tag or --remove-tag"
-        )
-    if changes.status is not None and changes.status not in STATUSES:
-        raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
-    if changes.status == "closed":
-        raise UsageError("close tickets with `supportctl tickets close` (it records a resolution)")
-    if changes.status == "escalated":
-        raise UsageError("escalate tickets with `supportctl escalations create`")
-    if changes.priority is not None and changes.priority not in PRIORITIES:
-        raise UsageError(f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}")
-
-
-def _a(role: str) -> str:
-    return {"user": "a user", "admin": "an admin", "agent": "an agent"}.get(role, role)
-
-
-def sweep_rule_from_dict(doc: Any) -> SweepRule:
-    """A rule as the REST API carries it (``SweepRule.to_dict``); UsageError when malformed."""
-    if not isinstance(doc, dict):
-        raise UsageError("each sweep rule must be an object")
-    try:
-        idle = timedelta(seconds=float(doc["idle_seconds"]))
-        rule = SweepRule(
-            name=str(doc.get("name") or "api"),
-            action=doc["action"],
-            idle=idle,
-            statuses=tuple(doc.get("statuses") or ()),
-            priorities=tuple(doc.get("priorities") or ()),
-            types=tuple(doc.get("types") or ()),
-            orgs=tuple(doc.get("orgs") or ()),
-        )
-    except (KeyError, TypeError, ValueError, OverflowError):
-        raise UsageError("a sweep rule needs action and idle_seconds") from None
-    if rule.action not in SWEEP_ACTIONS:
-        raise UsageError(f"invalid sweep action {rule.action!r}; valid: {', '.join(SWEEP_ACTIONS)}")
-    bad = [v for v in rule.statuses if v not in STATUSES or v == "closed"]
-    if bad:
-        raise UsageError(f"invalid sweep status {bad[0]!r}")
-    return rule
-
-
-def etag(ticket: Ticket) -> str:
-    """The ticket's entity tag (SPEC §7): a hash of the whole stored document, quoted."""
-    import hashlib
-
-    canonical = json.dumps(ticket.to_dict(), sort_keys=True, separators=(",", ":"))
-    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:24] + '"'
-
-
-def check_attachments(files: list[tuple[str, int | None]]) -> None:
-    """SPEC §3: every file is checked before anything is written; one error names them all.
-
-    ``files`` holds (name, size) pairs; a size of None means the file could not be read.
-    """
-    problems = []
-    if len(files) > MAX_ATTACHMENTS:
-        problems.append(f"{len(files)} files attached, at most {MAX_ATTACHMENTS} per message")
-    seen: set[str] = set()
-    for name, size in files:
-        if size is None:
-            problems.append(f"{name}: no such file or not readable")
-            continue
-        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name) or name in ("", ".", ".."):
-            problems.append(f"{name!r}: the name has control characters or is empty")
-            continue
-        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if ext not in ALLOWED_EXTENSIONS:
-            problems.append(
-                f"{name}: {'.' + ext if ext else 'no extension'} is not an allowed type "
-                f"(allowed: {', '.join(ALLOWED_EXTENSIONS)})"
-            )
-        if size > MAX_ATTACHMENT_BYTES:
-            problems.append(
-                f"{name}: {size:,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,} bytes"
-            )
-        if name in seen:
-            problems.append(f"{name}: attached twice")
-        seen.add(name)
-    if problems:
-        raise UsageError("attachments refused, nothing written: " + "; ".join(problems))
-
-
-def content_type_of(name: str) -> str:
-    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-
-
-def _check_body(body: str, what: str = "body") -> None:
-    if not body or not body.strip():
-        raise UsageError(f"empty {what}; nothing written")
-    if "\x00" in body:
-        raise UsageError(f"the {what} contains a NUL character; nothing written")
-
-
-def _check_date(value: str | None) -> str | None:
-    """`--expected DATE`: a calendar date, YYYY-MM-DD."""
-    if value is None:
-        return None
-    from datetime import date
-
-    try:
-        return date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise UsageError(f"invalid date {value!r}: use YYYY-MM-DD") from None
+    """Triage fields in their order (SPEC §9: one event per changed field); assigning a
+    `new` ticket opens it."""
+    if changes.priority is not None and changes.priority != ticket.priority:
+        record("priority_changed", ticket.priority, changes.priority)
+        ticket.priority = changes.priority
+    if changes.assignee is not None and assignee != ticket.assignee:
+        record("assigned", ticket.assignee, assignee)
+        ticket.assignee = assignee
+        if ticket.status == "new" and assignee is not None and changes.status is None:
+            record("status_changed", "new", "open")
+            ticket.status = "open"
+    if changes.status is not None and changes.status != ticket.status:
+        record("status_changed", ticket.status, changes.status)
+        ticket.status = changes.status
+    if changes.group is not None and (changes.group or None) != ticket.group:
+        record("group_changed", ticket.group, changes.group or None)
+        ticket.group = changes.group or None
+    if changes.add_tags or changes.remove_tags or changes.tags is not None:
+        tags = merge_tags(ticket.tags, changes)
+        if tags != ticket.tags:
+            record("tags_changed", list(ticket.tags), tags)
+            ticket.tags = tags
 
 
 def _next_message_id(ticket: Ticket) -> str:
@@ -1382,128 +1000,6 @@ def _next_message_id(ticket: Ticket) -> str:
     while f"m{number}" in taken:
         number += 1
     return f"m{number}"
-
-
-def check_import(lines: Iterable[bytes], backend: Backend | None) -> list[ImportLine]:
-    """Every check that needs no lock: syntax, fields, ids unique in the file, references.
-
-    ``backend`` None checks against an empty store (before creating one).
-    """
-    import gc
-
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of fresh objects: the cycle collector only slows this
-    try:
-        parsed, errors = parse_import(lines)
-    finally:
-        if collecting:
-            gc.enable()
-    if not errors:
-        errors = _reference_errors(parsed, backend)
-    if errors:
-        raise _import_error(errors)
-    return parsed
-
-
-def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
-    """Parse and validate JSON Lines; return the documents and one error per bad line."""
-    parsed: list[ImportLine] = []
-    errors: list[str] = []
-    seen: set[tuple[str, str]] = set()
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8")
-            obj = json.loads(text)
-            if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
-            kind = obj.pop("kind", None)
-            if kind not in KINDS:
-                raise ValueError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
-            line = ImportLine(number, kind, KINDS[kind].from_dict(obj))
-        except UnicodeDecodeError:
-            errors.append(f"line {number}: not valid UTF-8")
-        except RecursionError:
-            errors.append(f"line {number}: nested too deeply")
-        except json.JSONDecodeError as exc:
-            errors.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
-        except (ValueError, TypeError) as exc:
-            errors.append(f"line {number}: {exc}")
-        else:
-            key = (kind, _doc_key(line))
-            if key in seen and kind != "attachment":
-                errors.append(_exists(line))
-            seen.add(key)
-            parsed.append(line)
-    return parsed, errors
-
-
-def _reference_errors(parsed: list[ImportLine], backend: Backend | None) -> list[str]:
-    """Every user, org, ticket and escalation a document names must exist somewhere."""
-    user_orgs = {u.username: u.org for u in backend.list_users()} if backend else {}
-    user_orgs.update({p.doc.username: p.doc.org for p in parsed if p.kind == "user"})
-    users = set(user_orgs)
-    orgs = {o.id for o in backend.list_orgs()} if backend else set()
-    tickets: set[str] = set()
-    escalations: set[str] = set()
-    for p in parsed:
-        if p.kind == "user":
-            users.add(p.doc.username)
-        elif p.kind == "org":
-            orgs.add(p.doc.id)
-        elif p.kind == "ticket":
-            tickets.add(p.doc.id)
-        elif p.kind == "escalation":
-            escalations.add(p.doc.id)
-    errors = []
-    for p in parsed:
-        missing = []
-        if p.kind == "user" and p.doc.org not in orgs:
-            missing.append(f"org {p.doc.org!r}")
-        elif p.kind == "ticket":
-            t: Ticket = p.doc
-            if t.org not in orgs:
-                missing.append(f"org {t.org!r}")
-            requester_org = user_orgs.get(t.requester)
-            if requester_org is not None and requester_org != t.org:
-                errors.append(
-                    f"line {p.number}: org {t.org!r} is not the org of requester "
-                    f"{t.requester!r} ({requester_org!r})"
-                )
-            for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
-                if name and name not in users:
-                    missing.append(f"user {name!r}")
-            if (
-                t.escalation_id
-                and t.escalation_id not in escalations
-                and (backend is None or backend.get_escalation(t.escalation_id) is None)
-            ):
-                missing.append(f"escalation {t.escalation_id!r}")
-        elif (
-            p.kind == "escalation"
-            and p.doc.ticket_id not in tickets
-            and (backend is None or backend.get_ticket(p.doc.ticket_id) is None)
-        ):
-            missing.append(f"ticket {p.doc.ticket_id!r}")
-        if missing:
-            errors.append(f"line {p.number}: unknown {', '.join(missing)}")
-    return errors
-
-
-def _exists(line: ImportLine) -> str:
-    return f"line {line.number}: {line.kind} {_doc_key(line)} already exists"
-
-
-def _doc_key(line: ImportLine) -> str:
-    return line.doc.username if line.kind == "user" else line.doc.id
-
-
-def _import_error(errors: list[str]) -> UsageError:
-    shown = "; ".join(errors[:10])
-    more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
-    lines = "1 bad line" if len(errors) == 1 else f"{len(errors)} bad lines"
-    return UsageError(f"{lines}, nothing imported: {shown}{more}")
 
 
 def _sort_key(sort: str) -> Callable[[dict[str, Any]], Any]:

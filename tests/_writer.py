@@ -25,8 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from supportctl.backends.jsonstore import JsonStore
 from supportctl.models import Escalation, Message, Ticket
+from supportctl.storage.jsonstore import JsonStore
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -188,8 +188,7 @@ def crash_at(limit: str, op: str, store_path: str, arg: str = "", note: str = ""
     by rewriting the index.  Exits normally (printing ``finished``) when the write makes
     fewer calls than ``limit``.
     """
-    from supportctl.backends import jsonstore
-    from supportctl.service import Service
+    from supportctl.storage import admin, jsonstore
 
     store = JsonStore(store_path, lock_timeout=60)
     lines = Path(arg).read_bytes().split(b"\n") if op == "import" else []
@@ -197,7 +196,7 @@ def crash_at(limit: str, op: str, store_path: str, arg: str = "", note: str = ""
         jsonstore.COMPACT_SLACK = 0
     reals = arm(int(limit), note)
     if op == "import":
-        Service(store, None).import_lines(lines)
+        admin.import_lines(store, lines)
     elif op in ("update", "compact"):
         store.update_ticket(arg, grow)
     elif op == "create":

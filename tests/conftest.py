@@ -74,9 +74,9 @@ def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | Non
         user, args = args[1], args[2:]
     if not args or args[0] not in REMOTE_NOUNS or user is None:
         return ([*(["--user", user] if user else []), *args]), env
-    from supportctl.backends.jsonstore import JsonStore
     from supportctl.config import default_store_path
-    from supportctl.server.tokens import TokenStore
+    from supportctl.storage import admin
+    from supportctl.storage.jsonstore import JsonStore
 
     state = _HTTP
     if state.get("server") is None:
@@ -94,7 +94,7 @@ def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | Non
             server=server, thread=thread, url=f"http://127.0.0.1:{server.server_address[1]}/api/v1"
         )
     if user not in state["tokens"]:
-        _record, token = TokenStore(JsonStore(default_store_path())).create(user)
+        _record, token = admin.create_token(JsonStore(default_store_path()), user)
         state["tokens"][user] = token
     env = {**(env or {}), "SUPPORTCTL_TOKEN": state["tokens"][user]}
     return ["--backend", "http", "--url", state["url"], *args], env

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from supportctl import models, service
+from supportctl import api, models
 from supportctl.server.app import API_PREFIX, ROUTES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -259,7 +259,7 @@ def test_document_fields_use_the_enums(spec: dict[str, Any]) -> None:
     counts = _properties(spec, "OrgViewFull")["ticket_counts"]
     assert tuple(counts["properties"]) == models.STATUSES
     rule = _properties(spec, "SweepRule")
-    assert tuple(rule["action"]["enum"]) == service.SWEEP_ACTIONS
+    assert tuple(rule["action"]["enum"]) == api.SWEEP_ACTIONS
 
 
 @pytest.mark.parametrize(
@@ -272,7 +272,7 @@ def test_document_fields_use_the_enums(spec: dict[str, Any]) -> None:
         ("Escalation", models.Escalation),
         ("User", models.User),
         ("Org", models.Org),
-        ("ProxyEntry", service.ProxyEntry),
+        ("ProxyEntry", api.ProxyEntry),
     ],
 )
 def test_document_fields_equal_the_dataclasses(
@@ -335,7 +335,7 @@ def test_pages_have_the_envelope(spec: dict[str, Any]) -> None:
 
 
 def test_api_md_states_the_numbers(api_md: str) -> None:
-    from supportctl.backends import http
+    from supportctl.remote import http
     from supportctl.server import app
 
     assert f"{app.MAX_BODY_BYTES:,} bytes" in api_md

@@ -95,7 +95,7 @@ def test_unexpected_failure_says_it_is_a_bug(store, monkeypatch):
     def boom(self, query, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(service.Service, "list_tickets", boom)
+    monkeypatch.setattr(service.LocalService, "list_tickets", boom)
     result = run("--user", "bob", "tickets", "list")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [

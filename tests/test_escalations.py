@@ -202,12 +202,12 @@ def test_wait_times_out_with_exit_5(esc_store):
 
 
 def test_wait_sleeps_between_polls(esc_store):
-    from supportctl.backends.jsonstore import JsonStore
-    from supportctl.service import Service
+    from supportctl.service import LocalService
+    from supportctl.storage.jsonstore import JsonStore
 
     sleeps: list[float] = []
     clock = iter(range(1000))
-    service = Service(JsonStore(esc_store), "bob")
+    service = LocalService(JsonStore(esc_store), "bob")
     with pytest.raises(Exception, match="timed out"):
         service.wait_for_stage(
             "CP-1", interval=7, timeout=20, sleep=sleeps.append, monotonic=lambda: next(clock) * 5.0

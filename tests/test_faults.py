@@ -38,8 +38,8 @@ from urllib.parse import quote
 
 import pytest
 
-from supportctl.backends import jsonstore
-from supportctl.backends.jsonstore import JsonStore
+from supportctl.storage import jsonstore
+from supportctl.storage.jsonstore import JsonStore
 from tests.conftest import jsonl, message, run, small_store_docs, ticket, user
 
 REPO = Path(__file__).resolve().parent.parent
@@ -773,9 +773,9 @@ def multipart(name: bytes, *, star: bool = False) -> tuple[bytes, str]:
 def live_server(store: Path, tmp_path: Path):
     from supportctl.server.app import create_app
     from supportctl.server.httpd import make_server
-    from supportctl.server.tokens import TokenStore
+    from supportctl.storage import admin
 
-    _record, token = TokenStore(JsonStore(store)).create("bob")
+    _record, token = admin.create_token(JsonStore(store), "bob")
     server = make_server("127.0.0.1", 0, create_app(store, log=lambda line: None))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

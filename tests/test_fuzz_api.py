@@ -93,10 +93,10 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         text=True,
     )
     assert init.returncode == 0, init.stderr
-    from supportctl.backends.jsonstore import JsonStore
-    from supportctl.server.tokens import TokenStore
+    from supportctl.storage import admin
+    from supportctl.storage.jsonstore import JsonStore
 
-    tokens = {user: TokenStore(JsonStore(store)).create(user)[1] for user in USERS}
+    tokens = {user: admin.create_token(JsonStore(store), user)[1] for user in USERS}
     log_path = base / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(

@@ -18,13 +18,13 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
-from supportctl.backends.http import HttpClient, RemoteService
-from supportctl.backends.jsonstore import JsonStore
+from supportctl.api import TicketQuery
 from supportctl.errors import AuthenticationFailed, Unavailable, UsageError
+from supportctl.remote.http import HttpClient, HttpService
 from supportctl.server.app import create_app
 from supportctl.server.httpd import make_server
-from supportctl.server.tokens import TokenStore
-from supportctl.service import TicketQuery
+from supportctl.storage import admin
+from supportctl.storage.jsonstore import JsonStore
 from tests.conftest import jsonl, run, ticket
 
 URL = "http://supportctl.test/api/v1"
@@ -56,7 +56,7 @@ def live(store):
 
 
 def token_for(store, user: str) -> str:
-    return TokenStore(JsonStore(store)).create(user)[1]
+    return admin.create_token(JsonStore(store), user)[1]
 
 
 def http(live, token: str, *args: str, **kwargs):
@@ -72,7 +72,7 @@ def test_wrong_missing_and_revoked_tokens_exit_4(store, live):
     assert http(live, "sct_wrong", "tickets", "list").exit_code == 4
     good = token_for(store, "bob")
     assert http(live, good, "tickets", "list").exit_code == 0
-    record = TokenStore(JsonStore(store)).list()[-1]
+    record = JsonStore(store).list_tokens()[-1]
     assert run("store", "token", "revoke", record.id).exit_code == 0
     revoked = http(live, good, "tickets", "list")  # the running server sees the revocation
     assert revoked.exit_code == 4
@@ -183,14 +183,14 @@ def test_lost_post_response_is_retried_with_the_same_key_and_creates_one_ticket(
 
     client.session.request = lose_first_response  # type: ignore[method-assign]
     before = run("--user", "bob", "tickets", "list", "-o", "ids", "--limit", "0").stdout.split()
-    created = RemoteService(client).create_ticket(subject="Lost answer", body="hello")
+    created = HttpService(client).create_ticket(subject="Lost answer", body="hello")
     after = run("--user", "bob", "tickets", "list", "-o", "ids", "--limit", "0").stdout.split()
     assert len(keys) == 2 and keys[0] == keys[1]
     assert set(after) - set(before) == {created.id}
 
 
 def test_server_restarted_mid_list_the_client_retries_and_completes(store, monkeypatch):
-    from supportctl.backends import http as http_module
+    from supportctl.remote import http as http_module
 
     monkeypatch.setattr(http_module, "PAGE_SIZE", 2)
     server = LiveServer(store)
@@ -215,7 +215,7 @@ def test_server_restarted_mid_list_the_client_retries_and_completes(store, monke
 
     client.session.request = restart_after_first_page  # type: ignore[method-assign]
     try:
-        result = RemoteService(client).list_tickets(TicketQuery(scope="org", limit=0))
+        result = HttpService(client).list_tickets(TicketQuery(scope="org", limit=0))
     finally:
         for _ in range(50):
             if restarted and restarted[0] is not None:
@@ -423,9 +423,9 @@ def test_lost_answer_to_an_upload_is_replayed_not_refused(store, live, tmp_path)
         return response
 
     client.session.request = lose_first_response  # type: ignore[method-assign]
-    from supportctl.service import NewAttachment
+    from supportctl.api import NewAttachment
 
-    service = RemoteService(client)
+    service = HttpService(client)
     ticket = service.reply(
         "1001", "with a file", attachments=[NewAttachment("ünï %41.txt", b"data")]
     )
@@ -455,10 +455,10 @@ def test_a_patch_that_may_have_arrived_is_not_sent_again(store, live):
         return response
 
     client.session.request = reset_after_patch  # type: ignore[method-assign]
-    from supportctl.service import TicketChanges
+    from supportctl.api import TicketChanges
 
     with pytest.raises(Unavailable):
-        RemoteService(client).update("1001", TicketChanges(priority="low"))
+        HttpService(client).update("1001", TicketChanges(priority="low"))
     assert len(patches) == 1
 
 

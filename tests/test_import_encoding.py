@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from supportctl.backends.jsonstore import JsonStore, _dumps
 from supportctl.demo import demo_documents
 from supportctl.models import Ticket
+from supportctl.storage.jsonstore import JsonStore, _dumps
 from tests.conftest import jsonl, message, run, small_store_docs, ticket
 
 ODD_TEXT = 'naïve “quotes” \\ back\u2028line\u2029 \x1f tab\t 😀 \ud7ff \ufeff </script> "'

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supportctl.backends import jsonstore
-from supportctl.backends.base import Prefilter
-from supportctl.backends.jsonstore import JsonStore
 from supportctl.models import Ticket
+from supportctl.storage import jsonstore
+from supportctl.storage.base import Prefilter
+from supportctl.storage.jsonstore import JsonStore
 from tests.conftest import jsonl, run, small_store_docs, ticket
 
 STATUSES = ["new", "open", "pending", "on-hold", "solved"]

@@ -64,9 +64,48 @@ def test_toggle_records_an_event(store):
 
 def test_someone_elses_setting_is_untouchable(store):
     before = (store / "tickets" / "1001.json").read_bytes()
-    for user, code in (("alice", 4), ("dana", 4), ("gina", 3)):
+    for user, code in (("dana", 4), ("gina", 3)):
         result = run("--user", user, "proxy-access", "toggle", "1001", "--off")
         assert result.exit_code == code, user
+    assert (store / "tickets" / "1001.json").read_bytes() == before
+
+
+def test_agents_have_no_proxy_access_of_their_own(store):
+    """SPEC §5: even an agent on the ticket (here its assignee) is refused, nothing written."""
+    before = (store / "tickets" / "1001.json").read_bytes()
+    for flag in ("--on", "--off", None):
+        result = run("--user", "dana", "proxy-access", "toggle", "1001", *([flag] if flag else []))
+        assert result.exit_code == 4
+        assert "agents have none of their own" in result.stderr
+    assert (store / "tickets" / "1001.json").read_bytes() == before
+
+
+def test_a_brand_admin_sees_and_sets_their_own_row(store):
+    """SPEC §5: an admin who may see a ticket of their org, though not on it, is listed and
+    may set their own value; the others' rows do not change."""
+    shown = run("--user", "alice", "proxy-access", "show", "1001", "-o", "json").json()
+    assert [e["username"] for e in shown] == ["bob", "carol", "alice"]
+    assert shown[-1] == {"username": "alice", "effective": False, "source": "account"}
+    result = run("--user", "alice", "proxy-access", "toggle", "1001", "--on")
+    assert result.exit_code == 0, result.stderr
+    after = run("--user", "alice", "proxy-access", "show", "1001", "-o", "json").json()
+    assert after == [
+        shown[0],
+        shown[1],
+        {"username": "alice", "effective": True, "source": "override"},
+    ]
+    # Everyone with an override stays listed, also for someone who is not that user.
+    by_bob = run("--user", "bob", "proxy-access", "show", "1001", "-o", "json").json()
+    assert [e["username"] for e in by_bob] == ["bob", "carol", "alice"]
+    by_agent = run("--user", "dana", "proxy-access", "show", "1001", "-o", "json").json()
+    assert [e["username"] for e in by_agent] == ["bob", "carol", "alice"]
+
+
+def test_on_and_off_together_is_a_usage_error(store):
+    before = (store / "tickets" / "1001.json").read_bytes()
+    result = run("--user", "carol", "proxy-access", "toggle", "1001", "--on", "--off")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("supportctl: error: --on and --off")
     assert (store / "tickets" / "1001.json").read_bytes() == before
 
 

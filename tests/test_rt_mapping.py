@@ -9,10 +9,18 @@ from types import SimpleNamespace
 import pytest
 import responses
 
-from supportctl.backends import rt
-from supportctl.backends.rt import (
+from supportctl.api import TicketChanges, TicketQuery
+from supportctl.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+    UsageError,
+)
+from supportctl.remote import rt
+from supportctl.remote.rt import (
     PRIORITY_TO_RT,
-    RtBackend,
     RtClient,
     RtService,
     credentials,
@@ -25,15 +33,6 @@ from supportctl.backends.rt import (
     ticket_from_rt,
     ticket_sql,
 )
-from supportctl.errors import (
-    AuthenticationFailed,
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    Unavailable,
-    UsageError,
-)
-from supportctl.service import TicketChanges, TicketQuery
 from tests.conftest import run
 
 BASE = "http://rt.test/REST/2.0"
@@ -389,13 +388,13 @@ def test_rest_url():
 @responses.activate
 def test_token_header_and_basic_auth_sent():
     responses.get(f"{BASE}/user/sam", json={"Name": "sam", "Privileged": 1})
-    backend = RtBackend(settings(token="1-14-abcdef", user="sam"))
-    backend.client.base_url = BASE
-    assert backend.make_service(None).actor.is_agent
+    svc = rt.open_service(settings(token="1-14-abcdef", user="sam"))
+    svc.client.base_url = BASE
+    assert svc.actor.is_agent
     assert responses.calls[0].request.headers["Authorization"] == "token 1-14-abcdef"
-    backend = RtBackend(settings(token="sam:pw"))
-    backend.client.base_url = BASE
-    assert backend.make_service(None).actor.username == "sam"
+    svc = rt.open_service(settings(token="sam:pw"))
+    svc.client.base_url = BASE
+    assert svc.actor.username == "sam"
     assert responses.calls[1].request.headers["Authorization"].startswith("Basic ")
 
 

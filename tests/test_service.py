@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from supportctl.backends.jsonstore import JsonStore
+from supportctl.api import TicketQuery
 from supportctl.errors import NotFound, PermissionDenied, UsageError
-from supportctl.service import Service, TicketQuery
+from supportctl.service import LocalService
+from supportctl.storage import admin
+from supportctl.storage.jsonstore import JsonStore
 from tests.conftest import jsonl, small_store_docs
 
 
 @pytest.fixture
 def backend(tmp_path) -> JsonStore:
     store = JsonStore.create(tmp_path / "store")
-    Service(store, None).import_lines(jsonl(small_store_docs()).encode().splitlines())
+    admin.import_lines(store, jsonl(small_store_docs()).encode().splitlines())
     return store
 
 
 def listed(backend, user, **query) -> list[str]:
-    result = Service(backend, user).list_tickets(TicketQuery(limit=0, **query))
+    result = LocalService(backend, user).list_tickets(TicketQuery(limit=0, **query))
     return sorted(t["id"] for t in result.tickets)
 
 
@@ -34,7 +36,7 @@ def listed(backend, user, **query) -> list[str]:
     ],
 )
 def test_who_sees_which_ticket(backend, user, visible):
-    service = Service(backend, user)
+    service = LocalService(backend, user)
     for ticket_id in ("1001", "1002", "1003", "1004", "1005", "1006"):
         if ticket_id in visible:
             assert service.get_visible_ticket(ticket_id).id == ticket_id
@@ -54,7 +56,7 @@ def test_scope_mine_and_org(backend):
 
 
 def test_fedramp_refused_for_list_and_show(backend):
-    service = Service(backend, "fed")
+    service = LocalService(backend, "fed")
     with pytest.raises(PermissionDenied, match="FedRAMP"):
         service.list_tickets(TicketQuery())
     with pytest.raises(PermissionDenied, match="FedRAMP"):
@@ -63,14 +65,14 @@ def test_fedramp_refused_for_list_and_show(backend):
 
 def test_notes_hidden_from_users_and_admins(backend):
     for user in ("bob", "carol", "alice"):
-        kinds = [m.kind for m in Service(backend, user).show_ticket("1001").ticket.messages]
+        kinds = [m.kind for m in LocalService(backend, user).show_ticket("1001").ticket.messages]
         assert "note" not in kinds
-    kinds = [m.kind for m in Service(backend, "dana").show_ticket("1001").ticket.messages]
+    kinds = [m.kind for m in LocalService(backend, "dana").show_ticket("1001").ticket.messages]
     assert kinds == ["email", "note", "email"]
 
 
 def test_proxy_entries_override_or_account(backend):
-    entries = Service(backend, "bob").show_ticket("1001").proxy_access
+    entries = LocalService(backend, "bob").show_ticket("1001").proxy_access
     assert [e.to_dict() for e in entries] == [
         {"username": "bob", "effective": True, "source": "account"},
         {"username": "carol", "effective": True, "source": "override"},
@@ -79,13 +81,13 @@ def test_proxy_entries_override_or_account(backend):
 
 def test_identity_errors(backend):
     with pytest.raises(PermissionDenied, match="no user configured"):
-        Service(backend, None).list_tickets(TicketQuery())
+        LocalService(backend, None).list_tickets(TicketQuery())
     with pytest.raises(PermissionDenied, match="unknown user"):
-        Service(backend, "mallory").list_tickets(TicketQuery())
+        LocalService(backend, "mallory").list_tickets(TicketQuery())
 
 
 def test_bad_query_values(backend):
     with pytest.raises(UsageError):
-        Service(backend, "dana").list_tickets(TicketQuery(sort="subject"))
+        LocalService(backend, "dana").list_tickets(TicketQuery(sort="subject"))
     with pytest.raises(UsageError):
-        Service(backend, "dana").list_tickets(TicketQuery(limit=-1))
+        LocalService(backend, "dana").list_tickets(TicketQuery(limit=-1))

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supportctl.backends.jsonstore import JsonStore
 from supportctl.errors import UsageError
 from supportctl.models import Ticket
-from supportctl.service import Service
+from supportctl.service import LocalService
 from supportctl.sla import SlaPolicy
+from supportctl.storage import admin
+from supportctl.storage.jsonstore import JsonStore
 from tests.conftest import NOW, jsonl, message, run, small_store_docs, ticket, ts
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -27,12 +28,12 @@ def event(action: str, when: str, actor: str = "dana", **detail) -> dict:
 @pytest.fixture
 def jstore(tmp_path) -> JsonStore:
     store = JsonStore.create(tmp_path / "s")
-    Service(store, None).import_lines(jsonl(small_store_docs()).encode().splitlines())
+    admin.import_lines(store, jsonl(small_store_docs()).encode().splitlines())
     return store
 
 
 def sla(jstore, doc: dict, *, now: datetime, policy: SlaPolicy | None = None) -> dict:
-    service = Service(jstore, "dana", clock=lambda: now, sla_policy=policy)
+    service = LocalService(jstore, "dana", clock=lambda: now, sla_policy=policy)
     body = {k: v for k, v in doc.items() if k != "kind"}
     return service.sla_of(Ticket.from_dict(body))
 

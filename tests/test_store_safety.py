@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from supportctl.backends.jsonstore import JsonStore
 from supportctl.errors import StoreDamaged
-from supportctl.service import Service
+from supportctl.storage import admin
+from supportctl.storage.jsonstore import JsonStore
 from tests import _writer
 
 # Real processes, kills and locks: a few seconds each, so CI runs them and quick loops skip them.
@@ -90,7 +90,7 @@ def make_store(path: Path, ticket_ids: list[str]) -> Path:
     """A store holding two orgs, alice (a user), dana (an agent) and alice's tickets."""
     store = JsonStore.create(path)
     docs = BASE_DOCS + [ticket_doc(t) for t in ticket_ids]
-    Service(store, None).import_lines(jsonl(docs).split(b"\n"))
+    admin.import_lines(store, jsonl(docs).split(b"\n"))
     return path
 
 

@@ -108,7 +108,7 @@ def test_remind_posts_once_and_never_twice_in_a_row(aged):
     assert doc["messages"][-1]["body"] == REMINDER
     assert doc["status"] == "pending"
     # even once it is idle again, no second reminder follows the first
-    from supportctl.backends.jsonstore import JsonStore
+    from supportctl.storage.jsonstore import JsonStore
 
     def age(t):
         t.updated_at = ago(days=8)
@@ -178,19 +178,20 @@ def test_table_report_and_summary(aged):
 
 @pytest.mark.json_only("the re-check is observed inside the store's lock")
 def test_a_ticket_changed_during_the_sweep_is_rechecked_and_skipped(aged):
-    from supportctl.backends.jsonstore import JsonStore
-    from supportctl.service import BUILTIN_SWEEP_RULE, Service
+    from supportctl.api import BUILTIN_SWEEP_RULE
+    from supportctl.service import LocalService
+    from supportctl.storage.jsonstore import JsonStore
 
     store = JsonStore(aged)
     real_update = store.update_ticket
 
     def customer_replies_first(ticket_id, change):
         if ticket_id == "3001":
-            Service(JsonStore(aged), "bob").reply("3001", "Actually it broke again")
+            LocalService(JsonStore(aged), "bob").reply("3001", "Actually it broke again")
         return real_update(ticket_id, change)
 
     store.update_ticket = customer_replies_first  # type: ignore[method-assign]
-    outcomes = Service(store, "dana").sweep([BUILTIN_SWEEP_RULE])
+    outcomes = LocalService(store, "dana").sweep([BUILTIN_SWEEP_RULE])
     assert {(o.ticket_id, o.result) for o in outcomes} == {("3001", "skipped"), ("3003", "closed")}
     assert status(aged, "3001")["status"] == "open"
 

@@ -10,12 +10,15 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from supportctl.models import id_sort_key
+
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_SUPPORTCTL_COMPLETE"
 
 
-def _store(ctx: click.Context) -> Any:
-    from supportctl.backends.jsonstore import JsonStore
+def _service(ctx: click.Context) -> Any:
+    """The configured user's service on a local backend (no network on a TAB), else None."""
+    from supportctl import backends
     from supportctl.config import Settings
 
     root = ctx.find_root().params
@@ -26,22 +29,21 @@ def _store(ctx: click.Context) -> Any:
         url=root.get("url"),
         user=root.get("user"),
     )
-    if settings.backend != "json":
+    if not backends.get_backend(settings.backend).local:
         return None
-    return JsonStore(settings.store_path)
+    return backends.open_service(settings)
 
 
 def complete_ticket_ids(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
+    """The ids of the tickets the configured user may see, newest first."""
     try:
-        store = _store(ctx)
-        if store is None:
+        service = _service(ctx)
+        if service is None:
             return []
-        from supportctl.models import id_sort_key
-
         ids = sorted(
-            (i for i in store.ticket_ids() if i.startswith(incomplete)),
+            (i for i in service.visible_ticket_ids() if i.startswith(incomplete)),
             key=id_sort_key,
             reverse=True,
         )
@@ -53,13 +55,14 @@ def complete_ticket_ids(
 def complete_escalation_ids(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
+    """The escalations of the tickets the configured user may see."""
     try:
-        store = _store(ctx)
-        if store is None:
+        service = _service(ctx)
+        if service is None or service.actor.fedramp:
             return []
-        return [
-            CompletionItem(e.id) for e in store.list_escalations() if e.id.startswith(incomplete)
-        ]
+        found = service.list_escalations(scope="mine" if service.actor.role == "user" else "org")
+        ids = sorted((e.id for e in found if e.id.startswith(incomplete)), key=id_sort_key)
+        return [CompletionItem(i) for i in ids]
     except Exception:  # noqa: BLE001
         return []
 

@@ -1,4 +1,4 @@
-"""What every command gets: resolved settings, the backend, the service, TTY and colour."""
+"""What every command gets: resolved settings, the service (or the store), TTY and colour."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from supportctl.backends.base import Backend
+    from supportctl.api import TicketService
     from supportctl.config import Settings
-    from supportctl.service import Service
+    from supportctl.storage.base import Storage
 
 
 @dataclass
@@ -24,8 +24,7 @@ class AppContext:
     no_color: bool = False
     verbose: bool = False
     _settings: Settings | None = field(default=None, repr=False)
-    _backend: Backend | None = field(default=None, repr=False)
-    _service: Service | None = field(default=None, repr=False)
+    _service: TicketService | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
         if self._settings is None:
@@ -42,37 +41,33 @@ class AppContext:
             self.debug(f"profile {self._settings.profile}, backend {self._settings.backend}")
         return self._settings
 
-    def backend(self, command: str | None = None) -> Backend:
-        """The configured backend; a command it cannot serve exits 2 before doing anything."""
-        if self._backend is None:
-            from supportctl.backends import get_backend
+    def service(self, command: str | None = None) -> TicketService:
+        """The configured backend's service; a command it cannot serve exits 2 first
+        (``command`` is the command path, e.g. ``"tickets close"``)."""
+        from supportctl import backends
 
-            settings = self.settings()
-            settings.verbose = self.verbose
-            self._backend = get_backend(settings.backend, settings)
+        settings = self.settings()
         if command is not None:
-            noun = command.split()[0]
-            if noun not in self._backend.capabilities:
-                from supportctl.errors import UsageError
-
-                raise UsageError(
-                    f"`{command}` is not supported by the `{self._backend.name}` backend"
-                )
-        return self._backend
-
-    def service(self, command: str | None = None) -> Service:
+            backends.get_backend(settings.backend).check(command)
         if self._service is None:
             from supportctl.sla import SlaPolicy
 
-            backend = self.backend(command)
-            settings = self.settings()
+            settings.verbose = self.verbose
             policy = SlaPolicy.from_config(
                 settings.config.data, f"config file {settings.config.path}"
             )
-            self._service = backend.make_service(settings.user, sla_policy=policy)
-        elif command is not None:
-            self.backend(command)
+            self._service = backends.open_service(settings, sla_policy=policy)
         return self._service
+
+    def storage_class(self, command: str) -> type[Storage]:
+        """The local backend's storage class for `store …` (exit 2 on other backends)."""
+        from supportctl import backends
+
+        return backends.storage_class(self.settings(), command)
+
+    def storage(self, command: str) -> Storage:
+        """The configured local store, which must exist (exit 2 on other backends)."""
+        return self.storage_class(command).open(self.settings())
 
     # -- output -------------------------------------------------------------------------------
     @property

@@ -43,7 +43,7 @@ def _decode(data: bytes, source: str) -> str:
 
 def read_attachments(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
     """Check every file (SPEC §3) before reading any; one error names every bad file."""
-    from supportctl.service import check_attachments
+    from supportctl.api import check_attachments
 
     candidates: list[tuple[str, int | None]] = []
     for path in paths:

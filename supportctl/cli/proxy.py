@@ -6,6 +6,7 @@ import click
 
 from supportctl.cli.context import AppContext, pass_app
 from supportctl.cli.options import output_option
+from supportctl.errors import UsageError
 from supportctl.render import LIST_FORMATS, render_rows
 
 OFF_NOTE = (
@@ -36,11 +37,10 @@ def show(app: AppContext, ticket_id: str, fmt: str) -> None:
 
 @proxy_access.command("toggle")
 @click.argument("ticket_id", metavar="TICKET_ID")
-@click.option(
-    "--on/--off", "value", default=None, help="Set it (default: flip your effective value)."
-)
+@click.option("--on", "on", is_flag=True, help="Turn it on (default: flip your effective value).")
+@click.option("--off", "off", is_flag=True, help="Turn it off.")
 @pass_app
-def toggle(app: AppContext, ticket_id: str, value: bool | None) -> None:
+def toggle(app: AppContext, ticket_id: str, on: bool, off: bool) -> None:
     """Turn your own proxy login access for a ticket on or off.
 
     \b
@@ -48,6 +48,9 @@ def toggle(app: AppContext, ticket_id: str, value: bool | None) -> None:
       supportctl proxy-access toggle 1020 --on
       supportctl proxy-access toggle 1020          # flip
     """
+    if on and off:
+        raise UsageError("--on and --off exclude each other; give one, or neither to flip")
+    value = True if on else False if off else None
     entry, changed = app.service("proxy-access toggle").set_proxy_access(ticket_id, value)
     state = "on" if entry.effective else "off"
     if not changed:

@@ -1,4 +1,8 @@
-"""`supportctl store …`: init, import, export, check (the json backend's own store)."""
+"""`supportctl store …`: init, import, export, check and API tokens of the local store.
+
+Each command calls the store administration API (``supportctl.storage.admin``) on the
+configured local backend's storage; other backends exit 2 before anything is done.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,12 @@ import click
 
 from supportctl.cli.context import AppContext, pass_app
 from supportctl.errors import Unavailable, UsageError
+from supportctl.storage import admin
 
 
 @click.group()
 def store() -> None:
     """Create, import, export and check the local json store."""
-
-
-def _json_only(app: AppContext, command: str) -> Path:
-    settings = app.settings()
-    if settings.backend != "json":
-        raise UsageError(f"`{command}` is not supported by the `{settings.backend}` backend")
-    return settings.store_path
 
 
 def _summary(counts: dict[str, int]) -> str:
@@ -42,36 +40,17 @@ def init(app: AppContext, demo: bool) -> None:
     months of history (about 150 more tickets with replies and resolutions, for `report`);
     if no user is configured, the profile's user becomes the demo admin.
     """
-    from supportctl.backends.jsonstore import JsonStore
-    from supportctl.errors import Conflict
-
-    path = _json_only(app, "store init")
-    existed = JsonStore.exists(path)
-    backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
+    result = admin.init_store(app.storage_class("store init"), app.settings(), demo=demo)
+    where = result.storage.location
     if not demo:
         app.note(
-            f"store already exists at {path}" if existed else f"created an empty store at {path}"
+            f"store already exists at {where}" if result.existed else f"created an empty store at {where}"
         )
         return
-    with backend.transaction():  # two `init --demo` at once: one fills, the other sees it
-        if backend.is_demo:
-            app.note(f"the demo store already exists at {path}")
-        elif not backend.is_empty():
-            raise Conflict(
-                f"the store at {path} already holds data; the demo goes into an empty store",
-                hint="choose another directory with --store",
-            )
-        else:
-            from supportctl.demo import demo_attachment_blobs, demo_documents
-            from supportctl.service import Service
-            from supportctl.timeutil import now
-
-            for digest, data in demo_attachment_blobs().items():
-                backend.put_blob(digest, data)
-            lines = [_line(doc) for doc in demo_documents(now())]
-            counts = Service(backend, None).import_lines(lines)
-            backend.mark_demo()
-            app.note(f"created a demo store at {path}: {_summary(counts)}")
+    if result.counts is None:
+        app.note(f"the demo store already exists at {where}")
+    else:
+        app.note(f"created a demo store at {where}: {_summary(result.counts)}")
     from supportctl.demo import DEMO_ADMIN
 
     settings = app.settings()
@@ -83,12 +62,6 @@ def init(app: AppContext, demo: bool) -> None:
             f"profile {settings.profile!r} now acts as {DEMO_ADMIN!r}, the demo's brand admin "
             f"(change it with `supportctl config set user NAME`)"
         )
-
-
-def _line(doc: dict) -> bytes:
-    from supportctl.render import dumps_jsonl
-
-    return dumps_jsonl(doc).encode("utf-8")
 
 
 @store.command("import")
@@ -103,39 +76,26 @@ def import_(app: AppContext, source: str) -> None:
     """
     import gc
 
-    path = _json_only(app, "store import")
+    storage_cls = app.storage_class("store import")
     # Parsing 100,000 tickets makes ~10 million objects, all alive until the import is done
     # and none of them garbage: each collection of the cycle collector would walk them all.
     # It is off until _import has returned and its documents are freed.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        counts = _import(app, source, path)
+        storage, counts = admin.import_into(storage_cls, app.settings(), _read_lines(source))
     finally:
         if collecting:
             gc.enable()
-    app.note(f"imported {_summary(counts)} into {path}")
+    app.note(f"imported {_summary(counts)} into {storage.location}")
 
 
-def _import(app: AppContext, source: str, path: Path) -> dict[str, int]:
-    from supportctl.backends.jsonstore import JsonStore
-    from supportctl.service import Service, check_import
-
+def _read_lines(source: str) -> list[bytes]:
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from None
-    lines = data.split(b"\n")
-    del data  # memory: the lines are a second copy of it (~270 MB at 100,000 tickets)
-    if JsonStore.exists(path):
-        backend = app.backend("store import")
-        parsed = check_import(lines, backend)
-    else:
-        # Check everything before the store exists, so a bad file leaves nothing behind.
-        parsed = check_import(lines, None)
-        backend = JsonStore.create(path, lock_timeout=app.settings().lock_timeout)
-    del lines  # no longer needed: their memory is reused for the files' bytes
-    return Service(backend, None).import_checked(parsed)
+    return data.split(b"\n")  # `data` is freed on return (~270 MB at 100,000 tickets)
 
 
 @store.command("export")
@@ -145,11 +105,8 @@ def export(app: AppContext, target: str) -> None:
     """Write every document as JSON Lines (stdout by default), for `store import`."""
     from supportctl.fsutil import atomic_write
     from supportctl.render import dumps_jsonl
-    from supportctl.service import Service
 
-    _json_only(app, "store export")
-    service = Service(app.backend("store export"), None)
-    docs = service.export_documents()
+    docs = admin.export_documents(app.storage("store export"))
     if target == "-":
         out = sys.stdout
         for doc in docs:
@@ -174,9 +131,8 @@ def check(app: AppContext, repair: bool) -> None:
     interrupted write, temp files) and says what it did; damaged tickets, users or
     orgs are reported, never overwritten.
     """
-    path = _json_only(app, "store check")
-    backend = app.backend("store check")
-    report = backend.check(repair=repair)
+    storage = app.storage("store check")
+    report = storage.check(repair=repair)
     for line in report.repaired:
         app.out(f"repaired: {line}\n")
     for line in report.problems:
@@ -185,10 +141,10 @@ def check(app: AppContext, repair: bool) -> None:
         app.out(f"{line}\n")
     if not report.healthy:
         raise Unavailable(
-            f"the store at {path} is damaged: {len(report.problems)} problem(s)",
+            f"the store at {storage.location} is damaged: {len(report.problems)} problem(s)",
             hint=None if repair else "`supportctl store check --repair` fixes what is derivable",
         )
-    app.note(f"store at {path} is healthy")
+    app.note(f"store at {storage.location} is healthy")
 
 
 @store.group("token")
@@ -196,19 +152,12 @@ def token() -> None:
     """API tokens for `supportctl serve` (shown once, stored hashed)."""
 
 
-def _tokens(app: AppContext):  # type: ignore[no-untyped-def]
-    from supportctl.server.tokens import TokenStore
-
-    _json_only(app, "store token")
-    return TokenStore(app.backend("store token"))
-
-
 @token.command("create")
 @click.argument("user")
 @pass_app
 def token_create(app: AppContext, user: str) -> None:
     """Make a token for USER; printed once, alone on the last line of stdout."""
-    record, secret = _tokens(app).create(user)
+    record, secret = admin.create_token(app.storage("store token"), user)
     app.note(f"created token {record.id} for {user}; it is shown once, store it now")
     app.out(f"{secret}\n")
 
@@ -227,7 +176,7 @@ def token_list(app: AppContext, fmt: str) -> None:
     """List tokens: id, user and creation time (never the token)."""
     from supportctl.render import dumps_json, render_rows
 
-    rows = [r.public() for r in _tokens(app).list()]
+    rows = [r.public() for r in app.storage("store token").list_tokens()]
     if fmt == "json":
         app.out(dumps_json(rows) + "\n")
     else:
@@ -241,5 +190,5 @@ def token_list(app: AppContext, fmt: str) -> None:
 @pass_app
 def token_revoke(app: AppContext, token_id: str) -> None:
     """Revoke a token by its id; a running server refuses it from the next request on."""
-    record = _tokens(app).revoke(token_id)
+    record = admin.revoke_token(app.storage("store token"), token_id)
     app.note(f"revoked token {record.id} of {record.user}")

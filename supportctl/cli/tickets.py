@@ -119,7 +119,7 @@ def list_tickets(
     Without --columns, json and jsonl carry every field but messages and events, plus
     the computed sla object (SPEC §10).
     """
-    from supportctl.service import TicketQuery
+    from supportctl.api import TicketQuery
     from supportctl.timeutil import parse_duration, parse_when
 
     chosen = parse_columns(columns, TICKET_COLUMNS) if columns is not None else None
@@ -235,8 +235,8 @@ def with_body_options(func):  # type: ignore[no-untyped-def]
 
 
 def _new_attachments(paths: tuple[str, ...]) -> list:
+    from supportctl.api import NewAttachment
     from supportctl.cli.inputs import read_attachments
-    from supportctl.service import NewAttachment
 
     return [NewAttachment(name, data) for name, data in read_attachments(paths)]
 
@@ -424,9 +424,9 @@ def close(
       supportctl tickets close 1004 --comment "Solved by the new export endpoint."
       supportctl tickets list --status resolved --idle 14d -o ids | supportctl tickets close -
     """
+    from supportctl.api import CLOSED_MESSAGE
     from supportctl.cli.bulk import run_each
     from supportctl.cli.inputs import read_ids
-    from supportctl.service import CLOSED_MESSAGE
 
     service = app.service("tickets close")
     _json_allowed(app, fmt, "tickets close")
@@ -464,7 +464,7 @@ def feedback(app: AppContext, ticket_id: str, rating: int, comment: str | None, 
     Example:
       supportctl tickets feedback 1004 --rating 5 --comment "Fast and clear"
     """
-    from supportctl.service import FEEDBACK_AGAIN
+    from supportctl.api import FEEDBACK_AGAIN
 
     service = app.service("tickets feedback")
     _json_allowed(app, fmt, "tickets feedback")
@@ -513,9 +513,9 @@ def update(
       supportctl --user sam tickets update 1025 --assignee @me --priority high
       supportctl tickets list --scope org --tag billing -o ids | supportctl tickets update - --group Billing
     """
+    from supportctl.api import TicketChanges
     from supportctl.cli.bulk import run_each
     from supportctl.cli.inputs import read_ids
-    from supportctl.service import TicketChanges
 
     service = app.service("tickets update")
     _json_allowed(app, fmt, "tickets update")
@@ -527,7 +527,7 @@ def update(
         add_tags=add_tags,
         remove_tags=remove_tags,
     )
-    from supportctl.service import validate_changes
+    from supportctl.api import validate_changes
 
     validate_changes(changes)  # before reading IDs from stdin
     targets = read_ids(ids)
@@ -608,8 +608,8 @@ def sweep(
       supportctl tickets sweep --dry-run
       supportctl tickets sweep --action expire --idle 24h -o json >> /var/log/supportctl-sweep.jsonl
     """
+    from supportctl.api import BUILTIN_SWEEP_RULE, SweepRule
     from supportctl.errors import UsageError
-    from supportctl.service import BUILTIN_SWEEP_RULE, SweepRule
     from supportctl.timeutil import parse_duration
 
     service = app.service("tickets sweep")

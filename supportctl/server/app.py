@@ -1,6 +1,6 @@
 """The REST API of SPEC §7 as a WSGI application over a json store.
 
-Every request runs the same service layer as the CLI (``supportctl.service``), as the user
+Every request runs the same local service as the CLI (``supportctl.service``), as the user
 its bearer token belongs to, so the rules of SPEC §3 hold identically over HTTP.  Errors are
 RFC 9457 ``application/problem+json`` documents whose ``detail`` is the message the CLI
 would print; their status maps one to one to the exit codes of SPEC §8.
@@ -23,23 +23,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from supportctl.backends.jsonstore import JsonStore
+from supportctl.api import NewAttachment, TicketChanges, TicketQuery, sweep_rule_from_dict
 from supportctl.errors import (
     AuthenticationFailed,
     ExitStatus,
-    PreconditionFailed,
     SupportctlError,
     UsageError,
+    http_status,
 )
 from supportctl.fsutil import atomic_write
-from supportctl.server.tokens import TokenStore
-from supportctl.service import (
-    NewAttachment,
-    Service,
-    TicketChanges,
-    TicketQuery,
-    etag,
-)
+from supportctl.service import LocalService
+from supportctl.storage import admin
+from supportctl.storage.jsonstore import JsonStore
 from supportctl.timeutil import parse_ts
 
 API_PREFIX = "/api/v1"
@@ -64,14 +59,6 @@ STATUS_TEXT = {
     422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
-}
-EXIT_TO_STATUS = {
-    ExitStatus.USAGE: 400,
-    ExitStatus.NOT_FOUND: 404,
-    ExitStatus.PERMISSION: 403,
-    ExitStatus.CONFLICT: 409,
-    ExitStatus.UNAVAILABLE: 503,
-    ExitStatus.UNEXPECTED: 500,
 }
 
 
@@ -165,12 +152,13 @@ def _lock_timeout() -> float:
         return 10.0
 
 
-def _ticket_response(service: Service, ticket: Any, status: int = 200, **headers: str) -> Response:
-    stored = service.backend.get_ticket(ticket.id) or ticket
+def _ticket_response(
+    service: LocalService, ticket: Any, status: int = 200, **headers: str
+) -> Response:
     body = service.ticket_json(ticket)
     if service.actor.fedramp:  # FedRAMP users act, but never read the history back (000)
         body = {k: v for k, v in body.items() if k not in ("messages", "events")}
-    return status, body, {"ETag": etag(stored), **headers}
+    return status, body, {"ETag": service.stored_etag(ticket), **headers}
 
 
 def _changed(flag: bool) -> dict[str, str]:
@@ -201,8 +189,9 @@ class Api:
 
     def __init__(self, store_path: Path | str, *, log: Callable[[str], None] | None = None):
         self.store_path = Path(store_path)
-        JsonStore(self.store_path)  # fails now, not at the first request, if there is no store
-        self.tokens = TokenStore(JsonStore(self.store_path))
+        # Fails now, not at the first request, if there is no store; kept for the tokens,
+        # which it re-reads only when they change.
+        self.token_storage = JsonStore(self.store_path)
         self.log = log or _log_line
         self.lock_timeout = _lock_timeout()
         self.idempotency_dir = self.store_path / "idempotency"
@@ -306,14 +295,14 @@ class Api:
                 "authentication required: send Authorization: Bearer TOKEN",
                 hint="create a token with `supportctl store token create USER` on the server",
             )
-        user = self.tokens.authenticate(token.strip())
+        user = admin.authenticate(self.token_storage, token.strip())
         if user is None:
             raise AuthenticationFailed("invalid or revoked token")
         return user
 
-    def service(self, request: Request) -> Service:
+    def service(self, request: Request) -> LocalService:
         store = JsonStore(self.store_path, lock_timeout=self.lock_timeout)
-        return Service(store, request.user, sla_policy=self.sla_policy)
+        return LocalService(store, request.user, sla_policy=self.sla_policy)
 
     # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
     def _idempotent(self, request: Request, handler: Handler) -> Response:
@@ -374,11 +363,7 @@ class Api:
     # -- encoding -----------------------------------------------------------------------------
     @staticmethod
     def _problem(exc: SupportctlError) -> Response:
-        status = getattr(exc, "status", None) or EXIT_TO_STATUS.get(exc.exit_status, 500)
-        if isinstance(exc, AuthenticationFailed):
-            status = 401
-        elif isinstance(exc, PreconditionFailed):
-            status = 412
+        status = getattr(exc, "status", None) or http_status(exc)
         body = {
             "type": f"https://supportctl.dev/problems/{status}",
             "title": STATUS_TEXT.get(status, "Error"),
@@ -502,17 +487,11 @@ def _cursor(offset: int) -> str:
 def list_tickets(api: Api, request: Request) -> Response:
     limit, offset = _page(request)
     with_thread = "messages" in (request.one("fields") or "").split(",")
-    result = api.service(request).list_tickets(_query(request))
+    service = api.service(request)
+    result = service.list_tickets(_query(request))
     page = result.tickets[offset : offset + limit]
     if with_thread:
-        service = api.service(request)
-        slas = {t["id"]: t.get("sla") for t in page}
-        full = [service.backend.get_ticket(t["id"]) for t in page]
-        page = [
-            {**service.visible_copy(service.actor, t).to_dict(), "sla": slas.get(t.id)}
-            for t in full
-            if t is not None
-        ]
+        page = service.with_threads(page)
     end = offset + limit
     return (
         200,
@@ -697,8 +676,6 @@ def advance_escalation(api: Api, request: Request) -> Response:
 
 
 def post_sweep(api: Api, request: Request) -> Response:
-    from supportctl.service import sweep_rule_from_dict
-
     doc = request.json()
     rules = doc.get("rules")
     if not isinstance(rules, list) or not rules:

@@ -36,15 +36,22 @@ import gc
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from supportctl.backends.base import Backend, CheckReport, DuplicateDocuments, Prefilter
 from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
 from supportctl.fsutil import atomic_write
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
+from supportctl.storage.base import (
+    CheckReport,
+    DuplicateDocuments,
+    Prefilter,
+    Storage,
+    TokenRecord,
+)
 
 SCHEMA = 2  # 1 → 2: index lines carry each ticket's SLA marks (`_sla`)
 FIRST_TICKET_ID = 1001
@@ -84,12 +91,12 @@ def _write_error(path: Path, exc: OSError, *, decided: bool = False) -> Unavaila
     return Unavailable(f"could not write {path}: {why}; the store was left as it was")
 
 
-class JsonStore(Backend):
-    name = "json"
-    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org", "report", "store"})
+class JsonStore(Storage):
+    """The json store: one directory of JSON files (the embedded default backend)."""
 
     def __init__(self, root: Path | str, *, lock_timeout: float = 10.0) -> None:
         self.root = Path(root)
+        self.location = str(self.root)
         self.lock_timeout = lock_timeout
         self.meta_path = self.root / "store.json"
         self.lock_path = self.root / "store.lock"
@@ -100,6 +107,9 @@ class JsonStore(Backend):
         self.escalations_dir = self.root / "escalations"
         self.index_path = self.root / "index.jsonl"
         self.blobs_dir = self.root / "blobs"
+        self.tokens_path = self.root / "tokens.json"
+        self._tokens: tuple[tuple[int, int], list[TokenRecord]] | None = None
+        self._tokens_guard = threading.Lock()
         self._lock_depth = 0
         self._lock_fd: int | None = None
         self._users: dict[str, User] | None = None
@@ -110,6 +120,18 @@ class JsonStore(Backend):
             self._migrate()
 
     # -- creation -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Any, *, create: bool = False) -> JsonStore:
+        """The store the resolved settings name (``--store``); ``create`` makes it if
+        there is none."""
+        if create:
+            return cls.create(settings.store_path, lock_timeout=settings.lock_timeout)
+        return cls(settings.store_path, lock_timeout=settings.lock_timeout)
+
+    @classmethod
+    def exists_for(cls, settings: Any) -> bool:
+        return cls.exists(settings.store_path)
+
     @staticmethod
     def exists(root: Path | str) -> bool:
         return (Path(root) / "store.json").exists()
@@ -755,6 +777,30 @@ class JsonStore(Backend):
                     self._rewrite_index(rows)
                 self._write_meta(dict(self._meta, schema=step + 1))
 
+    # -- API tokens -----------------------------------------------------------------------------
+    def list_tokens(self) -> list[TokenRecord]:
+        """``tokens.json``, re-read only when it changed (a server asks on every request)."""
+        try:
+            stat = os.stat(self.tokens_path)
+        except FileNotFoundError:
+            return []
+        key = (stat.st_mtime_ns, stat.st_size)
+        with self._tokens_guard:
+            if self._tokens and self._tokens[0] == key:
+                return list(self._tokens[1])
+            try:
+                records = [TokenRecord(**r) for r in json.loads(self.tokens_path.read_bytes())]
+            except (ValueError, TypeError):
+                raise StoreDamaged(
+                    str(self.tokens_path), "is damaged (not a list of tokens)"
+                ) from None
+            self._tokens = (key, records)
+            return list(records)
+
+    def save_tokens(self, records: list[TokenRecord]) -> None:
+        data = json.dumps([vars(r) for r in records], indent=1).encode() + b"\n"
+        atomic_write(self.tokens_path, data)
+
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         """Hold the store's lock across several calls (they nest), e.g. check-then-import."""
         return self._locked()
@@ -988,7 +1034,7 @@ class JsonStore(Backend):
     # -- store check ------------------------------------------------------------------------
     def check(self, *, repair: bool = False) -> CheckReport:
         """Verify every file; with ``repair``, rebuild what is derivable and say what was done."""
-        from supportctl.backends.jsoncheck import check_store
+        from supportctl.storage.jsoncheck import check_store
 
         # Under the lock even without --repair: a write in progress is not damage.
         with self._locked():
@@ -1061,8 +1107,3 @@ def _read_holder(fd: int) -> str:
         if pid:
             return f" (pid {pid})"
     return ""
-
-
-def open_from_settings(settings: Any) -> JsonStore:
-    """Registry factory: the store named by the resolved settings (it must exist)."""
-    return JsonStore(settings.store_path, lock_timeout=settings.lock_timeout)

@@ -11,12 +11,12 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from supportctl.backends.base import CheckReport
 from supportctl.errors import StoreDamaged
 from supportctl.models import Escalation, Org, Ticket, User
+from supportctl.storage.base import CheckReport
 
 if TYPE_CHECKING:
-    from supportctl.backends.jsonstore import JsonStore
+    from supportctl.storage.jsonstore import JsonStore
 
 
 def _load(path: os.PathLike[str], report: CheckReport) -> Any:

@@ -21,7 +21,31 @@ from urllib.parse import quote
 
 import requests
 
-from supportctl.backends.http import HttpClient
+from supportctl.api import (
+    REMINDER_BODY,
+    SWEEP_RESULTS,
+    ListResult,
+    NewAttachment,
+    OrgView,
+    ProxyEntry,
+    SweepOutcome,
+    SweepRule,
+    TicketChanges,
+    TicketQuery,
+    TicketService,
+    TicketView,
+    check_attachments,
+    check_body,
+    check_query,
+    content_type_of,
+    merge_tags,
+    run_sweep,
+    sweep_failure,
+    unsupported,
+    validate_changes,
+    validate_new_ticket,
+    with_article,
+)
 from supportctl.errors import (
     AuthenticationFailed,
     Conflict,
@@ -31,26 +55,20 @@ from supportctl.errors import (
     Unavailable,
     UsageError,
 )
-from supportctl.models import PRIORITIES, Attachment, Event, Message, Ticket, User
-from supportctl.service import (
-    REMINDER_BODY,
-    SCOPES,
-    SORT_KEYS,
-    ListResult,
-    NewAttachment,
-    Service,
-    SweepOutcome,
-    SweepRule,
-    TicketChanges,
-    TicketQuery,
-    TicketView,
-    _check_body,
-    check_attachments,
-    content_type_of,
-    validate_changes,
-    validate_new_ticket,
+from supportctl.models import (
+    PRIORITIES,
+    RESOLUTIONS,
+    Attachment,
+    Escalation,
+    Event,
+    Message,
+    Ticket,
+    User,
 )
-from supportctl.timeutil import back, format_ts, parse_ts
+from supportctl.remote.http import HttpClient
+from supportctl.sla import SlaPolicy, evaluate, marks
+from supportctl.sla import state as sla_state
+from supportctl.timeutil import back, format_ts, now, parse_ts
 
 REST_PATH = "/REST/2.0"
 PAGE_SIZE = 100
@@ -364,7 +382,7 @@ class RtClient(HttpClient):
         elif auth:
             self.session.auth = auth
 
-    def _error(self, response: requests.Response) -> SupportctlError:
+    def error(self, response: requests.Response) -> SupportctlError:
         status = response.status_code
         try:
             doc = response.json()
@@ -408,16 +426,30 @@ def _ticket_path(ticket_id: str) -> str:
 
 
 def _unsupported(command: str) -> UsageError:
-    return UsageError(f"`{command}` is not supported by the `rt` backend")
+    return unsupported(command, "rt")
 
 
 # -- the service --------------------------------------------------------------------------------
-class RtService(Service):
-    """The service API over RT REST2: same methods, same results, same errors."""
+class RtService(TicketService):
+    """The service interface over RT REST2: same results, same errors.  Escalations, proxy
+    access, feedback, org view and reports are not RT concepts (the registry refuses those
+    commands before this is built; the methods refuse too)."""
 
-    def __init__(self, client: RtClient, username: str | None, *, sla_policy: Any = None) -> None:
-        super().__init__(None, username, sla_policy=sla_policy)  # type: ignore[arg-type]
+    backend_name = "rt"
+
+    def __init__(
+        self,
+        client: RtClient,
+        username: str | None,
+        *,
+        sla_policy: SlaPolicy | None = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
         self.client = client
+        self.username = username
+        self.sla_policy = sla_policy or SlaPolicy()
+        self.clock = clock
+        self._actor: User | None = None
         self._users: dict[str, str | None] = {}
         self._queues: dict[str, str] = {}
         self.queue = os.environ.get("SUPPORTCTL_RT_QUEUE") or DEFAULT_QUEUE
@@ -477,12 +509,7 @@ class RtService(Service):
 
     def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
         actor = self.actor
-        if query.scope not in SCOPES:
-            raise UsageError(f"invalid scope {query.scope!r}; valid scopes: {', '.join(SCOPES)}")
-        if query.sort not in SORT_KEYS:
-            raise UsageError(f"invalid sort {query.sort!r}; valid sorts: {', '.join(SORT_KEYS)}")
-        if query.limit < 0:
-            raise UsageError("--limit must be 0 (all) or a positive number")
+        check_query(query)
         if query.scope == "org" and not actor.is_agent:
             raise PermissionDenied(
                 "--scope org is for privileged RT users; you are unprivileged",
@@ -498,12 +525,9 @@ class RtService(Service):
             if query.sla is not None:
                 ticket = self.get_visible_ticket(ticket.id)
             row = ticket.summary()
-            if query.sla is not None:
-                from supportctl.sla import sla_state
-
-                if sla_state(self.sla_of(ticket)) != query.sla:
-                    total -= 1
-                    continue
+            if query.sla is not None and sla_state(self.sla_of(ticket)) != query.sla:
+                total -= 1
+                continue
             rows.append(row)
             if query.limit and len(rows) >= query.limit:
                 break  # lazily: no page past what --limit needs
@@ -517,7 +541,7 @@ class RtService(Service):
                 doc["sla"] = self.sla_of(ticket)
             else:
                 doc = dict(row)
-                doc["sla"] = self._sla(dict(row), moment)
+                doc["sla"] = evaluate(row, {}, self.sla_policy, moment)
             out.append(doc)
         return ListResult(tickets=out, total=total)
 
@@ -564,8 +588,6 @@ class RtService(Service):
 
     def sla_of(self, ticket: Ticket) -> dict[str, Any]:
         """Agents, for the first response: whoever wrote on the ticket but its requesters."""
-        from supportctl.sla import evaluate, marks
-
         customers = {ticket.requester, *ticket.cc}
         agents = {m.author for m in ticket.messages if m.author not in customers}
         return evaluate(ticket.summary(), marks(ticket, agents), self.sla_policy, self.clock())
@@ -661,7 +683,7 @@ class RtService(Service):
         attachments: list[NewAttachment] | None = None,
     ) -> Ticket:
         """Correspond, or comment with ``internal``; not on closed tickets (SPEC §3)."""
-        _check_body(body)
+        check_body(body)
         if internal and not self.actor.is_agent:
             raise PermissionDenied("internal notes are for agents only")
         files = self._files(attachments)
@@ -690,15 +712,13 @@ class RtService(Service):
         self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
     ) -> tuple[Ticket, bool]:
         """RT `resolved` (reasons solved, chat, phone) or `rejected` (every other reason)."""
-        from supportctl.models import RESOLUTIONS
-
         if reason is not None:
             if not self.actor.is_agent:
                 raise PermissionDenied("--reason is for agents; your close is recorded as solved")
             if reason not in RESOLUTIONS:
                 raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
         if comment is not None:
-            _check_body(comment, what="comment")
+            check_body(comment, what="comment")
         current = ticket_from_rt(self._raw(ticket_id))
         if current.status == "closed":
             return self.get_visible_ticket(current.id), False
@@ -765,11 +785,7 @@ class RtService(Service):
                     f"tags need a ticket custom field {TAGS_FIELD!r} applied to the queue in RT",
                     hint="see docs/rt.md (tags)",
                 )
-            if changes.tags is not None:
-                tags = list(dict.fromkeys(changes.tags))
-            else:
-                tags = [t for t in current.tags if t not in changes.remove_tags]
-                tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
+            tags = merge_tags(current.tags, changes)
             if tags != current.tags:
                 fields["CustomFields"] = {TAGS_FIELD: tags}
         if not fields:
@@ -814,35 +830,61 @@ class RtService(Service):
             )
 
     # -- not RT concepts (SPEC §11) -----------------------------------------------------------
-    def list_escalations(self, *a: Any, **k: Any) -> Any:
+    def list_escalations(
+        self, *, scope: str = "mine", stages: tuple[str, ...] = ()
+    ) -> list[Escalation]:
         raise _unsupported("escalations list")
 
-    def get_escalation(self, *a: Any, **k: Any) -> Any:
+    def get_escalation(
+        self, escalation_id: str | None = None, *, ticket_id: str | None = None
+    ) -> Escalation:
         raise _unsupported("escalations track")
 
-    def create_escalation(self, *a: Any, **k: Any) -> Any:
+    def create_escalation(
+        self, ticket_id: str, description: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]:
         raise _unsupported("escalations create")
 
-    def advance_escalation(self, *a: Any, **k: Any) -> Any:
+    def advance_escalation(
+        self, escalation_id: str, to: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]:
         raise _unsupported("escalations advance")
 
-    def proxy_access(self, ticket_id: str) -> Any:
+    def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:
         raise _unsupported("proxy-access show")
 
-    def set_proxy_access(self, ticket_id: str, value: bool | None) -> Any:
+    def set_proxy_access(self, ticket_id: str, value: bool | None) -> tuple[ProxyEntry, bool]:
         raise _unsupported("proxy-access toggle")
 
-    def org_view(self, org_id: str | None = None) -> Any:
+    def org_view(self, org_id: str | None = None) -> OrgView:
         raise _unsupported("org view")
 
-    def report(self, **kwargs: Any) -> Any:
+    def report(self, **kwargs: Any) -> dict[str, Any]:
         raise _unsupported("report")
 
     # -- sweeps --------------------------------------------------------------------------------
-    def _sweep_candidates(self, rule: SweepRule, cutoff: str) -> list[str]:
-        """Select by TicketSQL; `Service.sweep` then re-reads each ticket just before acting
+    def sweep(
+        self,
+        rules: list[SweepRule],
+        *,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[SweepOutcome]:
+        """The shared sweep loop; candidates by TicketSQL, each re-read before it is acted on."""
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied(
+                f"tickets sweep is for agents; you are {with_article(actor.role)}"
+            )
+        return run_sweep(
+            rules, self._sweep_candidates, self._sweep_one, dry_run=dry_run, progress=progress
+        )
+
+    def _sweep_candidates(self, rule: SweepRule) -> list[str]:
+        """Select by TicketSQL; ``_sweep_one`` then re-reads each ticket just before acting
         on it, and one changed meanwhile is skipped.  RT has no lock to hold across the two
         (docs/rt.md)."""
+        cutoff = format_ts(back(self.clock(), rule.idle))
         query = TicketQuery(
             scope="org",
             statuses=rule.effective_statuses,
@@ -860,7 +902,6 @@ class RtService(Service):
         ]
 
     def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
-        done = {"close": "closed", "expire": "expired", "remind": "reminded"}[rule.action]
         try:
             ticket = ticket_from_rt(self._raw(ticket_id))
             cutoff = format_ts(back(self.clock(), rule.idle))
@@ -890,10 +931,8 @@ class RtService(Service):
                 if ticket_from_rt(self._raw(ticket_id)).status != "closed":
                     raise PermissionDenied(f"RT did not close it: {'; '.join(said)}")
         except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
-            return SweepOutcome(
-                ticket_id, rule.name, rule.action, "failed", exc.message, int(exc.exit_status)
-            )
-        return SweepOutcome(ticket_id, rule.name, rule.action, done)
+            return sweep_failure(ticket_id, rule, exc)
+        return SweepOutcome(ticket_id, rule.name, rule.action, SWEEP_RESULTS[rule.action])
 
 
 # -- the registry entry -------------------------------------------------------------------------
@@ -928,33 +967,21 @@ def rest_url(url: str) -> str:
     return url if url.endswith(REST_PATH) else url + REST_PATH
 
 
-class RtBackend:
-    """Registry entry for `--backend rt`: what it serves, and its service."""
-
-    name = "rt"
-    capabilities = frozenset({"tickets"})
-
-    def __init__(self, settings: Any, *, verbose: bool = False) -> None:
-        if not settings.url:
-            raise UsageError(
-                "the rt backend needs RT's URL",
-                hint="pass --url https://rt.example.com, set SUPPORTCTL_URL or "
-                "`supportctl config set url …`",
-            )
-        auth, token, self.username = credentials(settings)
-        self.client = RtClient(
-            rest_url(settings.url),
-            auth=auth,
-            token=token,
-            timeout=settings.timeout,
-            ca_bundle=settings.ca_bundle,
-            verbose=verbose,
+def open_service(settings: Any, *, sla_policy: SlaPolicy | None = None) -> RtService:
+    """Registry factory for `--backend rt`: identity is the credentials' RT user."""
+    if not settings.url:
+        raise UsageError(
+            "the rt backend needs RT's URL",
+            hint="pass --url https://rt.example.com, set SUPPORTCTL_URL or "
+            "`supportctl config set url …`",
         )
-
-    def make_service(self, username: str | None, *, sla_policy: Any = None) -> RtService:
-        """Identity is the credentials' RT user."""
-        return RtService(self.client, self.username or username, sla_policy=sla_policy)
-
-
-def open_from_settings(settings: Any) -> RtBackend:
-    return RtBackend(settings, verbose=getattr(settings, "verbose", False))
+    auth, token, username = credentials(settings)
+    client = RtClient(
+        rest_url(settings.url),
+        auth=auth,
+        token=token,
+        timeout=settings.timeout,
+        ca_bundle=settings.ca_bundle,
+        verbose=getattr(settings, "verbose", False),
+    )
+    return RtService(client, username or settings.user, sla_policy=sla_policy)

@@ -1,14 +1,15 @@
 """The http backend (SPEC §7): the REST API through one ``requests.Session``.
 
 Imported only when ``--backend http`` is chosen, so other commands never pay for requests.
-``RemoteService`` offers the methods of ``supportctl.service.Service``; the server applies
-the rules, and its problem documents become the same exceptions (and exit codes) the json
-backend raises, with the server's ``detail`` as the message.
+``HttpService`` implements ``supportctl.api.TicketService``; the server applies the rules,
+and its problem documents become the same exceptions (and exit codes) the json backend
+raises, with the server's ``detail`` as the message.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import logging
 import random
 import time
@@ -20,28 +21,33 @@ from urllib.parse import quote
 import requests
 
 from supportctl import __version__
-from supportctl.errors import (
-    AuthenticationFailed,
-    Conflict,
-    ExitStatus,
-    NotFound,
-    PermissionDenied,
-    PreconditionFailed,
-    SupportctlError,
-    Unavailable,
-    UsageError,
-)
-from supportctl.models import Attachment, Escalation, Event, Org, Ticket, User
-from supportctl.service import (
+from supportctl.api import (
+    FEDRAMP_REFUSAL,
     ListResult,
     NewAttachment,
     OrgView,
     ProxyEntry,
-    Service,
+    SweepOutcome,
+    SweepRule,
     TicketChanges,
     TicketQuery,
+    TicketService,
     TicketView,
+    check_attachments,
+    check_query,
+    content_type_of,
+    merge_tags,
 )
+from supportctl.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+    SupportctlError,
+    Unavailable,
+    UsageError,
+    error_for_status,
+)
+from supportctl.models import Attachment, Escalation, Event, Org, Ticket, User
 from supportctl.timeutil import format_ts
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -53,25 +59,6 @@ PAGE_SIZE = 500
 
 log = logging.getLogger("supportctl.http")
 
-_BY_EXIT = {
-    int(ExitStatus.USAGE): UsageError,
-    int(ExitStatus.NOT_FOUND): NotFound,
-    int(ExitStatus.PERMISSION): PermissionDenied,
-    int(ExitStatus.CONFLICT): Conflict,
-    int(ExitStatus.UNAVAILABLE): Unavailable,
-}
-_BY_STATUS = {
-    400: UsageError,
-    401: AuthenticationFailed,
-    403: PermissionDenied,
-    404: NotFound,
-    405: UsageError,
-    409: Conflict,
-    412: PreconditionFailed,
-    413: UsageError,
-    415: UsageError,
-    422: UsageError,
-}
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -196,7 +183,7 @@ class HttpClient:
     def call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, requests.Response]:
         response = self.request(method, path, **kwargs)
         if response.status_code >= 400:
-            raise self._error(response)
+            raise self.error(response)
         if response.status_code == 204 or not response.content:
             return None, response
         try:
@@ -207,7 +194,7 @@ class HttpClient:
                 f"(status {response.status_code}, {len(response.content)} bytes)"
             ) from None
 
-    def _error(self, response: requests.Response) -> SupportctlError:
+    def error(self, response: requests.Response) -> SupportctlError:
         status = response.status_code
         try:
             problem = response.json()
@@ -219,11 +206,7 @@ class HttpClient:
         if status >= 500 or status in RETRY_STATUSES:
             text = f": {detail}" if detail else ""
             return Unavailable(f"the server at {self.base_url} answered {status}{text}")
-        cls = _BY_STATUS.get(status)
-        if cls is None or (status in (400, 403, 404, 409) and problem.get("exit_code") in _BY_EXIT):
-            cls = _BY_EXIT.get(problem.get("exit_code"), cls or UsageError)
-        if status == 401:
-            cls = AuthenticationFailed
+        cls = error_for_status(status, problem.get("exit_code"))
         return cls(detail or f"the server answered {status}", hint=problem.get("hint"))
 
 
@@ -236,12 +219,14 @@ def _ticket(doc: dict[str, Any], slas: dict[str, Any] | None = None) -> Ticket:
     return Ticket.from_dict(doc, validate=False)
 
 
-class RemoteService(Service):
-    """The service API over HTTP: same methods, same results, same errors."""
+class HttpService(TicketService):
+    """The service interface over HTTP: same results, same errors; the server's rules."""
+
+    backend_name = "http"
 
     def __init__(self, client: HttpClient) -> None:
-        super().__init__(None, None)  # type: ignore[arg-type]
         self.client = client
+        self._actor: User | None = None
         self._slas: dict[str, Any] = {}  # ticket id → the sla object the server computed
 
     def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
@@ -255,6 +240,12 @@ class RemoteService(Service):
             doc, _ = self.client.call("GET", "/me")
             self._actor = User.from_dict(doc, validate=False)
         return self._actor
+
+    def require_history_access(self) -> User:
+        """FedRAMP users are refused before anything is sent (the server refuses too)."""
+        if self.actor.fedramp:
+            raise PermissionDenied(FEDRAMP_REFUSAL)
+        return self.actor
 
     # -- reading ------------------------------------------------------------------------------
     def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
@@ -287,8 +278,7 @@ class RemoteService(Service):
             params.append(("fields", "messages"))
         if query.sla is not None:
             params.append(("sla", query.sla))
-        if query.limit < 0:
-            raise UsageError("--limit must be 0 (all) or a positive number")
+        check_query(query)
         rows: list[dict[str, Any]] = []
         total = 0
         cursor = None
@@ -333,9 +323,7 @@ class RemoteService(Service):
         path = f"/tickets/{quote(ticket_id, safe='')}/attachments/{quote(name, safe='')}"
         response = self.client.request("GET", path)
         if response.status_code >= 400:
-            raise self.client._error(response)
-        import hashlib
-
+            raise self.client.error(response)
         data = response.content
         meta = Attachment(
             name=name,
@@ -348,8 +336,6 @@ class RemoteService(Service):
     # -- working tickets ----------------------------------------------------------------------
     def _send(self, path: str, fields: dict[str, Any], files: list[NewAttachment] | None) -> Any:
         if files:
-            from supportctl.service import content_type_of
-
             form = {
                 k: ("true" if v is True else "false" if v is False else v)
                 for k, v in fields.items()
@@ -386,8 +372,6 @@ class RemoteService(Service):
 
     @staticmethod
     def _check_files(files: list[NewAttachment] | None) -> None:
-        from supportctl.service import check_attachments
-
         check_attachments([(f.name, len(f.data)) for f in files or []])
 
     def reply(
@@ -444,9 +428,7 @@ class RemoteService(Service):
         if changes.tags is not None:
             body["tags"] = list(changes.tags)
         elif changes.add_tags or changes.remove_tags:
-            tags = [t for t in current.tags if t not in changes.remove_tags]
-            tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
-            body["tags"] = tags
+            body["tags"] = merge_tags(current.tags, changes)
         tag = if_match or response.headers.get("ETag")
         doc, answer = self.client.call(
             "PATCH", path, json=body, headers={"If-Match": tag} if tag else None
@@ -521,10 +503,14 @@ class RemoteService(Service):
         return doc
 
     # -- sweeps ------------------------------------------------------------------------------
-    def sweep(self, rules: list[Any], *, dry_run: bool = False, progress: Any = None) -> list[Any]:
+    def sweep(
+        self,
+        rules: list[SweepRule],
+        *,
+        dry_run: bool = False,
+        progress: Any = None,
+    ) -> list[SweepOutcome]:
         """The server sweeps (its re-checks happen under its store's lock)."""
-        from supportctl.service import SweepOutcome
-
         doc, _ = self.client.call(
             "POST", "/sweep", json={"rules": [r.to_dict() for r in rules], "dry_run": dry_run}
         )
@@ -580,35 +566,24 @@ class RemoteService(Service):
         return OrgView(org=org, full=False, users=admins)
 
 
-class HttpBackend:
-    """Registry entry for `--backend http`: what it serves, and its service."""
-
-    name = "http"
-    capabilities = frozenset({"tickets", "escalations", "proxy-access", "org", "report"})
-
-    def __init__(self, settings: Any, *, verbose: bool = False) -> None:
-        if not settings.url:
-            raise UsageError(
-                "the http backend needs a URL",
-                hint="pass --url https://HOST/api/v1, set SUPPORTCTL_URL or `supportctl config set url …`",
-            )
-        if not settings.token:
-            raise AuthenticationFailed(
-                "the http backend needs a token",
-                hint="set SUPPORTCTL_TOKEN, or `supportctl config set token …` (or token_env)",
-            )
-        self.client = HttpClient(
-            settings.url,
-            settings.token,
-            timeout=settings.timeout,
-            ca_bundle=settings.ca_bundle,
-            verbose=verbose,
+def open_service(settings: Any, *, sla_policy: Any = None) -> HttpService:
+    """Registry factory for `--backend http`: identity is the token's user; SLA targets
+    are the server's (``sla_policy`` is not used)."""
+    if not settings.url:
+        raise UsageError(
+            "the http backend needs a URL",
+            hint="pass --url https://HOST/api/v1, set SUPPORTCTL_URL or `supportctl config set url …`",
         )
-
-    def make_service(self, username: str | None, *, sla_policy: Any = None) -> RemoteService:
-        """Identity is the token's user; SLA targets are the server's."""
-        return RemoteService(self.client)
-
-
-def open_from_settings(settings: Any) -> HttpBackend:
-    return HttpBackend(settings, verbose=getattr(settings, "verbose", False))
+    if not settings.token:
+        raise AuthenticationFailed(
+            "the http backend needs a token",
+            hint="set SUPPORTCTL_TOKEN, or `supportctl config set token …` (or token_env)",
+        )
+    client = HttpClient(
+        settings.url,
+        settings.token,
+        timeout=settings.timeout,
+        ca_bundle=settings.ca_bundle,
+        verbose=getattr(settings, "verbose", False),
+    )
+    return HttpService(client)

@@ -1,13 +1,17 @@
-"""The interface every backend implements, and the listing query they all answer.
+"""The storage interface: what a local store offers the local service and store admin.
 
-The service layer (supportctl.service) holds the rules of SPEC §3; a backend only
-stores and fetches documents.  Writes go through ``update_ticket`` /
+The local service (``supportctl.service``) holds the rules of SPEC §3; a storage only
+keeps and fetches documents and applies no rule.  Writes go through ``update_ticket`` /
 ``create_ticket``, which apply a caller's function to the current state under the
-backend's own concurrency control, so no update is ever lost.
+store's own concurrency control, so no update is ever lost.  Store administration
+(``supportctl.storage.admin``: init, import, export, check, tokens) uses the rest.
+
+The json directory (``supportctl.storage.jsonstore``) is the first implementation.
 """
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,18 +55,36 @@ class CheckReport:
         return not self.problems
 
 
-class Backend(ABC):
-    """Storage of orgs, users, tickets and escalations."""
+@dataclass
+class TokenRecord:
+    """An API token of `supportctl serve` as stored: its hash, never the token."""
 
-    name: str = ""
-    #: Commands this backend can serve (SPEC §6); others exit 2 before doing anything.
-    capabilities: frozenset[str] = frozenset()
+    id: str
+    user: str
+    sha256: str
+    created_at: str
 
-    def make_service(self, username: str | None, *, sla_policy: Any = None) -> Any:
-        """The service layer over this backend, acting as ``username``."""
-        from supportctl.service import Service
+    def public(self) -> dict[str, str]:
+        """What `store token list` shows: never the hash, let alone the token."""
+        return {"id": self.id, "user": self.user, "created_at": self.created_at}
 
-        return Service(self, username, sla_policy=sla_policy)
+
+class Storage(ABC):
+    """Storage of orgs, users, tickets, escalations, attachment bytes and API tokens."""
+
+    #: Where the store is, as users name it (a directory; later a database URL).
+    location: str = ""
+
+    # -- opening ------------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def open(cls, settings: Any, *, create: bool = False) -> Storage:
+        """The store the resolved settings name; ``create`` makes an empty one if needed."""
+
+    @classmethod
+    @abstractmethod
+    def exists_for(cls, settings: Any) -> bool:
+        """Whether the settings name an existing store."""
 
     # -- directory ----------------------------------------------------------------------------
     @abstractmethod
@@ -128,6 +150,31 @@ class Backend(ABC):
     @abstractmethod
     def export_documents(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
 
+    @abstractmethod
     def check(self, *, repair: bool = False) -> CheckReport:
-        """Verify the backend's own storage (`store check`); local stores only."""
-        raise UsageError(f"`store check` is not supported by the `{self.name}` backend")
+        """Verify the store (`store check`); with ``repair``, rebuild what is derivable."""
+
+    # -- store administration -----------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the whole store exclusively (store-wide administration: demo, tokens)."""
+
+    @abstractmethod
+    def is_empty(self) -> bool: ...
+
+    @property
+    @abstractmethod
+    def is_demo(self) -> bool:
+        """Whether `store init --demo` filled this store."""
+
+    @abstractmethod
+    def mark_demo(self) -> None: ...
+
+    # -- API tokens (SPEC §7, §9) -------------------------------------------------------------
+    @abstractmethod
+    def list_tokens(self) -> list[TokenRecord]:
+        """Every token record; a running server calls this per request, so keep it cheap."""
+
+    @abstractmethod
+    def save_tokens(self, records: list[TokenRecord]) -> None:
+        """Replace the token records (the caller holds ``transaction()``)."""

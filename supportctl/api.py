@@ -1,0 +1,623 @@
+"""The service interface: what every implementation offers the command tree and the server.
+
+The command tree (``supportctl.cli``) talks to a ``TicketService`` and to nothing else.
+Three implementations exist, none built on another:
+
+- ``supportctl.service.LocalService``: the rules of SPEC §3 over a storage
+  (``supportctl.storage``: the json directory, later PostgreSQL);
+- ``supportctl.remote.http.HttpService``: the REST API of ``supportctl serve``;
+- ``supportctl.remote.rt.RtService``: a Request Tracker's REST2 API.
+
+This module also holds what they share: the query and result types, and the pure
+validators (attachments, bodies, dates, changes, tag merges) every implementation applies
+before it sends or writes anything, so bad input is refused the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from supportctl.errors import Conflict, SupportctlError, UsageError
+from supportctl.models import (
+    CATEGORIES,
+    PRIORITIES,
+    STAGES,
+    STATUSES,
+    TICKET_TYPES,
+    Attachment,
+    Escalation,
+    Event,
+    Org,
+    Ticket,
+    User,
+)
+from supportctl.sla import SLA_FILTERS
+
+# SPEC §3 attachments (000): per message, per file, allowed extensions.
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 512_000
+CONTENT_TYPES = {
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "txt": "text/plain",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "har": "application/json",
+}
+ALLOWED_EXTENSIONS = tuple(CONTENT_TYPES)
+CLOSED_MESSAGE = (
+    "This ticket has been closed. If you have more questions, "
+    "open a new ticket and reference ticket {id}."
+)
+FEEDBACK_AGAIN = "Thank you — feedback for ticket {id} was already received."
+FEDRAMP_REFUSAL = (
+    "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
+)
+SORT_KEYS = ("created", "updated", "priority", "status", "id")
+SCOPES = ("mine", "org")
+
+@dataclass
+class TicketQuery:
+    """The filters of `tickets list` (SPEC §4, §9)."""
+
+    scope: str = "mine"
+    org: str | None = None
+    statuses: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    assignee: str | None = None  # a username, "@me" or "none"
+    requester: str | None = None
+    tags: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    idle: timedelta | None = None
+    search: str | None = None
+    sort: str = "created"
+    asc: bool = False
+    limit: int = 50  # 0 = all
+    sla: str | None = None  # breached, at-risk or ok (SPEC §10)
+
+
+@dataclass
+class ListResult:
+    tickets: list[dict[str, Any]]  # summaries (or full documents when the thread was asked for)
+    total: int  # how many matched before --limit
+
+
+@dataclass
+class ProxyEntry:
+    username: str
+    effective: bool
+    source: str  # "override" or "account"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"username": self.username, "effective": self.effective, "source": self.source}
+
+
+@dataclass
+class TicketView:
+    """What `tickets show` draws: the ticket as this viewer may see it, and its context."""
+
+    ticket: Ticket
+    viewer: User
+    proxy_access: list[ProxyEntry]
+    escalation: Escalation | None
+    users: dict[str, User] = field(default_factory=dict)
+    sla: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OrgView:
+    """What `org view` shows: everything for admins and agents, the admins for users."""
+
+    org: Org
+    full: bool
+    users: list[User]
+    ticket_counts: dict[str, int] = field(default_factory=dict)
+    open_escalations: list[Escalation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """SPEC §9: ``{org, users, ticket_counts, open_escalations}``, or for users
+        ``{org: {id, name}, admins: [...]}``."""
+        if not self.full:
+            return {
+                "org": {"id": self.org.id, "name": self.org.name},
+                "admins": [
+                    {"username": u.username, "name": u.name, "email": u.email} for u in self.users
+                ],
+            }
+        return {
+            "org": self.org.to_dict(),
+            "users": [u.to_dict() for u in self.users],
+            "ticket_counts": self.ticket_counts,
+            "open_escalations": [e.to_dict() for e in self.open_escalations],
+        }
+
+
+SWEEP_ACTIONS = ("close", "remind", "expire")
+REMINDER_BODY = (
+    "Reminder: this ticket is waiting for your reply. Reply to keep it open; "
+    "it may be closed if we do not hear from you."
+)
+
+
+@dataclass(frozen=True)
+class SweepRule:
+    """One rule of `tickets sweep` (SPEC §4, §9): which tickets, how idle, what to do."""
+
+    name: str
+    action: str
+    idle: timedelta
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()
+
+    @property
+    def effective_statuses(self) -> tuple[str, ...]:
+        """The rule's statuses, else the action's own: close → resolved, expire → new,
+        remind → pending."""
+        default = {"close": ("resolved",), "expire": ("new",), "remind": ("pending",)}
+        return self.statuses or default[self.action]
+
+    def selects(self, ticket: dict[str, Any], cutoff: str) -> bool:
+        return (
+            ticket["status"] in self.effective_statuses
+            and ticket["updated_at"] < cutoff
+            and (not self.priorities or ticket["priority"] in self.priorities)
+            and (not self.types or ticket["type"] in self.types)
+            and (not self.orgs or ticket["org"] in self.orgs)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "action": self.action,
+            "idle_seconds": int(self.idle.total_seconds()),
+            "statuses": list(self.effective_statuses),
+            "priorities": list(self.priorities),
+            "types": list(self.types),
+            "orgs": list(self.orgs),
+        }
+
+
+#: SPEC §4 (001): resolved tickets are closed after two weeks without activity.
+BUILTIN_SWEEP_RULE = SweepRule(
+    name="builtin", action="close", idle=timedelta(days=14), statuses=("resolved",)
+)
+
+
+@dataclass
+class SweepOutcome:
+    ticket_id: str
+    rule: str
+    action: str
+    result: str  # closed, expired, reminded; would-…; skipped; failed
+    detail: str = ""
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket_id,
+            "rule": self.rule,
+            "action": self.action,
+            "result": self.result,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class NewAttachment:
+    name: str
+    data: bytes
+
+
+@dataclass
+class TicketChanges:
+    """`tickets update` flags; None means "leave as it is"."""
+
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None  # a username, "@me" or "none"
+    group: str | None = None  # "" clears the group
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] | None = None  # the full new list (REST PATCH), instead of add/remove
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.status is None
+            and self.priority is None
+            and self.assignee is None
+            and self.group is None
+            and not self.add_tags
+            and not self.remove_tags
+            and self.tags is None
+        )
+
+
+def validate_new_ticket(
+    subject: str, body: str, type_: str, category: str, priority: str, cc: Any
+) -> None:
+    """`tickets create` input every backend refuses the same way (exit 2)."""
+    if not subject.strip():
+        raise UsageError("the subject must not be empty")
+    check_body(body)
+    for value, allowed, name in (
+        (type_, TICKET_TYPES, "type"),
+        (category, CATEGORIES, "category"),
+        (priority, PRIORITIES, "priority"),
+    ):
+        if value not in allowed:
+            raise UsageError(f"invalid {name} {value!r}; valid: {', '.join(allowed)}")
+    if not isinstance(cc, list | tuple) or not all(isinstance(u, str) for u in cc):
+        raise UsageError("cc must be a list of usernames")
+
+
+def validate_changes(changes: TicketChanges) -> None:
+    """`tickets update` flags every backend refuses the same way (exit 2)."""
+    if changes.empty:
+        raise UsageError(
+            "nothing to update: give --status, --priority, --assignee, --group, "
+            "--add-tag or --remove-tag"
+        )
+    if changes.status is not None and changes.status not in STATUSES:
+        raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
+    if changes.status == "closed":
+        raise UsageError("close tickets with `supportctl tickets close` (it records a resolution)")
+    if changes.status == "escalated":
+        raise UsageError("escalate tickets with `supportctl escalations create`")
+    if changes.priority is not None and changes.priority not in PRIORITIES:
+        raise UsageError(f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}")
+
+
+def sweep_rule_from_dict(doc: Any) -> SweepRule:
+    """A rule as the REST API carries it (``SweepRule.to_dict``); UsageError when malformed."""
+    if not isinstance(doc, dict):
+        raise UsageError("each sweep rule must be an object")
+    try:
+        idle = timedelta(seconds=float(doc["idle_seconds"]))
+        rule = SweepRule(
+            name=str(doc.get("name") or "api"),
+            action=doc["action"],
+            idle=idle,
+            statuses=tuple(doc.get("statuses") or ()),
+            priorities=tuple(doc.get("priorities") or ()),
+            types=tuple(doc.get("types") or ()),
+            orgs=tuple(doc.get("orgs") or ()),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise UsageError("a sweep rule needs action and idle_seconds") from None
+    if rule.action not in SWEEP_ACTIONS:
+        raise UsageError(f"invalid sweep action {rule.action!r}; valid: {', '.join(SWEEP_ACTIONS)}")
+    bad = [v for v in rule.statuses if v not in STATUSES or v == "closed"]
+    if bad:
+        raise UsageError(f"invalid sweep status {bad[0]!r}")
+    return rule
+
+
+def etag(ticket: Ticket) -> str:
+    """The ticket's entity tag (SPEC §7): a hash of the whole stored document, quoted."""
+    canonical = json.dumps(ticket.to_dict(), sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:24] + '"'
+
+
+def check_attachments(files: list[tuple[str, int | None]]) -> None:
+    """SPEC §3: every file is checked before anything is written; one error names them all.
+
+    ``files`` holds (name, size) pairs; a size of None means the file could not be read.
+    """
+    problems = []
+    if len(files) > MAX_ATTACHMENTS:
+        problems.append(f"{len(files)} files attached, at most {MAX_ATTACHMENTS} per message")
+    seen: set[str] = set()
+    for name, size in files:
+        if size is None:
+            problems.append(f"{name}: no such file or not readable")
+            continue
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name) or name in ("", ".", ".."):
+            problems.append(f"{name!r}: the name has control characters or is empty")
+            continue
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if ext not in ALLOWED_EXTENSIONS:
+            problems.append(
+                f"{name}: {'.' + ext if ext else 'no extension'} is not an allowed type "
+                f"(allowed: {', '.join(ALLOWED_EXTENSIONS)})"
+            )
+        if size > MAX_ATTACHMENT_BYTES:
+            problems.append(
+                f"{name}: {size:,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,} bytes"
+            )
+        if name in seen:
+            problems.append(f"{name}: attached twice")
+        seen.add(name)
+    if problems:
+        raise UsageError("attachments refused, nothing written: " + "; ".join(problems))
+
+
+def content_type_of(name: str) -> str:
+    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def check_body(body: str, what: str = "body") -> None:
+    if not body or not body.strip():
+        raise UsageError(f"empty {what}; nothing written")
+    if "\x00" in body:
+        raise UsageError(f"the {what} contains a NUL character; nothing written")
+
+
+def check_date(value: str | None) -> str | None:
+    """`--expected DATE`: a calendar date, YYYY-MM-DD."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise UsageError(f"invalid date {value!r}: use YYYY-MM-DD") from None
+
+
+
+
+def with_article(role: str) -> str:
+    """"a user", "an admin", "an agent" — for messages that say who the caller is."""
+    return {"user": "a user", "admin": "an admin", "agent": "an agent"}.get(role, role)
+
+
+def check_query(query: TicketQuery) -> None:
+    """`tickets list` values every implementation refuses the same way (exit 2)."""
+    if query.scope not in SCOPES:
+        raise UsageError(f"invalid scope {query.scope!r}; valid scopes: {', '.join(SCOPES)}")
+    if query.sort not in SORT_KEYS:
+        raise UsageError(f"invalid sort {query.sort!r}; valid sorts: {', '.join(SORT_KEYS)}")
+    if query.limit < 0:
+        raise UsageError("--limit must be 0 (all) or a positive number")
+    if query.sla is not None and query.sla not in SLA_FILTERS:
+        raise UsageError(f"invalid --sla {query.sla!r}; valid: {', '.join(SLA_FILTERS)}")
+
+
+def merge_tags(current: list[str], changes: TicketChanges) -> list[str]:
+    """The tags after ``changes``: the full new list, or ``current`` with tags removed and
+    added (in order, once each)."""
+    if changes.tags is not None:
+        return list(dict.fromkeys(changes.tags))
+    tags = [t for t in current if t not in changes.remove_tags]
+    tags += [t for t in dict.fromkeys(changes.add_tags) if t not in tags]
+    return tags
+
+
+def unsupported(command: str, backend: str) -> UsageError:
+    """SPEC §6: the one message for a command a backend cannot serve (exit 2)."""
+    return UsageError(f"`{command}` is not supported by the `{backend}` backend")
+
+
+def run_sweep(
+    rules: list[SweepRule],
+    candidates: Callable[[SweepRule], list[str]],
+    act: Callable[[str, SweepRule], SweepOutcome],
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[SweepOutcome]:
+    """The sweep loop every implementation shares: each rule's candidates in turn, each one
+    acted on by ``act`` (which re-checks it first) or, with ``dry_run``, only reported."""
+    outcomes: list[SweepOutcome] = []
+    for rule in rules:
+        for ticket_id in candidates(rule):
+            if dry_run:
+                outcomes.append(
+                    SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
+                )
+            else:
+                outcomes.append(act(ticket_id, rule))
+            if progress:
+                progress(1)
+    return outcomes
+
+
+SWEEP_RESULTS = {"close": "closed", "expire": "expired", "remind": "reminded"}
+
+
+def sweep_failure(ticket_id: str, rule: SweepRule, exc: SupportctlError) -> SweepOutcome:
+    """A ticket a sweep could not act on: reported with its error and exit code."""
+    return SweepOutcome(
+        ticket_id, rule.name, rule.action, "failed", exc.message, int(exc.exit_status)
+    )
+
+
+class TicketService(ABC):
+    """What every backend offers the command tree (SPEC §3, §4): one acting user's view of
+    the tickets, and the actions they may take.  Implementations raise the exceptions of
+    ``supportctl.errors``, so every command exits with the same code on every backend."""
+
+    #: The backend's name, for messages (``json``, ``http``, ``rt``).
+    backend_name: str = ""
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def actor(self) -> User:
+        """The acting user; PermissionDenied (exit 4) when there is none."""
+
+    @abstractmethod
+    def require_history_access(self) -> User:
+        """The actor, if they may read ticket history (FedRAMP users may not, 000)."""
+
+    # -- reading ------------------------------------------------------------------------------
+    @abstractmethod
+    def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
+        """The tickets the query and the actor's visibility select, sorted and cut to
+        ``query.limit``; ``with_thread`` gives whole documents (messages and events)."""
+
+    @abstractmethod
+    def get_visible_ticket(self, ticket_id: str) -> Ticket:
+        """The ticket as the actor may see it; NotFound when it is not theirs to see."""
+
+    @abstractmethod
+    def show_ticket(self, ticket_id: str) -> TicketView: ...
+
+    @abstractmethod
+    def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
+        """A ticket as JSON output shows it: as the actor may see it, with its ``sla``."""
+
+    @abstractmethod
+    def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:
+        """The newest attachment called ``name``, its bytes, and how many share the name."""
+
+    def visible_ticket_ids(self) -> list[str]:
+        """Every ticket id the actor may see (for shell completion); none for FedRAMP users."""
+        if self.actor.fedramp:
+            return []
+        scopes = ["mine"] if self.actor.role == "user" else ["org", "mine"]
+        ids: dict[str, None] = {}
+        for scope in scopes:
+            result = self.list_tickets(TicketQuery(scope=scope, sort="id", limit=0))
+            ids.update(dict.fromkeys(t["id"] for t in result.tickets))
+        return list(ids)
+
+    # -- working tickets ----------------------------------------------------------------------
+    @abstractmethod
+    def create_ticket(
+        self,
+        *,
+        subject: str,
+        body: str,
+        type_: str = "web",
+        category: str = "general",
+        priority: str = "normal",
+        cc: Iterable[str] = (),
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket: ...
+
+    @abstractmethod
+    def reply(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        internal: bool = False,
+        attachments: list[NewAttachment] | None = None,
+    ) -> Ticket: ...
+
+    @abstractmethod
+    def close(
+        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        """Returns (ticket, changed); closing a closed ticket changes nothing."""
+
+    @abstractmethod
+    def feedback(
+        self, ticket_id: str, rating: int, comment: str | None = None
+    ) -> tuple[Ticket, bool]:
+        """Returns (ticket, changed); a second feedback changes nothing."""
+
+    @abstractmethod
+    def update(
+        self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
+    ) -> tuple[Ticket, list[Event]]:
+        """Returns the ticket and the events this update added (none: nothing changed)."""
+
+    # -- escalations --------------------------------------------------------------------------
+    @abstractmethod
+    def list_escalations(
+        self, *, scope: str = "mine", stages: tuple[str, ...] = ()
+    ) -> list[Escalation]: ...
+
+    @abstractmethod
+    def get_escalation(
+        self, escalation_id: str | None = None, *, ticket_id: str | None = None
+    ) -> Escalation: ...
+
+    @abstractmethod
+    def create_escalation(
+        self, ticket_id: str, description: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]: ...
+
+    @abstractmethod
+    def advance_escalation(
+        self, escalation_id: str, to: str, expected: str | None = None
+    ) -> tuple[Ticket, Escalation]: ...
+
+    def wait_for_stage(
+        self,
+        escalation_id: str | None,
+        *,
+        ticket_id: str | None = None,
+        until: str = "resolved",
+        interval: float = 30.0,
+        timeout: float | None = None,
+        on_change: Callable[[Escalation], None] = lambda esc: None,
+        sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> Escalation:
+        """Poll until the escalation reaches ``until`` (or a later stage); Conflict on timeout."""
+        sleep = sleep or time.sleep
+        monotonic = monotonic or time.monotonic
+        if until not in STAGES:
+            raise UsageError(f"invalid stage {until!r}; valid: {', '.join(STAGES)}")
+        if interval <= 0:
+            raise UsageError("--interval must be a positive number of seconds")
+        deadline = None if timeout is None else monotonic() + timeout
+        esc = self.get_escalation(escalation_id, ticket_id=ticket_id)
+        target = STAGES.index(until)
+        while STAGES.index(esc.stage) < target:
+            moment = monotonic()
+            if deadline is not None and moment >= deadline:
+                raise Conflict(
+                    f"timed out after {timeout:g} s: escalation {esc.id} is at {esc.stage}, "
+                    f"not yet {until}"
+                )
+            sleep(interval if deadline is None else min(interval, deadline - moment))
+            latest = self.get_escalation(esc.id)
+            if latest.stage != esc.stage:
+                on_change(latest)
+            esc = latest
+        return esc
+
+    # -- proxy login access (SPEC §5) ----------------------------------------------------------
+    @abstractmethod
+    def proxy_access(self, ticket_id: str) -> list[ProxyEntry]: ...
+
+    @abstractmethod
+    def set_proxy_access(self, ticket_id: str, value: bool | None) -> tuple[ProxyEntry, bool]:
+        """Set (or, with None, flip) the actor's own proxy access; returns (entry, changed)."""
+
+    # -- organisations, sweeps, reports ------------------------------------------------------
+    @abstractmethod
+    def org_view(self, org_id: str | None = None) -> OrgView: ...
+
+    @abstractmethod
+    def sweep(
+        self,
+        rules: list[SweepRule],
+        *,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[SweepOutcome]: ...
+
+    @abstractmethod
+    def report(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        scope: str = "mine",
+        org: str | None = None,
+        by: str = "priority",
+    ) -> dict[str, Any]: ...

@@ -1,0 +1,263 @@
+"""Store administration (SPEC §4, §9): `store init`, `import`, `export`, `check`, `token`.
+
+An API of the storage layer over any ``Storage``, used by ``supportctl store …`` and by
+the server (tokens).  Imports are checked whole before anything is written: syntax,
+fields, ids unique, references resolved; any bad line means nothing is imported.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from supportctl.errors import Conflict, NotFound, UsageError
+from supportctl.models import KINDS, Ticket
+from supportctl.storage.base import DuplicateDocuments, Storage, TokenRecord
+from supportctl.timeutil import format_ts, now
+
+
+@dataclass
+class ImportLine:
+    number: int
+    kind: str
+    doc: Any
+
+
+# -- init -----------------------------------------------------------------------------------------
+@dataclass
+class InitResult:
+    storage: Storage
+    existed: bool  # the store was there before
+    counts: dict[str, int] | None = None  # the demo's documents, when this call made them
+
+
+def init_store(
+    storage_cls: type[Storage], settings: Any, *, demo: bool, clock: Callable[[], datetime] = now
+) -> InitResult:
+    """Create the store (an existing one is left as it is); with ``demo``, fill an empty
+    store with the demo.  Two `init --demo` at once: one fills, the other sees it."""
+    existed = storage_cls.exists_for(settings)
+    storage = storage_cls.open(settings, create=True)
+    if not demo:
+        return InitResult(storage, existed)
+    with storage.transaction():
+        if storage.is_demo:
+            return InitResult(storage, True)
+        if not storage.is_empty():
+            raise Conflict(
+                f"the store at {storage.location} already holds data; the demo goes into an "
+                "empty store",
+                hint="choose another directory with --store",
+            )
+        from supportctl.demo import demo_attachment_blobs, demo_documents
+
+        for digest, data in demo_attachment_blobs().items():
+            storage.put_blob(digest, data)
+        docs = demo_documents(clock())
+        lines = [json.dumps(doc, ensure_ascii=False).encode("utf-8") for doc in docs]
+        counts = import_lines(storage, lines)
+        storage.mark_demo()
+    return InitResult(storage, existed, counts)
+
+
+# -- import and export ----------------------------------------------------------------------------
+def import_lines(storage: Storage, lines: Iterable[bytes]) -> dict[str, int]:
+    """SPEC §4, §9: check every line first; any bad line means nothing is imported."""
+    return import_checked(storage, check_import(lines, storage))
+
+
+def import_into(
+    storage_cls: type[Storage], settings: Any, lines: list[bytes]
+) -> tuple[Storage, dict[str, int]]:
+    """`store import`: into the configured store, created when there is none — after every
+    line was checked, so a bad file leaves nothing behind."""
+    if storage_cls.exists_for(settings):
+        storage = storage_cls.open(settings)
+        parsed = check_import(lines, storage)
+    else:
+        parsed = check_import(lines, None)
+        storage = storage_cls.open(settings, create=True)
+    lines.clear()  # memory: no longer needed once parsed
+    return storage, import_checked(storage, parsed)
+
+
+def import_checked(storage: Storage, parsed: list[ImportLine]) -> dict[str, int]:
+    """Import lines already checked by ``check_import``; ids taken meanwhile are bad lines."""
+    try:
+        return storage.import_documents([(p.kind, p.doc) for p in parsed])
+    except DuplicateDocuments as exc:
+        raise _import_error([_exists(parsed[i]) for i in exc.positions]) from None
+
+
+def export_documents(storage: Storage) -> Iterator[dict[str, Any]]:
+    """Every document as an import line's object (``kind`` first)."""
+    for kind, doc in storage.export_documents():
+        yield {"kind": kind, **doc}
+
+
+def check_import(lines: Iterable[bytes], storage: Storage | None) -> list[ImportLine]:
+    """Every check that needs no lock: syntax, fields, ids unique in the file, references.
+
+    ``storage`` None checks against an empty store (before creating one).
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of fresh objects: the cycle collector only slows this
+    try:
+        parsed, errors = parse_import(lines)
+    finally:
+        if collecting:
+            gc.enable()
+    if not errors:
+        errors = _reference_errors(parsed, storage)
+    if errors:
+        raise _import_error(errors)
+    return parsed
+
+
+def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
+    """Parse and validate JSON Lines; return the documents and one error per bad line."""
+    parsed: list[ImportLine] = []
+    errors: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+            obj = json.loads(text)
+            if not isinstance(obj, dict):
+                raise ValueError("not a JSON object")
+            kind = obj.pop("kind", None)
+            if kind not in KINDS:
+                raise ValueError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
+            line = ImportLine(number, kind, KINDS[kind].from_dict(obj))
+        except UnicodeDecodeError:
+            errors.append(f"line {number}: not valid UTF-8")
+        except RecursionError:
+            errors.append(f"line {number}: nested too deeply")
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except (ValueError, TypeError) as exc:
+            errors.append(f"line {number}: {exc}")
+        else:
+            key = (kind, _doc_key(line))
+            if key in seen and kind != "attachment":
+                errors.append(_exists(line))
+            seen.add(key)
+            parsed.append(line)
+    return parsed, errors
+
+
+def _reference_errors(parsed: list[ImportLine], storage: Storage | None) -> list[str]:
+    """Every user, org, ticket and escalation a document names must exist somewhere."""
+    user_orgs = {u.username: u.org for u in storage.list_users()} if storage else {}
+    user_orgs.update({p.doc.username: p.doc.org for p in parsed if p.kind == "user"})
+    users = set(user_orgs)
+    orgs = {o.id for o in storage.list_orgs()} if storage else set()
+    tickets: set[str] = set()
+    escalations: set[str] = set()
+    for p in parsed:
+        if p.kind == "user":
+            users.add(p.doc.username)
+        elif p.kind == "org":
+            orgs.add(p.doc.id)
+        elif p.kind == "ticket":
+            tickets.add(p.doc.id)
+        elif p.kind == "escalation":
+            escalations.add(p.doc.id)
+    errors = []
+    for p in parsed:
+        missing = []
+        if p.kind == "user" and p.doc.org not in orgs:
+            missing.append(f"org {p.doc.org!r}")
+        elif p.kind == "ticket":
+            t: Ticket = p.doc
+            if t.org not in orgs:
+                missing.append(f"org {t.org!r}")
+            requester_org = user_orgs.get(t.requester)
+            if requester_org is not None and requester_org != t.org:
+                errors.append(
+                    f"line {p.number}: org {t.org!r} is not the org of requester "
+                    f"{t.requester!r} ({requester_org!r})"
+                )
+            for name in dict.fromkeys([t.requester, *t.cc, t.assignee]):
+                if name and name not in users:
+                    missing.append(f"user {name!r}")
+            if (
+                t.escalation_id
+                and t.escalation_id not in escalations
+                and (storage is None or storage.get_escalation(t.escalation_id) is None)
+            ):
+                missing.append(f"escalation {t.escalation_id!r}")
+        elif (
+            p.kind == "escalation"
+            and p.doc.ticket_id not in tickets
+            and (storage is None or storage.get_ticket(p.doc.ticket_id) is None)
+        ):
+            missing.append(f"ticket {p.doc.ticket_id!r}")
+        if missing:
+            errors.append(f"line {p.number}: unknown {', '.join(missing)}")
+    return errors
+
+
+def _exists(line: ImportLine) -> str:
+    return f"line {line.number}: {line.kind} {_doc_key(line)} already exists"
+
+
+def _doc_key(line: ImportLine) -> str:
+    return line.doc.username if line.kind == "user" else line.doc.id
+
+
+def _import_error(errors: list[str]) -> UsageError:
+    shown = "; ".join(errors[:10])
+    more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
+    lines = "1 bad line" if len(errors) == 1 else f"{len(errors)} bad lines"
+    return UsageError(f"{lines}, nothing imported: {shown}{more}")
+
+
+# -- API tokens (SPEC §7, §9): shown once, stored hashed ------------------------------------------
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(storage: Storage, username: str) -> tuple[TokenRecord, str]:
+    """A new token for ``username``: the record kept, and the token (shown once)."""
+    if storage.get_user(username) is None:
+        raise NotFound(f"user {username} not found")
+    token = "sct_" + secrets.token_urlsafe(32)
+    record = TokenRecord(
+        id="tok_" + secrets.token_hex(4),
+        user=username,
+        sha256=_digest(token),
+        created_at=format_ts(now()),
+    )
+    with storage.transaction():
+        storage.save_tokens([*storage.list_tokens(), record])
+    return record, token
+
+
+def revoke_token(storage: Storage, token_id: str) -> TokenRecord:
+    with storage.transaction():
+        records = storage.list_tokens()
+        kept = [r for r in records if r.id != token_id]
+        if len(kept) == len(records):
+            raise NotFound(f"token {token_id} not found")
+        storage.save_tokens(kept)
+    return next(r for r in records if r.id == token_id)
+
+
+def authenticate(storage: Storage, token: str) -> str | None:
+    """The user of ``token``, or None; every stored hash is compared in constant time."""
+    presented = _digest(token)
+    user = None
+    for record in storage.list_tokens():
+        if hmac.compare_digest(record.sha256, presented):
+            user = record.user
+    return user

@@ -39,6 +39,13 @@ def printable(text: str, *, multiline: bool = False) -> str:
     return text.translate(_CONTROL if multiline else _CONTROL_INLINE)
 
 
+def error_text(message: str, hint: str | None = None) -> str:
+    """SPEC §8's error line (and hint line), control characters made visible: messages
+    carry ticket ids, names and details from input and from the store."""
+    text = f"supportctl: error: {printable(message)}"
+    return text + (f"\nhint: {printable(hint)}" if hint else "")
+
+
 STATUS_COLORS = {
     "new": "cyan",
     "open": "green",

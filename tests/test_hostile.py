@@ -94,6 +94,36 @@ def test_controls_anywhere_in_the_thread_are_made_visible_in_show(store, field, 
     assert "    first line\n" in show  # a body keeps its lines
 
 
+CONTROLS = ("\x1b", "\x07", "\x9b", "\x00")
+
+
+def test_bulk_errors_make_control_characters_visible(store, backend):
+    """An id read from stdin is echoed in the bulk error line: escapes never reach the
+    terminal raw (a title-setting OSC and a screen clear here), as `tickets show` does."""
+    ids = "1002\n\x1b]0;PWNED\x07\nx\x1b[2Jy\n"
+    for args in (("tickets", "update", "-", "--priority", "high"), ("tickets", "close", "-")):
+        result = run("--user", "dana", *args, input=ids)
+        assert result.exit_code == 3, result.stderr
+        assert not any(c in result.stderr for c in CONTROLS), repr(result.stderr)
+        assert "ticket \\x1b]0;PWNED\\x07 not found" in result.stderr
+        assert "ticket x\\x1b[2Jy not found" in result.stderr
+
+
+def test_sweep_failure_notes_make_control_characters_visible(store, monkeypatch):
+    """A sweep's failure note carries a message from the store (or a server): escaped too."""
+    from supportctl.api import SweepOutcome
+    from supportctl.service import LocalService
+
+    def sweep(self, rules, **kwargs):
+        return [SweepOutcome("1001", "r", "close", "failed", "bad \x1b[2J\x07 data", 6)]
+
+    monkeypatch.setattr(LocalService, "sweep", sweep)
+    result = run("--user", "dana", "tickets", "sweep")
+    assert result.exit_code == 6
+    assert not any(c in result.stderr + result.stdout for c in CONTROLS)
+    assert "supportctl: error: ticket 1001: bad \\x1b[2J\\x07 data" in result.stderr
+
+
 def test_columns_edge_cases(store):
     assert run("--user", "bob", "tickets", "list", "--columns", "").exit_code == 2
     dup = run("--user", "bob", "tickets", "list", "-o", "csv", "--columns", "ID,id,Status").stdout

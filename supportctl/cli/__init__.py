@@ -21,11 +21,9 @@ _verbose = False
 
 
 def _fail(message: str, hint: str | None, code: int) -> int:
-    from supportctl.render import printable
+    from supportctl.render import error_text
 
-    click.echo(f"supportctl: error: {printable(message)}", err=True)
-    if hint:
-        click.echo(f"hint: {printable(hint)}", err=True)
+    click.echo(error_text(message, hint), err=True)
     return code
 
 

@@ -30,7 +30,7 @@ def run_each(app: AppContext, ids: list[str], action: Callable[[str], None], ver
             except SupportctlError as exc:
                 failed += 1
                 worst = max(worst, int(exc.exit_status))
-                app.note(f"supportctl: error: {exc.message}")
+                app.error(exc.message)
     if len(ids) > 1:
         done = len(ids) - failed
         summary = f"{verb} {done} of {len(ids)} tickets"

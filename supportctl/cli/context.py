@@ -85,8 +85,17 @@ class AppContext:
         sys.stdout.flush()
 
     def note(self, text: str) -> None:
-        """A message for people, on stderr."""
-        click.echo(text, err=True, color=self.color)
+        """A message for people, on stderr; control characters from input or stored data
+        are made visible, never sent to the terminal."""
+        from supportctl.render import printable
+
+        click.echo(printable(text, multiline=True), err=True, color=self.color)
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        """An error that does not end the command (bulk, sweeps): SPEC §8's line on stderr."""
+        from supportctl.render import error_text
+
+        click.echo(error_text(message, hint), err=True, color=self.color)
 
     def debug(self, text: str) -> None:
         if self.verbose:

@@ -648,5 +648,5 @@ def sweep(
     )
     for o in outcomes:
         if o.result == "failed":
-            app.note(f"supportctl: error: ticket {o.ticket_id}: {o.detail}")
+            app.error(f"ticket {o.ticket_id}: {o.detail}")
     return max((o.exit_code for o in outcomes), default=0)

@@ -71,6 +71,7 @@ FEDRAMP_REFUSAL = (
 SORT_KEYS = ("created", "updated", "priority", "status", "id")
 SCOPES = ("mine", "org")
 
+
 @dataclass
 class TicketQuery:
     """The filters of `tickets list` (SPEC §4, §9)."""
@@ -373,10 +374,8 @@ def check_date(value: str | None) -> str | None:
         raise UsageError(f"invalid date {value!r}: use YYYY-MM-DD") from None
 
 
-
-
 def with_article(role: str) -> str:
-    """"a user", "an admin", "an agent" — for messages that say who the caller is."""
+    """ "a user", "an admin", "an agent" — for messages that say who the caller is."""
     return {"user": "a user", "admin": "an admin", "agent": "an agent"}.get(role, role)
 
 

@@ -47,9 +47,7 @@ PROXY_COMMANDS = frozenset({"proxy-access show", "proxy-access toggle"})
 STORE_COMMANDS = frozenset(
     {"store init", "store import", "store export", "store check", "store token"}
 )
-SERVICE_COMMANDS = (
-    TICKET_COMMANDS | ESCALATION_COMMANDS | PROXY_COMMANDS | {"org view", "report"}
-)
+SERVICE_COMMANDS = TICKET_COMMANDS | ESCALATION_COMMANDS | PROXY_COMMANDS | {"org view", "report"}
 
 
 @dataclass(frozen=True)

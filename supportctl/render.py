@@ -274,7 +274,6 @@ CLOSED_BANNER = (
 
 def _printable_ticket(ticket: Ticket) -> Ticket:
     """A copy whose every string is safe to draw on a terminal (bodies keep their lines)."""
-    from supportctl.models import Ticket as TicketCls
 
     def clean(value: Any, key: str = "") -> Any:
         if isinstance(value, str):
@@ -288,7 +287,7 @@ def _printable_ticket(ticket: Ticket) -> Ticket:
     doc = ticket.to_dict()
     if not _needs_escaping(doc):
         return ticket  # the usual case: nothing to escape, no copy
-    return TicketCls.from_dict(clean(doc), validate=False)
+    return Ticket.from_dict(clean(doc), validate=False)
 
 
 _UNSAFE_IN_BODY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all controls but \t, \n

@@ -575,7 +575,9 @@ class LocalService(TicketService):
         def change(ticket: Ticket) -> Ticket | None:
             self._visible_or_not_found(ticket)
             if not actor.is_agent:
-                raise PermissionDenied(f"only agents may update tickets; you are {with_article(actor.role)}")
+                raise PermissionDenied(
+                    f"only agents may update tickets; you are {with_article(actor.role)}"
+                )
             if if_match is not None and if_match not in ("*", etag(ticket)):
                 raise PreconditionFailed(
                     f"ticket {ticket.id} changed since you read it; read it again and retry"
@@ -848,7 +850,9 @@ class LocalService(TicketService):
         """
         actor = self.actor
         if not actor.is_agent:
-            raise PermissionDenied(f"tickets sweep is for agents; you are {with_article(actor.role)}")
+            raise PermissionDenied(
+                f"tickets sweep is for agents; you are {with_article(actor.role)}"
+            )
         return run_sweep(
             rules, self._sweep_candidates, self._sweep_one, dry_run=dry_run, progress=progress
         )

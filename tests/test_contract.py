@@ -170,6 +170,41 @@ def test_dynamic_completion_of_ids_profiles_and_columns(isolated_home):
     assert "resolved" in complete(["tickets", "list", "--status"], "re")
 
 
+def test_completion_offers_only_what_the_user_may_see(isolated_home):
+    """Ticket and escalation ids of the configured user's visibility (SPEC §3), no more."""
+    from click.shell_completion import ShellComplete
+
+    from supportctl.api import TicketQuery
+    from supportctl.config import default_store_path
+    from supportctl.service import LocalService
+    from supportctl.storage.jsonstore import JsonStore
+
+    run("store", "init", "--demo")
+    store = JsonStore(default_store_path())
+    every = {t["id"] for t in store.ticket_summaries()}
+
+    def offered(user: str, args: list[str]) -> set[str]:
+        ctx = ["--user", user, *args]
+        found = ShellComplete(cli, {}, "supportctl", "_X").get_completions(ctx, "")
+        return {c.value for c in found}
+
+    for user in ("alice", "ben", "sam", "fiona"):
+        service = LocalService(store, user)
+        visible = set()
+        if not service.actor.fedramp:
+            for scope in ("mine", "org") if user != "ben" else ("mine",):
+                listed = service.list_tickets(TicketQuery(scope=scope, limit=0)).tickets
+                visible |= {t["id"] for t in listed}
+        ids = offered(user, ["tickets", "show"])
+        assert ids == set(sorted(visible, key=int)[-200:]), user
+        escalations = offered(user, ["escalations", "track"])
+        expected = {e.id for e in store.list_escalations() if e.ticket_id in visible}
+        assert escalations == expected, user
+    assert offered("fiona", ["tickets", "show"]) == set()  # FedRAMP: no history at all
+    assert offered("ben", ["tickets", "show"]) < offered("alice", ["tickets", "show"])
+    assert offered("sam", ["tickets", "show"]) == set(sorted(every, key=int)[-200:])
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_bash_completion_loads_in_real_bash_and_offers_ticket_ids(isolated_home):
     run("store", "init", "--demo")

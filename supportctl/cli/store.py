@@ -44,7 +44,9 @@ def init(app: AppContext, demo: bool) -> None:
     where = result.storage.location
     if not demo:
         app.note(
-            f"store already exists at {where}" if result.existed else f"created an empty store at {where}"
+            f"store already exists at {where}"
+            if result.existed
+            else f"created an empty store at {where}"
         )
         return
     if result.counts is None:

@@ -60,7 +60,6 @@ PAGE_SIZE = 500
 log = logging.getLogger("supportctl.http")
 
 
-
 def _retry_after(value: str | None) -> float | None:
     """Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if not value:

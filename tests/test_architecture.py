@@ -1,0 +1,98 @@
+"""The layers of docs/architecture.md, as import-linter contracts (pyproject.toml).
+
+A wrong arrow — storage importing the rules, a command touching a store, a remote service
+built on the local one — fails here, so it fails CI.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "supportctl"
+
+
+class _WithExtraImport:
+    """A graph builder that adds one import the code does not have (a deliberate mistake)."""
+
+    def __init__(self, inner: object, importer: str, imported: str) -> None:
+        self.inner, self.importer, self.imported = inner, importer, imported
+
+    def build(self, **kwargs: object):  # noqa: ANN201 - grimp's graph
+        graph = self.inner.build(**kwargs)  # type: ignore[attr-defined]
+        graph.add_import(
+            importer=self.importer,
+            imported=self.imported,
+            line_number=1,
+            line_contents=f"import {self.imported}",
+        )
+        return graph
+
+
+def _broken_contracts(extra: tuple[str, str] | None = None) -> list[str]:
+    from importlinter import configuration
+    from importlinter.application import use_cases
+    from importlinter.application.app_config import settings
+
+    configuration.configure()
+    if extra is not None:
+        settings.configure(GRAPH_BUILDER=_WithExtraImport(settings.GRAPH_BUILDER, *extra))
+    try:
+        options = use_cases.read_user_options(str(ROOT / "pyproject.toml"))
+        use_cases._register_built_in_contract_types()
+        report = use_cases.create_report(options, cache_dir=None)
+    finally:
+        configuration.configure()
+    return [
+        contract.name for contract, check in report.get_contracts_and_checks() if not check.kept
+    ]
+
+
+def test_the_code_keeps_every_contract():
+    assert _broken_contracts() == []
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported", "contract"),
+    [
+        ("supportctl.storage.base", "supportctl.service", "Imports go down"),
+        ("supportctl.storage.jsonstore", "supportctl.api", "Storage applies no rules"),
+        ("supportctl.cli.tickets", "supportctl.storage.jsonstore", "Commands reach tickets"),
+        ("supportctl.cli.tickets", "requests", "Commands reach tickets"),
+        ("supportctl.remote.http", "supportctl.service", "Remote services implement"),
+        ("supportctl.service", "supportctl.storage.jsonstore", "The local service knows"),
+        ("supportctl.render", "supportctl.backends", "Rendering turns results"),
+        ("supportctl.models", "supportctl.api", "Imports go down"),
+    ],
+)
+def test_a_wrong_arrow_breaks_a_contract(importer, imported, contract):
+    broken = _broken_contracts((importer, imported))
+    assert any(name.startswith(contract) for name in broken), broken
+
+
+def test_no_module_imports_inside_functions_what_it_already_has():
+    """A function-level import of a module the file imports at its top is noise."""
+    repeated = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = set()
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                top |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                top |= {f"{node.module}.{a.name}" for a in node.names}
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(func):
+                if isinstance(node, ast.Import):
+                    names = {a.asname or a.name for a in node.names}
+                elif isinstance(node, ast.ImportFrom):
+                    names = {f"{node.module}.{a.name}" for a in node.names}
+                else:
+                    continue
+                repeated += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names & top]
+    assert repeated == []

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from supportctl.models import SUMMARY_EXCLUDED, Ticket, display_subject
@@ -322,12 +322,43 @@ def _indent(text: str, prefix: str = "    ") -> list[str]:
     return [prefix + line if line else "" for line in text.splitlines()] or [prefix]
 
 
-def render_ticket(view: Any, style: Any = None) -> str:
-    """The full per-type view of `tickets show` (SPEC §4) for a ``service.TicketView``."""
+Style = Callable[..., str]
+Who = Callable[[str | None], str]
 
+
+def render_ticket(view: Any, style: Style | None = None) -> str:
+    """The full per-type view of `tickets show` (SPEC §4) for an ``api.TicketView``:
+    details, escalation, resources, call, transcript or thread, history, closing state."""
     style = style or (lambda text, **_: text)
     t: Ticket = _printable_ticket(view.ticket)
-    users = view.users
+    who = _namer(view.users)
+    lines = [style(f"Ticket {t.id}  {t.display_subject()}", bold=True), ""]
+    lines += _detail_lines(t, view.proxy_access, who)
+    if t.escalation_id:
+        lines += ["", style("Escalation", bold=True)]
+        if view.escalation is None:
+            lines.append(f"  {t.escalation_id} (details unavailable)")
+        else:
+            lines += render_escalation_progress(view.escalation, style)
+    if t.resources:
+        lines += ["", style("Resources", bold=True)]
+        lines += [f"  - {r.get('title', '')}  {r.get('url', '')}" for r in t.resources]
+    if t.type == "call" and t.call:
+        lines += ["", style("Conference call", bold=True), *_call_lines(t.call)]
+    lines += _conversation_lines(t, style, who)
+    if t.events:
+        lines += ["", style(f"History ({_plural(len(t.events), 'event')})", bold=True)]
+        lines += [
+            f"  [{local_display(e.at)}] {who(e.actor)} {_describe_event(e)}" for e in t.events
+        ]
+    if t.status == "closed":
+        lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
+        lines.append(_feedback_line(t, view.viewer.username))
+    return "\n".join(lines) + "\n"
+
+
+def _namer(users: dict[str, Any]) -> Who:
+    """``Name (username)`` for users the view knows, the bare username otherwise."""
 
     def who(name: str | None) -> str:
         if not name:
@@ -336,7 +367,11 @@ def render_ticket(view: Any, style: Any = None) -> str:
         shown = f"{user.name} ({name})" if user and user.name and user.name != name else name
         return printable(shown)
 
-    lines = [style(f"Ticket {t.id}  {t.display_subject()}", bold=True), ""]
+    return who
+
+
+def _detail_lines(t: Ticket, proxy_access: list[Any], who: Who) -> list[str]:
+    """The labelled fields at the top of `tickets show`, aligned."""
     fields: list[tuple[str, str]] = [
         ("Status", t.status + (f" ({t.resolution})" if t.resolution else "")),
         ("Type", f"{t.type} · {t.category} · priority {t.priority}"),
@@ -359,33 +394,26 @@ def render_ticket(view: Any, style: Any = None) -> str:
     proxy = [
         f"{e.username}: {'on' if e.effective else 'off'} "
         f"({'ticket override' if e.source == 'override' else 'account default'})"
-        for e in view.proxy_access
+        for e in proxy_access
     ]
     fields.append(("Proxy access", "; ".join(proxy) or "-"))
     width = max(len(label) for label, _ in fields) + 2
-    lines += [f"{(label + ':').ljust(width)}{value}" for label, value in fields]
+    return [f"{(label + ':').ljust(width)}{value}" for label, value in fields]
 
-    esc = view.escalation
-    if t.escalation_id:
-        lines.append("")
-        lines.append(style("Escalation", bold=True))
-        if esc is None:
-            lines.append(f"  {t.escalation_id} (details unavailable)")
-        else:
-            lines += render_escalation_progress(esc, style)
 
-    if t.resources:
-        lines += ["", style("Resources", bold=True)]
-        lines += [f"  - {r.get('title', '')}  {r.get('url', '')}" for r in t.resources]
+def _call_lines(call: dict[str, Any]) -> list[str]:
+    return [
+        f"  Scheduled:    {local_display(call.get('scheduled_at')) or '-'}",
+        f"  Call status:  {call.get('status', 'pending')}",
+        f"  Meeting link: {call.get('meeting_url') or '-'}",
+        f"  Passcode:     {call.get('passcode') or '-'}",
+    ]
 
-    if t.type == "call" and t.call:
-        call = t.call
-        lines += ["", style("Conference call", bold=True)]
-        lines.append(f"  Scheduled:    {local_display(call.get('scheduled_at')) or '-'}")
-        lines.append(f"  Call status:  {call.get('status', 'pending')}")
-        lines.append(f"  Meeting link: {call.get('meeting_url') or '-'}")
-        lines.append(f"  Passcode:     {call.get('passcode') or '-'}")
 
+def _conversation_lines(t: Ticket, style: Style, who: Who) -> list[str]:
+    """By type (000): the chat transcript, the email thread (with notes), or for phone
+    tickets a line saying only basic information is kept."""
+    lines: list[str] = []
     chat = [m for m in t.messages if m.kind == "chat"]
     thread = [m for m in t.messages if m.kind != "chat"]
     if t.type == "chat" or chat:
@@ -407,30 +435,22 @@ def render_ticket(view: Any, style: Any = None) -> str:
             lines.pop()
     if t.type == "phone":
         lines += ["", "Phone ticket: basic information only (no call transcript is kept)."]
+    return lines
 
-    if t.events:
-        lines += ["", style(f"History ({_plural(len(t.events), 'event')})", bold=True)]
-        lines += [
-            f"  [{local_display(e.at)}] {who(e.actor)} {_describe_event(e)}" for e in t.events
-        ]
 
-    if t.status == "closed":
-        lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
-        if t.feedback:
-            fb = t.feedback
-            stars = "★" * fb["rating"] + "☆" * (5 - fb["rating"])
-            comment = f' "{fb["comment"]}"' if fb.get("comment") else ""
-            lines.append(
-                f"Feedback: {fb['rating']}/5 {stars}{comment} (given {local_display(fb['at'])})"
-            )
-        elif view.viewer.username == t.requester:
-            lines.append(
-                "Feedback: not given yet — leave it with "
-                f"`supportctl tickets feedback {t.id} --rating 1..5`"
-            )
-        else:
-            lines.append("Feedback: not given yet")
-    return "\n".join(lines) + "\n"
+def _feedback_line(t: Ticket, viewer: str) -> str:
+    """The feedback state under the closed banner; the requester is told how to leave it."""
+    if t.feedback:
+        fb = t.feedback
+        stars = "★" * fb["rating"] + "☆" * (5 - fb["rating"])
+        comment = f' "{fb["comment"]}"' if fb.get("comment") else ""
+        return f"Feedback: {fb['rating']}/5 {stars}{comment} (given {local_display(fb['at'])})"
+    if viewer == t.requester:
+        return (
+            "Feedback: not given yet — leave it with "
+            f"`supportctl tickets feedback {t.id} --rating 1..5`"
+        )
+    return "Feedback: not given yet"
 
 
 def _describe_event(event: Any) -> str:

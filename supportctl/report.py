@@ -34,119 +34,159 @@ def _week_start(moment: datetime) -> datetime:
 def build(
     rows: list[dict[str, Any]], *, since: datetime, until: datetime, by: str, scope: dict[str, Any]
 ) -> dict[str, Any]:
-    """Every figure of SPEC §10 for the tickets created in [since, until]."""
+    """Every figure of SPEC §10 for the tickets created in [since, until], in one pass."""
     counts = dict.fromkeys(STATUSES, 0)
-    for row in rows:
-        counts[row["status"]] += 1
-
-    weeks: list[dict[str, Any]] = []
-    start = _week_start(since)
-    while start <= until and len(weeks) < MAX_WEEKS:
-        weeks.append(
-            {
-                "week": start.strftime("%G-W%V"),
-                "start": format_ts(start),
-                "created": 0,
-                "resolved": 0,
-            }
-        )
-        start += timedelta(weeks=1)
-    first_week = _week_start(since).timestamp()
-    lower, upper = since.timestamp(), until.timestamp()
-
-    def week_of(moment: float) -> int | None:
-        if moment < lower or moment > upper:
-            return None
-        return int((moment - first_week) // 604800)
-
-    groups: dict[str, dict[str, list[float]]] = {}
-    attainment = {p: {"first_response": [0, 0], "resolution": [0, 0]} for p in PRIORITIES}
+    weekly = _Weekly(since, until)
+    groups = _Groups(by)
+    attainment = _Attainment()
     breaching = []
     for row in rows:
         sla = row["sla"]
         created = sla["created_ts"] if "created_ts" in sla else epoch(row["created_at"])
-        index = week_of(created)
-        if index is not None and index < len(weeks):
-            weeks[index]["created"] += 1
-        if sla["resolved_at"]:
-            index = week_of(sla.get("resolved_ts") or epoch(sla["resolved_at"]))
-            if index is not None and index < len(weeks):
-                weeks[index]["resolved"] += 1
-        key = row.get(by) or "-"
-        group = groups.setdefault(key, {"tickets": [], "first_response": [], "resolution": []})
-        group["tickets"].append(1)
-        for name, done, done_ts in (
-            ("first_response", sla["first_response_at"], sla.get("first_response_ts")),
-            ("resolution", sla["resolved_at"], sla.get("resolved_ts")),
-        ):
-            if done is not None:
-                group[name].append((done_ts or epoch(done)) - created)
-            met_missed = attainment[row["priority"]][name]
-            if name in sla["breached"]:
-                met_missed[1] += 1
-            elif done is not None:
-                met_missed[0] += 1
+        counts[row["status"]] += 1
+        weekly.add(sla, created)
+        groups.add(row, sla, created)
+        attainment.add(row["priority"], sla)
         if sla["breached"] and row["status"] not in ("resolved", "closed"):
-            breaching.append(
-                {
-                    "id": row["id"],
-                    "priority": row["priority"],
-                    "status": row["status"],
-                    "breached": sla["breached"],
-                    "subject": row["subject"],
-                    "type": row["type"],
-                    "requester": row["requester"],
-                    "assignee": row.get("assignee"),
-                }
-            )
-
-    def stats(values: list[float]) -> dict[str, Any]:
-        return {
-            "count": len(values),
-            "median_seconds": percentile(values, 0.5),
-            "p90_seconds": percentile(values, 0.9),
-        }
-
-    group_rows = [
-        {
-            "group": name,
-            "tickets": len(values["tickets"]),
-            "first_response": stats(values["first_response"]),
-            "resolution": stats(values["resolution"]),
-        }
-        for name, values in sorted(groups.items(), key=_group_order(by))
-    ]
-
-    def pct(met: int, missed: int) -> float | None:
-        return round(100.0 * met / (met + missed), 1) if met + missed else None
-
+            breaching.append(_breaching(row, sla))
     return {
         "window": {"since": format_ts(since), "until": format_ts(until)},
         "scope": scope,
         "tickets": len(rows),
         "counts_by_status": counts,
-        "weekly": weeks,
+        "weekly": weekly.weeks,
         "by": by,
-        "groups": group_rows,
-        "sla_attainment": {
-            p: {
-                "first_response_pct": pct(*attainment[p]["first_response"]),
-                "resolution_pct": pct(*attainment[p]["resolution"]),
-                "first_response": {
-                    "met": attainment[p]["first_response"][0],
-                    "missed": attainment[p]["first_response"][1],
-                },
-                "resolution": {
-                    "met": attainment[p]["resolution"][0],
-                    "missed": attainment[p]["resolution"][1],
-                },
-            }
-            for p in reversed(PRIORITIES)
-        },
+        "groups": groups.rows(),
+        "sla_attainment": attainment.figures(),
         "breaching_now": sorted(
             breaching, key=lambda b: (-PRIORITIES.index(b["priority"]), b["id"])
         ),
     }
+
+
+def _breaching(row: dict[str, Any], sla: dict[str, Any]) -> dict[str, Any]:
+    """What "breaching now" shows of an open ticket whose targets are breached."""
+    return {
+        "id": row["id"],
+        "priority": row["priority"],
+        "status": row["status"],
+        "breached": sla["breached"],
+        "subject": row["subject"],
+        "type": row["type"],
+        "requester": row["requester"],
+        "assignee": row.get("assignee"),
+    }
+
+
+class _Weekly:
+    """Tickets created and resolved per ISO week of the window (a resolution counts in its
+    own week when that week is in the window)."""
+
+    def __init__(self, since: datetime, until: datetime) -> None:
+        self.weeks: list[dict[str, Any]] = []
+        start = _week_start(since)
+        while start <= until and len(self.weeks) < MAX_WEEKS:
+            self.weeks.append(
+                {
+                    "week": start.strftime("%G-W%V"),
+                    "start": format_ts(start),
+                    "created": 0,
+                    "resolved": 0,
+                }
+            )
+            start += timedelta(weeks=1)
+        self.first_week = _week_start(since).timestamp()
+        self.lower, self.upper = since.timestamp(), until.timestamp()
+
+    def _week(self, moment: float) -> dict[str, Any] | None:
+        if moment < self.lower or moment > self.upper:
+            return None
+        index = int((moment - self.first_week) // 604800)
+        return self.weeks[index] if index < len(self.weeks) else None
+
+    def add(self, sla: dict[str, Any], created: float) -> None:
+        week = self._week(created)
+        if week is not None:
+            week["created"] += 1
+        if sla["resolved_at"]:
+            week = self._week(sla.get("resolved_ts") or epoch(sla["resolved_at"]))
+            if week is not None:
+                week["resolved"] += 1
+
+
+_DONE = (
+    ("first_response", "first_response_at", "first_response_ts"),
+    ("resolution", "resolved_at", "resolved_ts"),
+)
+
+
+class _Groups:
+    """Per value of ``--by``: tickets, and median and p90 first-response and resolution times."""
+
+    def __init__(self, by: str) -> None:
+        self.by = by
+        self.groups: dict[str, dict[str, list[float]]] = {}
+
+    def add(self, row: dict[str, Any], sla: dict[str, Any], created: float) -> None:
+        key = row.get(self.by) or "-"
+        group = self.groups.setdefault(key, {"tickets": [], "first_response": [], "resolution": []})
+        group["tickets"].append(1)
+        for name, at, ts in _DONE:
+            if sla[at] is not None:
+                group[name].append((sla.get(ts) or epoch(sla[at])) - created)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "group": name,
+                "tickets": len(values["tickets"]),
+                "first_response": _stats(values["first_response"]),
+                "resolution": _stats(values["resolution"]),
+            }
+            for name, values in sorted(self.groups.items(), key=_group_order(self.by))
+        ]
+
+
+class _Attainment:
+    """SLA attainment per priority: targets met and missed (SPEC §10)."""
+
+    def __init__(self) -> None:
+        self.counts = {p: {"first_response": [0, 0], "resolution": [0, 0]} for p in PRIORITIES}
+
+    def add(self, priority: str, sla: dict[str, Any]) -> None:
+        for name, at, _ts in _DONE:
+            met_missed = self.counts[priority][name]
+            if name in sla["breached"]:
+                met_missed[1] += 1
+            elif sla[at] is not None:
+                met_missed[0] += 1
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            p: {
+                "first_response_pct": _pct(*self.counts[p]["first_response"]),
+                "resolution_pct": _pct(*self.counts[p]["resolution"]),
+                "first_response": _met_missed(self.counts[p]["first_response"]),
+                "resolution": _met_missed(self.counts[p]["resolution"]),
+            }
+            for p in reversed(PRIORITIES)
+        }
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    return {
+        "count": len(values),
+        "median_seconds": percentile(values, 0.5),
+        "p90_seconds": percentile(values, 0.9),
+    }
+
+
+def _met_missed(counts: list[int]) -> dict[str, int]:
+    return {"met": counts[0], "missed": counts[1]}
+
+
+def _pct(met: int, missed: int) -> float | None:
+    return round(100.0 * met / (met + missed), 1) if met + missed else None
 
 
 def _group_order(by: str) -> Any:

@@ -96,3 +96,73 @@ def test_no_module_imports_inside_functions_what_it_already_has():
                     continue
                 repeated += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names & top]
     assert repeated == []
+
+
+# -- the registry: one capability check, before anything is built, sent or written ----------------
+UNSUPPORTED = [
+    ("rt", ["tickets", "feedback", "7", "--rating", "5"], "tickets feedback"),
+    ("rt", ["escalations", "list"], "escalations list"),
+    ("rt", ["escalations", "track", "CP-1"], "escalations track"),
+    ("rt", ["escalations", "create", "7", "--description", "x"], "escalations create"),
+    ("rt", ["escalations", "advance", "CP-1", "--to", "resolved"], "escalations advance"),
+    ("rt", ["proxy-access", "show", "7"], "proxy-access show"),
+    ("rt", ["proxy-access", "toggle", "7", "--on"], "proxy-access toggle"),
+    ("rt", ["org", "view"], "org view"),
+    ("rt", ["report"], "report"),
+    ("rt", ["store", "check"], "store check"),
+    ("http", ["store", "init"], "store init"),
+    ("http", ["store", "import", "-"], "store import"),
+    ("http", ["store", "export"], "store export"),
+    ("http", ["store", "check"], "store check"),
+    ("http", ["store", "token", "list"], "store token"),
+    ("http", ["store", "token", "create", "bob"], "store token"),
+]
+
+
+@pytest.mark.parametrize(("backend", "args", "command"), UNSUPPORTED)
+def test_unsupported_commands_exit_2_before_anything_is_sent(backend, args, command, monkeypatch):
+    import requests
+
+    from tests.conftest import run
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a request was sent")
+
+    monkeypatch.setattr(requests.Session, "request", no_network)
+    monkeypatch.setenv("SUPPORTCTL_TOKEN", "root:password")
+    result = run("--backend", backend, "--url", "https://rt.example.com", *args, input="")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == (
+        f"supportctl: error: `{command}` is not supported by the `{backend}` backend\n"
+    )
+
+
+def test_the_registry_example_in_the_architecture_doc_runs_as_written():
+    import re
+    import shlex
+
+    from tests.conftest import run
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    line = re.search(r"`(supportctl --backend rt [^`]+)` exits 2", text).group(1)
+    result = run(*shlex.split(line)[1:])
+    assert result.exit_code == 2
+    assert "`tickets feedback` is not supported by the `rt` backend" in result.stderr
+
+
+def test_every_backend_is_one_registry_entry_and_no_remote_builds_on_the_local_service():
+    from supportctl import backends
+    from supportctl.api import TicketService
+    from supportctl.remote.http import HttpService
+    from supportctl.remote.rt import RtService
+    from supportctl.service import LocalService
+
+    assert backends.backend_names() == ["http", "json", "rt"]
+    for cls in (LocalService, HttpService, RtService):
+        assert issubclass(cls, TicketService)
+        others = {LocalService, HttpService, RtService} - {cls}
+        assert not any(issubclass(cls, other) for other in others), cls
+        assert not getattr(cls, "__abstractmethods__", None), cls
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "backend=None" not in text and "super().__init__(None" not in text, path

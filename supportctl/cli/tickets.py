@@ -1,10 +1,17 @@
-"""`supportctl tickets …`: list (ls) and show."""
+"""`supportctl tickets …`: the ticket commands.
+
+Reading: ``list`` (alias ``ls``), ``show``, ``attachment``.  Working: ``create``, ``reply``,
+``close``, ``feedback``, ``update`` (the last three, and ``close``, take ``ID…|-`` and run
+per ticket through ``cli.bulk``).  Cron: ``sweep``.  Each parses its flags, calls the
+service interface and renders the result; the rules live behind the interface.
+"""
 
 from __future__ import annotations
 
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +27,9 @@ from supportctl.render import (
     render_rows,
     render_ticket,
 )
+
+if TYPE_CHECKING:
+    from supportctl.api import TicketQuery
 
 
 @click.group()
@@ -87,28 +97,7 @@ def tickets() -> None:
 )
 @output_option(*LIST_FORMATS)
 @pass_app
-def list_tickets(
-    app: AppContext,
-    scope: str | None,
-    org: str | None,
-    status: tuple[str, ...],
-    type: tuple[str, ...],  # noqa: A002 - the flag is --type
-    category: tuple[str, ...],
-    priority: tuple[str, ...],
-    assignee: str | None,
-    requester: str | None,
-    tags: tuple[str, ...],
-    since: str | None,
-    until: str | None,
-    idle: str | None,
-    search: str | None,
-    sort: str,
-    sla: str | None,
-    asc: bool,
-    limit: int,
-    columns: str | None,
-    fmt: str,
-) -> None:
+def list_tickets(app: AppContext, columns: str | None, fmt: str, **flags: Any) -> None:
     """List tickets you may see, newest first.
 
     \b
@@ -119,44 +108,15 @@ def list_tickets(
     Without --columns, json and jsonl carry every field but messages and events, plus
     the computed sla object (SPEC §10).
     """
-    from supportctl.api import TicketQuery
-    from supportctl.timeutil import parse_duration, parse_when
-
     chosen = parse_columns(columns, TICKET_COLUMNS) if columns is not None else None
-    query = TicketQuery(
-        scope=scope or ("org" if org else "mine"),
-        org=org,
-        statuses=status,
-        types=type,
-        categories=category,
-        priorities=priority,
-        assignee=assignee,
-        requester=requester,
-        tags=tags,
-        since=parse_when(since) if since else None,
-        until=parse_when(until) if until else None,
-        idle=parse_duration(idle) if idle else None,
-        search=search,
-        sort=sort,
-        asc=asc,
-        limit=limit,
-        sla=sla,
-    )
+    query = _ticket_query(**flags)
     service = app.service("tickets list")
     with_thread = fmt != "ids" and bool(chosen and ({"messages", "events"} & set(chosen)))
     result = service.list_tickets(query, with_thread=with_thread)
+    project = True
     if chosen is None:
-        chosen = ["id"]
-        if query.scope == "org":
-            chosen.append("requester")
-        chosen += ["subject", "type", "status", "created_at", "updated_at"]
-        if service.actor.is_agent:
-            chosen.append("assignee")
-        if sla:
-            chosen.append("sla")
+        chosen = _default_columns(query, service.actor.is_agent)
         project = fmt not in ("json", "jsonl")
-    else:
-        project = True
 
     def styler(column: str, cell: str) -> str:
         color = STATUS_COLORS.get(cell) if column == "status" else None
@@ -171,6 +131,52 @@ def list_tickets(
             f"showing {shown} of {result.total} tickets; {result.total - shown} more not shown "
             "(--limit 0 shows all)"
         )
+
+
+def _ticket_query(
+    *,
+    scope: str | None,
+    org: str | None,
+    status: tuple[str, ...],
+    type: tuple[str, ...],  # noqa: A002 - the flag is --type
+    category: tuple[str, ...],
+    priority: tuple[str, ...],
+    tags: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    idle: str | None,
+    **rest: Any,
+) -> TicketQuery:
+    """The `tickets list` flags as a query: WHEN and DURATION parsed, --org implying org."""
+    from supportctl.api import TicketQuery
+    from supportctl.timeutil import parse_duration, parse_when
+
+    return TicketQuery(
+        scope=scope or ("org" if org else "mine"),
+        org=org,
+        statuses=status,
+        types=type,
+        categories=category,
+        priorities=priority,
+        tags=tags,
+        since=parse_when(since) if since else None,
+        until=parse_when(until) if until else None,
+        idle=parse_duration(idle) if idle else None,
+        **rest,
+    )
+
+
+def _default_columns(query: TicketQuery, agent: bool) -> list[str]:
+    """SPEC §4's table: + USERNAME for --scope org, + ASSIGNEE for agents, + SLA with --sla."""
+    chosen = ["id"]
+    if query.scope == "org":
+        chosen.append("requester")
+    chosen += ["subject", "type", "status", "created_at", "updated_at"]
+    if agent:
+        chosen.append("assignee")
+    if query.sla:
+        chosen.append("sla")
+    return chosen
 
 
 tickets.add_command(list_tickets, "ls")

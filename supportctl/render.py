@@ -149,8 +149,8 @@ def render_rows(
         if fmt == "json":
             return dumps_json(docs) + "\n"
         return "".join(dumps_jsonl(d) + "\n" for d in docs)
-    if fmt == "ids":
-        return "".join(f"{r['id']}\n" for r in rows)
+    if fmt == "ids":  # each row's key: its id, or for rows without one the first column
+        return "".join(f"{r['id'] if 'id' in r else r.get(columns[0])}\n" for r in rows)
     if fmt in ("csv", "tsv"):
         out = io.StringIO()
         if fmt == "csv":

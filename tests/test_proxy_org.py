@@ -101,6 +101,13 @@ def test_a_brand_admin_sees_and_sets_their_own_row(store):
     assert [e["username"] for e in by_agent] == ["bob", "carol", "alice"]
 
 
+def test_show_as_ids_lists_the_usernames(store):
+    """`-o ids` prints each row's key; proxy rows have no id, their key is the username."""
+    result = run("--user", "bob", "proxy-access", "show", "1001", "-o", "ids")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "bob\ncarol\n"
+
+
 def test_on_and_off_together_is_a_usage_error(store):
     before = (store / "tickets" / "1001.json").read_bytes()
     result = run("--user", "carol", "proxy-access", "toggle", "1001", "--on", "--off")

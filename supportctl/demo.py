@@ -1049,13 +1049,38 @@ _REQUESTERS = {"ben": 22, "chloe": 24, "dmitri": 20, "alice": 18, "gary": 10, "k
 _TYPES = {"email": 40, "web": 30, "chat": 18, "phone": 12}
 
 
+class _Life:
+    """One generated ticket's plan: steps at hours after creation, and who plays them."""
+
+    def __init__(self, rng: random.Random, topic: _Topic, requester: str, lang: str) -> None:
+        self.rng, self.topic, self.requester, self.lang = rng, topic, requester, lang
+        self.words = _PHRASES[lang]
+        self.priority = rng.choice(topic.priorities.split())
+        self.name = requester.capitalize()
+        self.plan: list[tuple[float, _Step]] = []
+
+    def at(self, hours: float, *steps: _Step) -> None:
+        self.plan.extend((max(hours, 0.0), step) for step in steps)
+
+    def steps_until(self, cutoff: float) -> tuple[_Step, ...]:
+        """The plan in time order, cut at the ticket's "now", each step's gap from the last."""
+        self.plan.sort(key=lambda item: item[0])
+        steps, clock = [], 0.0
+        for hours, step in self.plan:
+            if hours > cutoff:
+                break
+            steps.append(step._replace(gap=hours - clock))
+            clock = hours
+        return tuple(steps)
+
+
 def _history_ticket(
     rng: random.Random, number: int, age_h: float, topic: _Topic, requester: str, waiting: bool
 ) -> _Spec:
-    """One generated ticket, its life planned in hours after creation and cut off at ``now``."""
+    """One generated ticket, its life planned in hours after creation and cut off at ``now``.
+    (Every random draw happens in a fixed order: the seed's history depends on it.)"""
     lang = "ja" if requester == "kenji" else "en"
-    words = _PHRASES[lang]
-    priority = rng.choice(topic.priorities.split())
+    life = _Life(rng, topic, requester, lang)
     if lang == "ja":
         kind = rng.choice(("email", "web"))
     elif topic is _OUTAGE:
@@ -1067,111 +1092,141 @@ def _history_ticket(
     billing = topic.category == "billing"
     agent = "priya" if billing or lang == "ja" else rng.choice(("sam", "sam", "priya"))
     group = "Billing" if billing else "Tier 1"
-    name = requester.capitalize()
-    hello = words["hello"].format(name)
-    fr_due, res_due = _FIRST_RESPONSE_H[priority], _RESOLUTION_H[priority]
-    plan: list[tuple[float, _Step]] = []
-
-    def at(hours: float, *steps: _Step) -> None:
-        plan.extend((max(hours, 0.0), step) for step in steps)
-
-    closed = False
     if kind == "chat":  # picked up from the queue within minutes, settled in the conversation
-        fr = rng.uniform(0.02, 0.3)
-        at(0, chat(requester, topic.question))
-        at(fr - 0.01, assign(agent, group))
-        at(fr, chat(agent, f"Hi {name}, thanks for waiting. {topic.answer}"))
-        res = fr + rng.uniform(0.05, 0.3)
-        at(res - 0.03, chat(requester, rng.choice(words["thanks"])))
-        closed = rng.random() < 0.5
-        at(res, close(agent, "chat") if closed else status(agent, "resolved"))
+        fr, res, closed = _plan_chat(life, agent, group)
     else:
-        met = rng.random() < _FR_MEET[priority]
-        fr = fr_due * (rng.uniform(0.05, 0.9) if met else rng.uniform(1.15, 3.0))
-        if rng.random() < _RES_MEET[priority]:
-            res = fr + (res_due - fr) * rng.uniform(0.15, 0.92)
-        else:
-            res = res_due * rng.uniform(1.1, 2.5)
-        if kind == "phone":
-            minutes = rng.randint(4, 35)
-            at(0, system(f"Inbound call from the support line, {minutes} minutes."))
-            at(0.01, assign(agent, group))
-            at(minutes / 60, note(agent, f"Call summary: {topic.question}"))
-            fr = max(fr, minutes / 60 + 0.05)
-            at(fr, say(agent, f"Hi {name}, thanks for your call; here's a summary. {topic.answer}"))
-            ask = False
-        else:
-            files = ("screenshot.png",) if rng.random() < 0.1 else ()
-            at(0, say(requester, topic.question, *files))
-            if kind == "web":
-                at(0.01, system(_ACK))
-            assigned = fr * rng.uniform(0.2, 0.8)
-            at(assigned, assign(agent, group))
-            if rng.random() < 0.3:  # an internal note before the first reply: not a response
-                at(
-                    assigned + (fr - assigned) * rng.uniform(0.2, 0.9),
-                    note(agent, rng.choice(_NOTES)),
-                )
-            ask = rng.random() < 0.3
-            at(fr, say(agent, hello + (words["ask"] if ask else topic.answer)))
-            if ask or rng.random() < 0.3:  # waiting for the customer's details or go-ahead
-                at(fr + 0.01, status(agent, "pending"))
-        middle: list[tuple[_Step, ...]] = []
-        if ask:
-            survey = f"SV_{rng.randrange(16**8):08x}"
-            middle.append((say(requester, words["details"].format(survey), "screenshot.png"),))
-            middle.append((status(agent, "open"), say(agent, topic.answer)))
-        rounds = min(rng.choice((0, 0, 1, 1, 2)), len(words["rounds"]))
-        for question, answer in rng.sample(words["rounds"], rounds):  # more back-and-forth
-            middle += [(say(requester, question),), (say(agent, answer),)]
-        confirmed = rng.random() < 0.6
-        if confirmed:
-            middle.append((say(requester, rng.choice(words["thanks"])),))
-        times = sorted(rng.uniform(fr + 0.02, res - 0.1) for _ in middle)
-        for hours, steps in zip(times, middle, strict=True):
-            at(hours, *steps)
-        at(res - 0.05, say(agent, words["done" if confirmed else "silent"]))
-        at(res, status(agent, "resolved"))
-        if rng.random() < 0.12 and topic.category == "technical":  # reopened, resolved again
-            again, answer = words["reopen"]
-            t = res + rng.uniform(6, 96)
-            at(t, say(requester, again))
-            at(t + rng.uniform(0.5, 8), say(agent, answer))
-            at(t + rng.uniform(10, 48), status(agent, "resolved"))
+        fr, res = _plan_answered(life, kind, agent, group)
+        closed = False
     cutoff = 0.011 if waiting else age_h - 0.05  # the ticket's "now", in hours after creation
     if not closed:  # closed by the requester, or by the sweep after two idle weeks
-        last = max(hours for hours, _ in plan)
-        swept = last + 14 * 24 + rng.uniform(0.1, 12)
-        if rng.random() < 0.35 or (swept > cutoff and last < cutoff - 13 * 24):
-            t = last + rng.uniform(2, 96)
-            at(t, close(requester))
-            if rng.random() < 0.5:
-                good = fr <= fr_due and res <= res_due
-                rating = rng.choice((4, 5, 5) if good else (2, 3, 3, 4))
-                at(t + rng.uniform(0.1, 3), rate(requester, rating, words["comments"].get(rating)))
-        else:
-            at(swept, sweep("sam"))
-    plan.sort(key=lambda item: item[0])
-    steps, clock = [], 0.0
-    for hours, step in plan:
-        if hours > cutoff:
-            break
-        steps.append(step._replace(gap=hours - clock))
-        clock = hours
+        _plan_ending(life, fr, res, cutoff)
     subject = "" if kind == "phone" and rng.random() < 0.5 else topic.subject
     return _Spec(
         str(number),
         kind,
         topic.category,
-        priority,
+        life.priority,
         requester,
         subject,
         age_h / 24,
         "",
-        tuple(steps),
+        life.steps_until(cutoff),
         tags=tuple(topic.tags.split()),
         language=lang,
     )
+
+
+def _plan_chat(life: _Life, agent: str, group: str) -> tuple[float, float, bool]:
+    """A chat: answered within minutes, resolved (or closed) in the conversation."""
+    rng, requester = life.rng, life.requester
+    fr = rng.uniform(0.02, 0.3)
+    life.at(0, chat(requester, life.topic.question))
+    life.at(fr - 0.01, assign(agent, group))
+    life.at(fr, chat(agent, f"Hi {life.name}, thanks for waiting. {life.topic.answer}"))
+    res = fr + rng.uniform(0.05, 0.3)
+    life.at(res - 0.03, chat(requester, rng.choice(life.words["thanks"])))
+    closed = rng.random() < 0.5
+    life.at(res, close(agent, "chat") if closed else status(agent, "resolved"))
+    return fr, res, closed
+
+
+def _plan_answered(life: _Life, kind: str, agent: str, group: str) -> tuple[float, float]:
+    """Email, web and phone: first response and resolution meeting or missing their
+    targets at the designed odds, with back-and-forth between them."""
+    rng, requester, priority = life.rng, life.requester, life.priority
+    fr_due, res_due = _FIRST_RESPONSE_H[priority], _RESOLUTION_H[priority]
+    met = rng.random() < _FR_MEET[priority]
+    fr = fr_due * (rng.uniform(0.05, 0.9) if met else rng.uniform(1.15, 3.0))
+    if rng.random() < _RES_MEET[priority]:
+        res = fr + (res_due - fr) * rng.uniform(0.15, 0.92)
+    else:
+        res = res_due * rng.uniform(1.1, 2.5)
+    if kind == "phone":
+        fr = _plan_call(life, agent, group, fr)
+        ask = False
+    else:
+        ask = _plan_first_response(life, kind, agent, group, fr)
+    _plan_middle(life, agent, fr, res, ask)
+    if rng.random() < 0.12 and life.topic.category == "technical":  # reopened, resolved again
+        again, answer = life.words["reopen"]
+        t = res + rng.uniform(6, 96)
+        life.at(t, say(requester, again))
+        life.at(t + rng.uniform(0.5, 8), say(agent, answer))
+        life.at(t + rng.uniform(10, 48), status(agent, "resolved"))
+    return fr, res
+
+
+def _plan_call(life: _Life, agent: str, group: str, fr: float) -> float:
+    """A phone ticket: the call, its summary as a note, then the written answer."""
+    minutes = life.rng.randint(4, 35)
+    life.at(0, system(f"Inbound call from the support line, {minutes} minutes."))
+    life.at(0.01, assign(agent, group))
+    life.at(minutes / 60, note(agent, f"Call summary: {life.topic.question}"))
+    fr = max(fr, minutes / 60 + 0.05)
+    life.at(
+        fr,
+        say(agent, f"Hi {life.name}, thanks for your call; here's a summary. {life.topic.answer}"),
+    )
+    return fr
+
+
+def _plan_first_response(life: _Life, kind: str, agent: str, group: str, fr: float) -> bool:
+    """The question, assignment, maybe a note, and the first answer; True when the answer
+    asks the customer for details."""
+    rng = life.rng
+    files = ("screenshot.png",) if rng.random() < 0.1 else ()
+    life.at(0, say(life.requester, life.topic.question, *files))
+    if kind == "web":
+        life.at(0.01, system(_ACK))
+    assigned = fr * rng.uniform(0.2, 0.8)
+    life.at(assigned, assign(agent, group))
+    if rng.random() < 0.3:  # an internal note before the first reply: not a response
+        life.at(assigned + (fr - assigned) * rng.uniform(0.2, 0.9), note(agent, rng.choice(_NOTES)))
+    ask = rng.random() < 0.3
+    hello = life.words["hello"].format(life.name)
+    life.at(fr, say(agent, hello + (life.words["ask"] if ask else life.topic.answer)))
+    if ask or rng.random() < 0.3:  # waiting for the customer's details or go-ahead
+        life.at(fr + 0.01, status(agent, "pending"))
+    return ask
+
+
+def _plan_middle(life: _Life, agent: str, fr: float, res: float, ask: bool) -> None:
+    """Between first response and resolution: details asked for, more rounds, thanks."""
+    rng, requester, words = life.rng, life.requester, life.words
+    middle: list[tuple[_Step, ...]] = []
+    if ask:
+        survey = f"SV_{rng.randrange(16**8):08x}"
+        middle.append((say(requester, words["details"].format(survey), "screenshot.png"),))
+        middle.append((status(agent, "open"), say(agent, life.topic.answer)))
+    rounds = min(rng.choice((0, 0, 1, 1, 2)), len(words["rounds"]))
+    for question, answer in rng.sample(words["rounds"], rounds):  # more back-and-forth
+        middle += [(say(requester, question),), (say(agent, answer),)]
+    confirmed = rng.random() < 0.6
+    if confirmed:
+        middle.append((say(requester, rng.choice(words["thanks"])),))
+    times = sorted(rng.uniform(fr + 0.02, res - 0.1) for _ in middle)
+    for hours, steps in zip(times, middle, strict=True):
+        life.at(hours, *steps)
+    life.at(res - 0.05, say(agent, words["done" if confirmed else "silent"]))
+    life.at(res, status(agent, "resolved"))
+
+
+def _plan_ending(life: _Life, fr: float, res: float, cutoff: float) -> None:
+    """Closed by the requester (maybe with a rating), or by the sweep after two idle weeks."""
+    rng, requester = life.rng, life.requester
+    last = max(hours for hours, _ in life.plan)
+    swept = last + 14 * 24 + rng.uniform(0.1, 12)
+    if rng.random() < 0.35 or (swept > cutoff and last < cutoff - 13 * 24):
+        t = last + rng.uniform(2, 96)
+        life.at(t, close(requester))
+        if rng.random() < 0.5:
+            priority = life.priority
+            good = fr <= _FIRST_RESPONSE_H[priority] and res <= _RESOLUTION_H[priority]
+            rating = rng.choice((4, 5, 5) if good else (2, 3, 3, 4))
+            comment = life.words["comments"].get(rating)
+            life.at(t + rng.uniform(0.1, 3), rate(requester, rating, comment))
+    else:
+        life.at(swept, sweep("sam"))
 
 
 @cache

@@ -56,7 +56,6 @@ from supportctl.errors import (
     UsageError,
 )
 from supportctl.models import (
-    PRIORITIES,
     RESOLUTIONS,
     Attachment,
     Escalation,
@@ -740,19 +739,7 @@ class RtService(TicketService):
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
     ) -> tuple[Ticket, list[Event]]:
         """Status, priority, owner, queue (as group) and tags (the `Tags` custom field)."""
-        if changes.status == "escalated":
-            raise _unsupported("escalations create")
-        validate_changes(changes)
-        if changes.status == "resolved":
-            raise UsageError(
-                "RT has no `resolved` status before `closed`; use `supportctl tickets close`",
-            )
-        if changes.priority is not None and changes.priority not in PRIORITIES:
-            raise UsageError(
-                f"invalid priority {changes.priority!r}; valid: {', '.join(PRIORITIES)}"
-            )
-        if changes.group == "":
-            raise UsageError("an RT ticket is always in a queue: --group needs a queue name")
+        _check_rt_changes(changes)
         actor = self.actor
         if not actor.is_agent:
             raise PermissionDenied("only agents (privileged RT users) may update tickets")
@@ -763,50 +750,18 @@ class RtService(TicketService):
                 f"ticket {current.id} is closed; a closed ticket does not change on RT "
                 "(reopen it in RT itself)"
             )
-        fields: dict[str, Any] = {}
-        if changes.priority is not None and changes.priority != current.priority:
-            fields["Priority"] = PRIORITY_TO_RT[changes.priority]
-        if changes.assignee is not None:
-            owner = {"@me": actor.username, "none": None}.get(changes.assignee, changes.assignee)
-            if owner != current.assignee:
-                fields["Owner"] = owner or NOBODY
-                if current.status == "new" and owner and changes.status is None:
-                    fields["Status"] = "open"  # assigning a new ticket opens it (SPEC §3)
-        if changes.status is not None and changes.status != current.status:
-            fields["Status"] = STATUS_TO_RT[changes.status][0]
-        if changes.group is not None and changes.group != current.group:
-            fields["Queue"] = changes.group
-        if changes.add_tags or changes.remove_tags or changes.tags is not None:
-            if not any(
-                isinstance(cf, dict) and cf.get("name") == TAGS_FIELD
-                for cf in raw.get("CustomFields") or []
-            ):
-                raise UsageError(
-                    f"tags need a ticket custom field {TAGS_FIELD!r} applied to the queue in RT",
-                    hint="see docs/rt.md (tags)",
-                )
-            tags = merge_tags(current.tags, changes)
-            if tags != current.tags:
-                fields["CustomFields"] = {TAGS_FIELD: tags}
+        fields = _rt_fields(raw, current, changes, actor.username)
         if not fields:
             return self.get_visible_ticket(current.id), []
-        before = self._history(current.id)
-        known = {str(t["id"]) for t in before}
+        known = {str(t["id"]) for t in self._history(current.id)}
         messages = self._set(current.id, fields)
         ticket = self.get_visible_ticket(current.id)
         self._verify(ticket, changes, fields, messages)
-        history = self._history(current.id)
-        new_txns = [t for t in history if str(t["id"]) not in known]
+        new_txns = [t for t in self._history(current.id) if str(t["id"]) not in known]
         _, added = thread_from_rt(new_txns, [], self._user_name, self._queue_name)
         if "CustomFields" in fields and ticket.tags != current.tags:
-            added.append(
-                Event(
-                    ticket.updated_at,
-                    actor.username,
-                    "tags_changed",
-                    {"from": current.tags, "to": ticket.tags},
-                )
-            )
+            change = {"from": current.tags, "to": ticket.tags}
+            added.append(Event(ticket.updated_at, actor.username, "tags_changed", change))
         return ticket, added
 
     @staticmethod
@@ -933,6 +888,52 @@ class RtService(TicketService):
         except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
             return sweep_failure(ticket_id, rule, exc)
         return SweepOutcome(ticket_id, rule.name, rule.action, SWEEP_RESULTS[rule.action])
+
+
+def _check_rt_changes(changes: TicketChanges) -> None:
+    """`tickets update` values RT cannot hold, refused before anything is sent (exit 2)."""
+    if changes.status == "escalated":
+        raise _unsupported("escalations create")
+    validate_changes(changes)
+    if changes.status == "resolved":
+        raise UsageError(
+            "RT has no `resolved` status before `closed`; use `supportctl tickets close`",
+        )
+    if changes.group == "":
+        raise UsageError("an RT ticket is always in a queue: --group needs a queue name")
+
+
+def _rt_fields(
+    raw: dict[str, Any], current: Ticket, changes: TicketChanges, me: str
+) -> dict[str, Any]:
+    """The RT fields to set for ``changes`` (only those that differ); assigning a `new`
+    ticket opens it, as on every backend."""
+    fields: dict[str, Any] = {}
+    if changes.priority is not None and changes.priority != current.priority:
+        fields["Priority"] = PRIORITY_TO_RT[changes.priority]
+    if changes.assignee is not None:
+        owner = {"@me": me, "none": None}.get(changes.assignee, changes.assignee)
+        if owner != current.assignee:
+            fields["Owner"] = owner or NOBODY
+            if current.status == "new" and owner and changes.status is None:
+                fields["Status"] = "open"
+    if changes.status is not None and changes.status != current.status:
+        fields["Status"] = STATUS_TO_RT[changes.status][0]
+    if changes.group is not None and changes.group != current.group:
+        fields["Queue"] = changes.group
+    if changes.add_tags or changes.remove_tags or changes.tags is not None:
+        if not any(
+            isinstance(cf, dict) and cf.get("name") == TAGS_FIELD
+            for cf in raw.get("CustomFields") or []
+        ):
+            raise UsageError(
+                f"tags need a ticket custom field {TAGS_FIELD!r} applied to the queue in RT",
+                hint="see docs/rt.md (tags)",
+            )
+        tags = merge_tags(current.tags, changes)
+        if tags != current.tags:
+            fields["CustomFields"] = {TAGS_FIELD: tags}
+    return fields
 
 
 # -- the registry entry -------------------------------------------------------------------------

@@ -634,74 +634,19 @@ class JsonStore(Storage):
             duplicates = self._duplicates(docs)
             if duplicates:
                 raise DuplicateDocuments(duplicates)
-            counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
-            blobs: dict[str, bytes] = {}
-            tickets: list[Ticket] = []
-            escalations: list[Escalation] = []
-            users = dict(self._users_map())
-            orgs = dict(self._orgs_map())
-            for kind, doc in docs:
-                counts[kind] += 1
-                if kind == "ticket":
-                    tickets.append(doc)
-                elif kind == "escalation":
-                    escalations.append(doc)
-                elif kind == "user":
-                    users[doc.username] = doc
-                elif kind == "attachment":
-                    blobs[doc.sha256] = doc.data
-                else:
-                    orgs[doc.id] = doc
+            batch = _ImportBatch(docs, users=self._users_map(), orgs=self._orgs_map())
             # Bytes already kept (content-addressed) are neither written nor rolled back.
-            blobs = {k: v for k, v in blobs.items() if not self.blob_path(k).exists()}
-            meta = dict(self._meta)
-            for ticket in tickets:
-                if ticket.id.isdigit():
-                    meta["next_ticket"] = max(meta["next_ticket"], int(ticket.id) + 1)
-            for esc in escalations:
-                number = esc.id.removeprefix("CP-")
-                if number.isdigit():
-                    meta["next_escalation"] = max(meta["next_escalation"], int(number) + 1)
-            created = (
-                [f"tickets/{t.id}.json" for t in tickets]
-                + [f"escalations/{e.id}.json" for e in escalations]
-                + [f"blobs/{k[:2]}/{k}" for k in blobs]
-            )
+            batch.blobs = {k: v for k, v in batch.blobs.items() if not self.blob_path(k).exists()}
+            meta = batch.counters(dict(self._meta))
             journal = {
                 "index_size": self._index_size(),
-                "created": created,
-                "touched": [t.id for t in tickets],
+                "created": batch.created_files(),
+                "touched": [t.id for t in batch.tickets],
             }
             decided = False
             try:
                 self._begin(dict(journal, phase="prepare"))
-                for digest, data in blobs.items():
-                    path = self.blob_path(digest)
-                    self.blobs_dir.mkdir(exist_ok=True, mode=0o700)
-                    path.parent.mkdir(exist_ok=True, mode=0o700)
-                    atomic_write(path, data, durable=False)
-                agents = {u.username for u in users.values() if u.role == "agent"}
-                tickets_dir = os.fspath(self.tickets_dir)
-                index_lines = []
-                for ticket in tickets:
-                    data, row = self._encoded(ticket, agents)
-                    atomic_write(f"{tickets_dir}/{ticket.id}.json", data, durable=False)
-                    index_lines.append(row)
-                for esc in escalations:
-                    atomic_write(
-                        self.escalations_dir / f"{esc.id}.json",
-                        _dumps(esc.to_dict()),
-                        durable=False,
-                    )
-                if counts["user"]:
-                    atomic_write(self.users_path.with_suffix(".json.new"), _directory_bytes(users))
-                if counts["org"]:
-                    atomic_write(self.orgs_path.with_suffix(".json.new"), _directory_bytes(orgs))
-                os.sync()  # the bulk files above skipped their own fsync
-                # New ids only: the appended lines keep the index free of duplicates, so
-                # they count towards its compacted size (no compaction right after import).
-                index_lines.append(b"")  # each line ends with a newline
-                index_data = b"\n".join(index_lines)
+                index_data = self._write_import_files(batch)
                 meta["index_base"] += len(index_data)
                 ino, size = self._index_identity()
                 if size == self._recorded_clean(ino):  # no tail yet: the new lines stay clean
@@ -714,7 +659,36 @@ class JsonStore(Storage):
             except OSError as exc:
                 raise _write_error(self.root, exc, decided=decided or self._decided()) from None
             self._users = self._orgs = None
-            return counts
+            return batch.counts
+
+    def _write_import_files(self, batch: _ImportBatch) -> bytes:
+        """Every new file of an import (directories as ``*.json.new``, which the roll
+        forward moves into place), synced once; returns the index lines to append."""
+        for digest, data in batch.blobs.items():
+            path = self.blob_path(digest)
+            self.blobs_dir.mkdir(exist_ok=True, mode=0o700)
+            path.parent.mkdir(exist_ok=True, mode=0o700)
+            atomic_write(path, data, durable=False)
+        agents = {u.username for u in batch.users.values() if u.role == "agent"}
+        tickets_dir = os.fspath(self.tickets_dir)
+        index_lines = []
+        for ticket in batch.tickets:
+            data, row = self._encoded(ticket, agents)
+            atomic_write(f"{tickets_dir}/{ticket.id}.json", data, durable=False)
+            index_lines.append(row)
+        for esc in batch.escalations:
+            atomic_write(
+                self.escalations_dir / f"{esc.id}.json", _dumps(esc.to_dict()), durable=False
+            )
+        if batch.counts["user"]:
+            atomic_write(self.users_path.with_suffix(".json.new"), _directory_bytes(batch.users))
+        if batch.counts["org"]:
+            atomic_write(self.orgs_path.with_suffix(".json.new"), _directory_bytes(batch.orgs))
+        os.sync()  # the bulk files above skipped their own fsync
+        # New ids only: the appended lines keep the index free of duplicates, so they count
+        # towards its compacted size (no compaction right after import).
+        index_lines.append(b"")  # each line ends with a newline
+        return b"\n".join(index_lines)
 
     def _duplicates(self, docs: list[tuple[str, Any]]) -> list[int]:
         """Positions of documents whose id already exists (in the store or earlier in docs)."""
@@ -1043,6 +1017,50 @@ class JsonStore(Storage):
 
 _BLOCK = 1 << 20  # bytes read from the index at a time
 _DECODE_BATCH = 2048  # index lines decoded with one json.loads
+
+
+class _ImportBatch:
+    """The documents of one import sorted by kind, over the store's users and orgs."""
+
+    def __init__(
+        self, docs: list[tuple[str, Any]], *, users: dict[str, User], orgs: dict[str, Org]
+    ) -> None:
+        self.counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
+        self.blobs: dict[str, bytes] = {}
+        self.tickets: list[Ticket] = []
+        self.escalations: list[Escalation] = []
+        self.users, self.orgs = dict(users), dict(orgs)
+        for kind, doc in docs:
+            self.counts[kind] += 1
+            if kind == "ticket":
+                self.tickets.append(doc)
+            elif kind == "escalation":
+                self.escalations.append(doc)
+            elif kind == "user":
+                self.users[doc.username] = doc
+            elif kind == "attachment":
+                self.blobs[doc.sha256] = doc.data
+            else:
+                self.orgs[doc.id] = doc
+
+    def counters(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """``meta`` with the id counters past every imported numeric id."""
+        for ticket in self.tickets:
+            if ticket.id.isdigit():
+                meta["next_ticket"] = max(meta["next_ticket"], int(ticket.id) + 1)
+        for esc in self.escalations:
+            number = esc.id.removeprefix("CP-")
+            if number.isdigit():
+                meta["next_escalation"] = max(meta["next_escalation"], int(number) + 1)
+        return meta
+
+    def created_files(self) -> list[str]:
+        """The files this import creates (what a rollback removes), relative to the store."""
+        return (
+            [f"tickets/{t.id}.json" for t in self.tickets]
+            + [f"escalations/{e.id}.json" for e in self.escalations]
+            + [f"blobs/{k[:2]}/{k}" for k in self.blobs]
+        )
 
 
 def _line_blocks(handle: Any, limit: int | None = None) -> Iterator[list[bytes]]:

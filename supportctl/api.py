@@ -8,9 +8,11 @@ Three implementations exist, none built on another:
 - ``supportctl.remote.http.HttpService``: the REST API of ``supportctl serve``;
 - ``supportctl.remote.rt.RtService``: a Request Tracker's REST2 API.
 
-This module also holds what they share: the query and result types, and the pure
-validators (attachments, bodies, dates, changes, tag merges) every implementation applies
-before it sends or writes anything, so bad input is refused the same way everywhere.
+This module also holds what they share: the query and result types, the pure validators
+(attachments, bodies, dates, changes, queries, tag merges) with which the local service and
+RT refuse bad input before writing or sending anything (the http client checks attachments
+itself and leaves the rest to the server's local service, which gives the same errors), and
+the sweep loop.
 """
 
 from __future__ import annotations
@@ -444,9 +446,6 @@ class TicketService(ABC):
     """What every backend offers the command tree (SPEC §3, §4): one acting user's view of
     the tickets, and the actions they may take.  Implementations raise the exceptions of
     ``supportctl.errors``, so every command exits with the same code on every backend."""
-
-    #: The backend's name, for messages (``json``, ``http``, ``rt``).
-    backend_name: str = ""
 
     # -- identity -----------------------------------------------------------------------------
     @property

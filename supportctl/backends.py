@@ -115,24 +115,22 @@ def open_service(
     if backend.storage is not None:
         from supportctl.service import LocalService
 
-        storage = open_storage(settings)
-        return LocalService(storage, settings.user, sla_policy=sla_policy)
+        return LocalService(open_storage(settings), settings.user, sla_policy=sla_policy)
     assert backend.service is not None
     return _load(backend.service)(settings, sla_policy=sla_policy)
 
 
-def storage_class(settings: Settings, command: str | None = None) -> type[Storage]:
-    """The storage class of the configured local backend (after the check of ``command``)."""
+def storage_class(settings: Settings, command: str) -> type[Storage]:
+    """The storage class of the configured backend, for a `store …` command (which only
+    local backends serve: the check refuses it on the others)."""
     backend = get_backend(settings.backend)
-    if command is not None:
-        backend.check(command)
-    if backend.storage is None:
-        raise unsupported(command or "store", backend.name)
+    backend.check(command)
+    assert backend.storage is not None, f"{backend.name} serves {command} without a storage"
     return _load(backend.storage)
 
 
-def open_storage(
-    settings: Settings, command: str | None = None, *, create: bool = False
-) -> Storage:
-    """The configured local store; it must exist unless ``create``."""
-    return storage_class(settings, command).open(settings, create=create)
+def open_storage(settings: Settings) -> Storage:
+    """The configured local store (it must exist)."""
+    backend = get_backend(settings.backend)
+    assert backend.storage is not None, f"{backend.name} is not a local backend"
+    return _load(backend.storage).open(settings)

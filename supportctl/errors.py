@@ -100,11 +100,8 @@ _CLASS_BY_STATUS: dict[int, type[SupportctlError]] = {
     422: UsageError,
 }
 _CLASS_BY_EXIT: dict[int, type[SupportctlError]] = {
-    int(ExitStatus.USAGE): UsageError,
-    int(ExitStatus.NOT_FOUND): NotFound,
-    int(ExitStatus.PERMISSION): PermissionDenied,
-    int(ExitStatus.CONFLICT): Conflict,
-    int(ExitStatus.UNAVAILABLE): Unavailable,
+    int(cls.exit_status): cls
+    for cls in (UsageError, NotFound, PermissionDenied, Conflict, Unavailable)
 }
 
 

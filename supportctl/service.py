@@ -332,14 +332,14 @@ class LocalService(TicketService):
     def show_ticket(self, ticket_id: str) -> TicketView:
         ticket = self.get_visible_ticket(ticket_id)
         users = self._users([ticket.requester, *ticket.cc, ticket.assignee])
-        users.update(self._users(self._proxy_names(ticket)))
+        proxy_users = self._users(self._proxy_names(ticket))
         escalation = None
         if ticket.escalation_id:
             escalation = self.storage.get_escalation(ticket.escalation_id)
         return TicketView(
             ticket=ticket,
             viewer=self.actor,
-            proxy_access=self._proxy_entries(ticket, users),
+            proxy_access=self._proxy_entries(ticket, proxy_users),
             escalation=escalation,
             users=users,
             sla=self.sla_of(ticket),

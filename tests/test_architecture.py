@@ -66,6 +66,13 @@ def test_the_code_keeps_every_contract():
         ("supportctl.service", "supportctl.storage.jsonstore", "The local service knows"),
         ("supportctl.render", "supportctl.backends", "Rendering turns results"),
         ("supportctl.models", "supportctl.api", "Imports go down"),
+        ("supportctl.service", "supportctl.render", "The local service knows"),
+        ("supportctl.api", "supportctl.render", "The service interface knows no screen"),
+        ("supportctl.remote.http", "supportctl.render", "Remote services implement"),
+        ("supportctl.storage.jsonstore", "supportctl.report", "Storage applies no rules"),
+        ("supportctl.render", "socket", "Rendering turns results"),
+        ("supportctl.render", "supportctl.fsutil", "Rendering turns results"),
+        ("supportctl.server.app", "supportctl.remote.http", "The server runs the local"),
     ],
 )
 def test_a_wrong_arrow_breaks_a_contract(importer, imported, contract):

@@ -465,9 +465,17 @@ def test_list_follows_pages_for_limit_zero():
 
 # -- refusals and update checks ------------------------------------------------------------------
 def test_feedback_is_refused_with_the_spec_message():
-    with pytest.raises(
-        UsageError, match=r"^`tickets feedback` is not supported by the `rt` backend$"
-    ):
+    """The registry refuses it before the service is built; the method itself is not
+    reachable from the command line (calling it is a bug, not a user's mistake)."""
+    result = run(
+        "--backend", "rt", "--url", "http://rt.test", "tickets", "feedback", "7", "--rating", "5"
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "supportctl: error: `tickets feedback` is not supported by the `rt` backend\n"
+    )
+    with pytest.raises(NotImplementedError):
         service().feedback("7", 5)
 
 

@@ -221,8 +221,6 @@ def _ticket(doc: dict[str, Any], slas: dict[str, Any] | None = None) -> Ticket:
 class HttpService(TicketService):
     """The service interface over HTTP: same results, same errors; the server's rules."""
 
-    backend_name = "http"
-
     def __init__(self, client: HttpClient) -> None:
         self.client = client
         self._actor: User | None = None

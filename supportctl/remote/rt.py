@@ -428,13 +428,17 @@ def _unsupported(command: str) -> UsageError:
     return unsupported(command, "rt")
 
 
+def _not_served(command: str) -> NotImplementedError:
+    """For the interface's methods RT has no concept for: the registry refuses their
+    commands (exit 2) before this service is built, so reaching one is a bug."""
+    return NotImplementedError(f"`{command}` is not served by the rt backend (see the registry)")
+
+
 # -- the service --------------------------------------------------------------------------------
 class RtService(TicketService):
     """The service interface over RT REST2: same results, same errors.  Escalations, proxy
     access, feedback, org view and reports are not RT concepts (the registry refuses those
     commands before this is built; the methods refuse too)."""
-
-    backend_name = "rt"
 
     def __init__(
         self,
@@ -733,7 +737,7 @@ class RtService(TicketService):
     def feedback(
         self, ticket_id: str, rating: int, comment: str | None = None
     ) -> tuple[Ticket, bool]:
-        raise _unsupported("tickets feedback")
+        raise _not_served("tickets feedback")
 
     def update(
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
@@ -788,34 +792,34 @@ class RtService(TicketService):
     def list_escalations(
         self, *, scope: str = "mine", stages: tuple[str, ...] = ()
     ) -> list[Escalation]:
-        raise _unsupported("escalations list")
+        raise _not_served("escalations list")
 
     def get_escalation(
         self, escalation_id: str | None = None, *, ticket_id: str | None = None
     ) -> Escalation:
-        raise _unsupported("escalations track")
+        raise _not_served("escalations track")
 
     def create_escalation(
         self, ticket_id: str, description: str, expected: str | None = None
     ) -> tuple[Ticket, Escalation]:
-        raise _unsupported("escalations create")
+        raise _not_served("escalations create")
 
     def advance_escalation(
         self, escalation_id: str, to: str, expected: str | None = None
     ) -> tuple[Ticket, Escalation]:
-        raise _unsupported("escalations advance")
+        raise _not_served("escalations advance")
 
     def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:
-        raise _unsupported("proxy-access show")
+        raise _not_served("proxy-access show")
 
     def set_proxy_access(self, ticket_id: str, value: bool | None) -> tuple[ProxyEntry, bool]:
-        raise _unsupported("proxy-access toggle")
+        raise _not_served("proxy-access toggle")
 
     def org_view(self, org_id: str | None = None) -> OrgView:
-        raise _unsupported("org view")
+        raise _not_served("org view")
 
     def report(self, **kwargs: Any) -> dict[str, Any]:
-        raise _unsupported("report")
+        raise _not_served("report")
 
     # -- sweeps --------------------------------------------------------------------------------
     def sweep(

@@ -185,7 +185,7 @@ def _str_field(doc: dict[str, Any], name: str, *, required: bool = False) -> str
 
 
 class Api:
-    """Routes, authentication, idempotency; one ``Service`` per request."""
+    """Routes, authentication, idempotency; one ``LocalService`` per request."""
 
     def __init__(self, store_path: Path | str, *, log: Callable[[str], None] | None = None):
         self.store_path = Path(store_path)

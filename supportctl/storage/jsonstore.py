@@ -323,7 +323,7 @@ class JsonStore(Storage):
         """Last summary of every ticket, decoded."""
         return {row["id"]: row for row in self._decode_lines(self._index_lines().values())}
 
-    # -- Backend: directory --------------------------------------------------------------------
+    # -- Storage: directory --------------------------------------------------------------------
     def get_user(self, username: str) -> User | None:
         return self._users_map().get(username)
 
@@ -336,7 +336,7 @@ class JsonStore(Storage):
     def list_orgs(self) -> list[Org]:
         return sorted(self._orgs_map().values(), key=lambda o: o.id)
 
-    # -- Backend: tickets ----------------------------------------------------------------------
+    # -- Storage: tickets ----------------------------------------------------------------------
     def get_ticket(self, ticket_id: str) -> Ticket | None:
         return self._load_doc(self.ticket_path(ticket_id), Ticket)
 
@@ -575,7 +575,7 @@ class JsonStore(Storage):
             self._maybe_compact()
             return ticket, escalation
 
-    # -- Backend: attachment bytes ------------------------------------------------------------
+    # -- Storage: attachment bytes ------------------------------------------------------------
     def blob_path(self, sha256: str) -> Path | None:
         if not isinstance(sha256, str) or not _SHA256.match(sha256):
             return None
@@ -606,7 +606,7 @@ class JsonStore(Storage):
         except OSError as exc:
             raise Unavailable(f"cannot read {path}: {exc.strerror}") from None
 
-    # -- Backend: escalations ------------------------------------------------------------------
+    # -- Storage: escalations ------------------------------------------------------------------
     def get_escalation(self, escalation_id: str) -> Escalation | None:
         return self._load_doc(self.escalation_path(escalation_id), Escalation)
 
@@ -618,7 +618,7 @@ class JsonStore(Storage):
                 out.append(esc)
         return out
 
-    # -- Backend: whole store -----------------------------------------------------------------
+    # -- Storage: whole store -----------------------------------------------------------------
     def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
         """All or nothing: files are written under a journal that rolls back on a crash."""
         collecting = gc.isenabled()

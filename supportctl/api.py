@@ -17,7 +17,6 @@ the sweep loop.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from abc import ABC, abstractmethod
@@ -318,6 +317,8 @@ def sweep_rule_from_dict(doc: Any) -> SweepRule:
 
 def etag(ticket: Ticket) -> str:
     """The ticket's entity tag (SPEC §7): a hash of the whole stored document, quoted."""
+    import hashlib  # here, not at the top: OpenSSL costs every command ~5 ms to import
+
     canonical = json.dumps(ticket.to_dict(), sort_keys=True, separators=(",", ":"))
     return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:24] + '"'
 

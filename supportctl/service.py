@@ -8,7 +8,6 @@ whichever store holds the tickets.  Pure Python: no click, no I/O of its own.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -385,6 +384,10 @@ class LocalService(TicketService):
     def _store_attachments(self, files: list[NewAttachment]) -> list[Attachment]:
         """Check every file, then keep the bytes (content-addressed) before any reference."""
         check_attachments([(f.name, len(f.data)) for f in files])
+        if not files:
+            return []
+        import hashlib  # here, not at the top: OpenSSL costs every command ~5 ms to import
+
         out = []
         for f in files:
             digest = hashlib.sha256(f.data).hexdigest()

@@ -91,8 +91,21 @@ def parse_duration(text: str) -> timedelta:
         raise UsageError(f"invalid duration {text!r}: too large") from None
 
 
-def parse_when(text: str, *, clock: datetime | None = None) -> datetime:
-    """SPEC §4 WHEN: a date, an RFC 3339 time, or a duration back from now."""
+def parse_window(
+    since: str | None, until: str | None, *, clock: datetime | None = None
+) -> dict[str, datetime | None]:
+    """``--since``/``--until`` as ``{"since": …, "until": …}``: a bare date in ``--until``
+    is the end of that day, and ``--since`` after ``--until`` is a usage error."""
+    start = parse_when(since, clock=clock) if since else None
+    end = parse_when(until, clock=clock, end_of_day=True) if until else None
+    if start is not None and end is not None and start > end:
+        raise UsageError("--since is after --until")
+    return {"since": start, "until": end}
+
+
+def parse_when(text: str, *, clock: datetime | None = None, end_of_day: bool = False) -> datetime:
+    """SPEC §4 WHEN: a date (local midnight, or with ``end_of_day`` the day's last second),
+    an RFC 3339 time (local time when it has no offset), or a duration back from now."""
     reference = clock or now()
     if _DURATION.match(text or ""):
         try:
@@ -102,14 +115,28 @@ def parse_when(text: str, *, clock: datetime | None = None) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
             day = date.fromisoformat(text.strip())
-            # A bare date means local midnight of that day, like `date -d`.
-            return datetime(day.year, day.month, day.day).astimezone().astimezone(UTC)
-        return parse_ts(text)
+            # A bare date means local midnight of that day, like `date -d`; as the end of a
+            # window, the whole day (so `--since D --until D` is that day).
+            start = datetime(day.year, day.month, day.day)
+            if end_of_day:
+                start += timedelta(days=1, seconds=-1)
+            return start.astimezone().astimezone(UTC)
+        return _parse_time(text)
     except (ValueError, AttributeError, OverflowError):
         raise UsageError(
             f"invalid time {text!r}: use a date (2026-11-01), an RFC 3339 time "
             "(2026-11-01T09:00:00Z) or a duration back from now (90m, 36h, 7d, 2w)"
         ) from None
+
+
+def _parse_time(text: str) -> datetime:
+    """An RFC 3339 time; without an offset it is local time (TZ honoured)."""
+    value = text.strip()
+    if "T" in value.upper() and value[-1] not in "zZ" and not re.search(r"[+-]\d\d:?\d\d$", value):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return parsed.astimezone().astimezone(UTC)
+    return parse_ts(value)
 
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)

@@ -91,6 +91,7 @@ class RootGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: Any = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
+        args = hoist_global_options(self, sys.argv[1:] if args is None else list(args))
         try:
             rv = super().main(
                 args=args, prog_name=prog_name or "supportctl", standalone_mode=False, **extra
@@ -129,6 +130,69 @@ class RootGroup(click.Group):
                 ExitStatus.UNEXPECTED,
             )
         sys.exit(int(code))
+
+
+#: The root's options that may also follow the subcommand (SPEC §15), as `gh` and
+#: `kubectl` take their persistent flags: with a value, and flags.
+GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "--backend", "--store", "--url", "--user"})
+GLOBAL_FLAGS = frozenset({"--no-color", "-v", "--verbose"})
+
+
+def hoist_global_options(root: click.Group, args: list[str]) -> list[str]:
+    """Move global options given after the subcommand in front of it, after those given
+    before it (so the later one wins). A command's own option of the same name (`serve
+    --store`, `config set --profile`) stays its own; nothing after `--` moves."""
+    start = _root_options_end(args)
+    command: click.Command = root
+    end = start
+    while end < len(args) and isinstance(command, click.Group):
+        sub = command.get_command(None, args[end])  # type: ignore[arg-type]
+        if sub is None:
+            return args
+        command, end = sub, end + 1
+    own = {
+        name: not (p.is_flag or p.count)
+        for p in command.params
+        if isinstance(p, click.Option)
+        for name in p.opts
+    }
+    kept, moved = args[:end], []
+    i = end
+    while i < len(args):
+        token = args[i]
+        name = token.split("=", 1)[0]
+        if token == "--":
+            kept += args[i:]
+            break
+        if name in own:
+            takes_value = own[name] and "=" not in token
+            kept += args[i : i + 1 + takes_value]
+            i += 1 + takes_value
+        elif name in GLOBAL_VALUE_OPTIONS:
+            takes_value = "=" not in token
+            moved += args[i : i + 1 + takes_value]
+            i += 1 + takes_value
+        elif token in GLOBAL_FLAGS:
+            moved.append(token)
+            i += 1
+        else:
+            kept.append(token)
+            i += 1
+    return kept[:start] + moved + kept[start:]
+
+
+def _root_options_end(args: list[str]) -> int:
+    """Where the root's own options end (the index of the subcommand's name)."""
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if token.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" not in token:
+            i += 2
+        elif token.startswith("-") and token != "-" and token != "--":
+            i += 1
+        else:
+            return i
+    return i
 
 
 @click.group("supportctl", cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})

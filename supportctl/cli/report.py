@@ -54,11 +54,10 @@ def report(
       supportctl --user sam report --scope org --since 8w
       supportctl report --by assignee -o json | jq '.sla_attainment'
     """
-    from supportctl.timeutil import parse_when
+    from supportctl.timeutil import parse_window
 
     doc = app.service("report").report(
-        since=parse_when(since) if since else None,
-        until=parse_when(until) if until else None,
+        **parse_window(since, until),
         scope=scope,
         org=org,
         by=by,

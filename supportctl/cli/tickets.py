@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from supportctl.api import TicketQuery
 
 
+#: `tickets list --limit` when none is given, for the table only (machine formats: all).
+DEFAULT_TABLE_LIMIT = 50
+
+
 @click.group()
 def tickets() -> None:
     """List and read support tickets."""
@@ -88,9 +92,9 @@ def tickets() -> None:
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="At most N tickets; 0 = all.",
+    default=None,
+    help="At most N tickets; 0 = all. Default: 50 for the table, all for the machine formats "
+    "(so `-o ids | … close -` acts on every match).",
 )
 @click.option(
     "--columns", metavar="a,b,c", help="Fields to show, for every format (see the list below)."
@@ -106,9 +110,11 @@ def list_tickets(app: AppContext, columns: str | None, fmt: str, **flags: Any) -
     closed_at, proxy_access, call, escalation_id, resources, feedback, messages, events,
     sla.
     Without --columns, json and jsonl carry every field but messages and events, plus
-    the computed sla object (SPEC §10).
+    the computed sla object.
     """
     chosen = parse_columns(columns, TICKET_COLUMNS) if columns is not None else None
+    if flags["limit"] is None:
+        flags["limit"] = DEFAULT_TABLE_LIMIT if fmt == "table" else 0
     query = _ticket_query(**flags)
     service = app.service("tickets list")
     with_thread = fmt != "ids" and bool(chosen and ({"messages", "events"} & set(chosen)))
@@ -149,7 +155,7 @@ def _ticket_query(
 ) -> TicketQuery:
     """The `tickets list` flags as a query: WHEN and DURATION parsed, --org implying org."""
     from supportctl.api import TicketQuery
-    from supportctl.timeutil import parse_duration, parse_when
+    from supportctl.timeutil import parse_duration, parse_window
 
     return TicketQuery(
         scope=scope or ("org" if org else "mine"),
@@ -159,8 +165,7 @@ def _ticket_query(
         categories=category,
         priorities=priority,
         tags=tags,
-        since=parse_when(since) if since else None,
-        until=parse_when(until) if until else None,
+        **parse_window(since, until),
         idle=parse_duration(idle) if idle else None,
         **rest,
     )

@@ -457,7 +457,7 @@ def test_list_ids_piped_into_close_closes_exactly_those(work):
     assert listed.split() == ["1008", "1007"]  # 1010 was active yesterday
     result = run("--user", "dana", "tickets", "close", "-", input=listed)
     assert result.exit_code == 0, result.stderr
-    assert "closed 2 of 2 tickets" in result.stderr
+    assert "closed 2, already closed 0, failed 0" in result.stderr
     statuses = {t: doc(work, t)["status"] for t in ("1007", "1008", "1010", "1001")}
     assert statuses == {"1007": "closed", "1008": "closed", "1010": "resolved", "1001": "open"}
 
@@ -470,7 +470,7 @@ def test_stdin_ids_skip_blanks_comments_and_header_and_take_the_first_field(work
         "--user", "dana", "tickets", "update", "-", "--priority", "low", input="# triage\n\n" + tsv
     )
     assert result.exit_code == 0, result.stderr
-    assert "updated 3 of 3 tickets" in result.stderr
+    assert "updated 3, unchanged 0, failed 0" in result.stderr
     csv = run("--user", "dana", "tickets", "list", "--scope", "org", "--status", "resolved",
               "-o", "csv", "--columns", "id,status").stdout  # fmt: skip
     again = run("--user", "dana", "tickets", "update", "-", "--priority", "high", input=csv)
@@ -483,7 +483,7 @@ def test_bulk_failures_do_not_stop_the_rest_and_the_worst_code_wins(work):
     # 1001 closes; 9999 not found (3); 1002 is carol's: bob cannot see it (3); 1006: alice's (3)
     assert result.exit_code == 3
     assert doc(work, "1001")["status"] == "closed"
-    assert "closed 1 of 4 tickets; 3 failed" in result.stderr
+    assert "closed 1, already closed 0, failed 3" in result.stderr
     mixed = as_("carol", "close", "1002", "1001", "9999")  # 1001 by cc: 4, 9999: 3
     assert mixed.exit_code == 4
     assert doc(work, "1002")["status"] == "closed"

@@ -317,7 +317,7 @@ def test_list_ids_piped_into_close(cli, rt):
     assert sorted(listed.stdout.split(), key=int) == ids
     done = cli("tickets", "close", "-", input=listed.stdout)
     assert done.returncode == 0, done.stderr
-    assert "closed 3 of 3 tickets" in done.stderr
+    assert "closed 3, already closed 0, failed 0" in done.stderr
     assert [rt.ticket(i)["Status"] for i in ids] == ["resolved"] * 3
 
 

@@ -140,3 +140,57 @@ def test_since_after_until_is_a_usage_error(store, command):
     result = run("--user", "dana", *command)
     assert result.exit_code == 2
     assert result.stderr == "supportctl: error: --since is after --until\n"
+
+
+# -- IDs from stdin as CSV / TSV; honest summaries; the progress bar ------------------------------
+def test_csv_output_with_quoted_subjects_and_newlines_pipes_into_close(store):
+    subject = 'Broken "export",\nsecond line'
+    made = run("--user", "bob", "tickets", "create", "--subject", subject, "-m", "x")
+    new_id = made.stdout.strip()
+    listed = run(
+        "--user", "dana", "tickets", "list", "--scope", "org", "--status", "new",
+        "-o", "csv", "--columns", "subject,id,status",
+    )  # fmt: skip
+    assert '"Broken ""export"",\nsecond line"' in listed.stdout  # quoted, newline kept
+    closed = run("--user", "dana", "tickets", "close", "-", input=listed.stdout)
+    assert closed.exit_code == 0, closed.stderr
+    assert "not found" not in closed.stderr
+    assert "closed 2, already closed 0, failed 0" in closed.stderr  # 1003 and the new one
+    again = run("--user", "dana", "tickets", "list", "--scope", "org", "--status", "new")
+    assert new_id not in again.stdout
+
+
+def test_tsv_output_pipes_into_update(store):
+    listed = run(
+        "--user", "dana", "tickets", "list", "--scope", "org", "--status", "open",
+        "-o", "tsv", "--columns", "subject,id",
+    )  # fmt: skip
+    result = run(
+        "--user", "dana", "tickets", "update", "-", "--priority", "low", input=listed.stdout
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "updated 2, unchanged 1, failed 0" in result.stderr  # 1004 and 1005; 1001 was low?
+
+
+def test_the_summary_counts_what_was_done(store):
+    result = run("--user", "dana", "tickets", "close", "1001", "1006", "9999")
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[-1] == "closed 1, already closed 1, failed 1"
+
+
+@pytest.mark.json_only("the bar is drawn by the command, whatever the backend")
+def test_the_progress_bar_never_shares_a_line_with_a_confirmation(many, monkeypatch):
+    import click._termui_impl
+
+    from supportctl.cli.context import AppContext
+
+    monkeypatch.setattr(AppContext, "stderr_tty", property(lambda self: True))
+    monkeypatch.setattr(click._termui_impl, "isatty", lambda stream: True)
+    ids = "".join(f"{2000 + n}\n" for n in range(25))
+    result = run("--user", "dana", "tickets", "close", "-", input=ids)
+    assert result.exit_code == 0, result.stderr
+    assert "Closing" in result.stderr  # the bar was drawn
+    visible = [line.split("\r")[-1].replace("\x1b[K", "") for line in result.stderr.split("\n")]
+    confirmations = [line for line in visible if "closed ticket" in line]
+    assert len(confirmations) == 25
+    assert not [line for line in confirmations if "%" in line or "Closing" in line]

@@ -23,6 +23,8 @@ class AppContext:
     user: str | None = None
     no_color: bool = False
     verbose: bool = False
+    #: A progress bar is drawn on stderr: a note first clears its line.
+    progress_shown: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _service: TicketService | None = field(default=None, repr=False)
 
@@ -75,6 +77,14 @@ class AppContext:
         return sys.stdout.isatty()
 
     @property
+    def stderr_tty(self) -> bool:
+        return sys.stderr.isatty()
+
+    def _clear_progress(self) -> None:
+        if self.progress_shown:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+    @property
     def color(self) -> bool | None:
         """False forces plain text; None lets click decide (colour on a TTY only)."""
         return False if self.no_color else None
@@ -89,12 +99,14 @@ class AppContext:
         are made visible, never sent to the terminal."""
         from supportctl.render import printable
 
+        self._clear_progress()
         click.echo(printable(text, multiline=True), err=True, color=self.color)
 
     def error(self, message: str, hint: str | None = None) -> None:
         """An error that does not end the command (bulk, sweeps): SPEC §8's line on stderr."""
         from supportctl.render import error_text
 
+        self._clear_progress()
         click.echo(error_text(message, hint), err=True, color=self.color)
 
     def debug(self, text: str) -> None:

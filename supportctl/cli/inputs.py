@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import sys
 from pathlib import Path
@@ -64,24 +66,39 @@ def read_attachments(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 
 
 def read_ids(ids: tuple[str, ...]) -> list[str]:
-    """`ID…` or `-`: one ID per stdin line, its first field (whitespace- or, for CSV,
-    comma-separated); blank lines, `#` lines and a header line (`id`/`ID`) are skipped."""
+    """`ID…` or `-`: one ID per stdin line, its first whitespace-separated field; blank
+    lines and `#` lines are skipped. Output of `-o csv` / `-o tsv` (a first line that is a
+    header with an `id` column, such as `id,subject`) is read as CSV / TSV whole, quoted
+    fields and embedded newlines included, and its `id` column taken."""
     if not ids:
         raise UsageError("give one or more ticket IDs, or - to read them from standard input")
     if "-" not in ids:
         return list(dict.fromkeys(ids))
     if ids != ("-",):
         raise UsageError("- (IDs from standard input) cannot be mixed with IDs")
-    out: list[str] = []
-    first = True
-    for line in sys.stdin:
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        field = fields[0].split(",")[0]
-        if first and field in ("id", "ID"):  # the header of `-o tsv` / `-o csv`
-            first = False
-            continue
-        first = False
-        out.append(field)
+    lines = sys.stdin.read().splitlines(keepends=True)
+    content = [
+        i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not content:
+        return []
+    first = lines[content[0]]
+    delimiter = "\t" if "\t" in first else "," if "," in first else None
+    if delimiter and "id" in (f.strip().strip('"').lower() for f in first.split(delimiter)):
+        return _table_ids("".join(lines[content[0] :]), delimiter)
+    out = [lines[i].split()[0] for i in content]
+    if out and out[0] in ("id", "ID"):  # a one-column header
+        out = out[1:]
     return list(dict.fromkeys(out))
+
+
+def _table_ids(text: str, delimiter: str) -> list[str]:
+    """The `id` column of CSV (quoted fields, embedded newlines) or TSV (no quoting)."""
+    quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting))
+    except csv.Error as exc:
+        raise UsageError(f"standard input is not valid CSV: {exc}") from None
+    column = [name.strip().lower() for name in rows[0]].index("id")
+    out = [row[column].strip() for row in rows[1:] if len(row) > column and row[column].strip()]
+    return list(dict.fromkeys(i for i in out if not i.startswith("#")))

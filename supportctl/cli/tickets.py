@@ -356,13 +356,15 @@ def reply(
     files = _new_attachments(attach)
     changed: list = []
 
-    def one(ticket_id: str) -> None:
+    what = "added an internal note to" if internal else "replied to"
+
+    def one(ticket_id: str) -> str:
         ticket = service.reply(ticket_id, body, internal=internal, attachments=files)
         changed.append(ticket)
-        what = "added an internal note to" if internal else "replied to"
         app.note(f"{what} ticket {ticket_id}" + (" (reopened)" if _reopened(ticket) else ""))
+        return what
 
-    code = run_each(app, targets, one, "replied to")
+    code = run_each(app, targets, one, [what], label="Replying")
     if fmt == "json":
         _print_changed(app, changed, many=len(targets) > 1)
     return code
@@ -444,17 +446,19 @@ def close(
     targets = read_ids(ids)
     changed: list = []
 
-    def one(ticket_id: str) -> None:
+    def one(ticket_id: str) -> str:
         ticket, did = service.close(ticket_id, reason=reason, comment=comment)
         changed.append(ticket)
         if not did:
             app.note(f"ticket {ticket_id} is already closed; nothing changed")
-        elif ticket.requester == service.actor.username:
+            return "already closed"
+        if ticket.requester == service.actor.username:
             app.note(CLOSED_MESSAGE.format(id=ticket_id))
         else:
             app.note(f"closed ticket {ticket_id} ({ticket.resolution})")
+        return "closed"
 
-    code = run_each(app, targets, one, "closed")
+    code = run_each(app, targets, one, ["closed", "already closed"], label="Closing")
     if fmt == "json":
         _print_changed(app, changed, many=len(targets) > 1)
     return code
@@ -544,20 +548,21 @@ def update(
     targets = read_ids(ids)
     changed: list = []
 
-    def one(ticket_id: str) -> None:
+    def one(ticket_id: str) -> str:
         ticket, added = service.update(ticket_id, changes)
         changed.append(ticket)
         if not added:
             app.note(f"ticket {ticket_id}: nothing to change")
-            return
+            return "unchanged"
         summary = ", ".join(
             f"{e.action.replace('_changed', '')} "
             f"{_fmt(e.detail.get('from'))} → {_fmt(e.detail.get('to'))}"
             for e in added
         )
         app.note(f"updated ticket {ticket_id}: {summary}")
+        return "updated"
 
-    code = run_each(app, targets, one, "updated")
+    code = run_each(app, targets, one, ["updated", "unchanged"], label="Updating")
     if fmt == "json":
         _print_changed(app, changed, many=len(targets) > 1)
     return code

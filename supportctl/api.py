@@ -157,6 +157,7 @@ REMINDER_BODY = (
     "Reminder: this ticket is waiting for your reply. Reply to keep it open; "
     "it may be closed if we do not hear from you."
 )
+SWEEP_ESCALATED = "has escalation {id} at {stage}; sweeps never close or expire escalated tickets"
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,21 @@ class SweepRule:
     priorities: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     orgs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """SPEC §15: sweeps never close or expire escalated tickets, and `remind` is for
+        pending tickets only (a rule saying otherwise is a usage error, exit 2)."""
+        if "escalated" in self.statuses:
+            raise UsageError(
+                f"sweep rule {self.name}: sweeps never close or expire escalated tickets",
+                hint="close them with `supportctl tickets close ID --with-escalation`",
+            )
+        if self.action == "remind" and set(self.statuses) - {"pending"}:
+            others = ", ".join(s for s in self.statuses if s != "pending")
+            raise UsageError(
+                f"sweep rule {self.name}: `remind` is for pending tickets (waiting for the "
+                f"customer), not {others}"
+            )
 
     @property
     def effective_statuses(self) -> tuple[str, ...]:
@@ -221,6 +237,7 @@ class SweepOutcome:
             "action": self.action,
             "result": self.result,
             "detail": self.detail,
+            "exit_code": self.exit_code,
         }
 
 
@@ -516,9 +533,15 @@ class TicketService(ABC):
 
     @abstractmethod
     def close(
-        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+        self,
+        ticket_id: str,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        with_escalation: bool = False,
     ) -> tuple[Ticket, bool]:
-        """Returns (ticket, changed); closing a closed ticket changes nothing."""
+        """Returns (ticket, changed); closing a closed ticket changes nothing, and a ticket
+        with an escalation not yet resolved closes only ``with_escalation`` (exit 5)."""
 
     @abstractmethod
     def feedback(

@@ -113,15 +113,20 @@ class ConfigFile:
                     f"{here}: unknown key(s) {', '.join(unknown)}; "
                     "valid: status, idle, action, priority, type, org"
                 )
-            rules[name] = SweepRule(
-                name=name,
-                action=_choice(table.get("action"), "action", ("close", "remind", "expire"), here),
-                idle=_duration(table.get("idle"), here, parse_duration),
-                statuses=_strings(table.get("status"), "status", here, STATUS_VALUES),
-                priorities=_strings(table.get("priority"), "priority", here, PRIORITY_VALUES),
-                types=_strings(table.get("type"), "type", here, TYPE_VALUES),
-                orgs=_strings(table.get("org"), "org", here, None),
-            )
+            fields = {
+                "action": _choice(
+                    table.get("action"), "action", ("close", "remind", "expire"), here
+                ),
+                "idle": _duration(table.get("idle"), here, parse_duration),
+                "statuses": _strings(table.get("status"), "status", here, STATUS_VALUES),
+                "priorities": _strings(table.get("priority"), "priority", here, PRIORITY_VALUES),
+                "types": _strings(table.get("type"), "type", here, TYPE_VALUES),
+                "orgs": _strings(table.get("org"), "org", here, None),
+            }
+            try:
+                rules[name] = SweepRule(name=name, **fields)
+            except UsageError as exc:
+                raise UsageError(f"{where}: {exc.message}", hint=exc.hint) from None
         return rules
 
     def holds_token(self) -> bool:

@@ -463,12 +463,13 @@ class Escalation:
         clean = []
         for step in timeline:
             _obj(step, "timeline")
-            clean.append(
-                {
-                    "stage": _enum(_req(step, "stage"), "timeline.stage", STAGES),
-                    "at": _ts(_req(step, "at"), "timeline.at"),
-                }
-            )
+            entry = {
+                "stage": _enum(_req(step, "stage"), "timeline.stage", STAGES),
+                "at": _ts(_req(step, "at"), "timeline.at"),
+            }
+            if step.get("note") is not None:  # why the step happened ("ticket closed")
+                entry["note"] = _str(step["note"], "timeline.note")
+            clean.append(entry)
         expected = data.get("expected_resolution")
         if expected is not None:
             _str(expected, "expected_resolution")

@@ -481,6 +481,7 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
     from supportctl.models import STAGES
 
     reached = {step["stage"]: step["at"] for step in esc.timeline}
+    notes = {step["stage"]: step["note"] for step in esc.timeline if step.get("note")}
     current = STAGES.index(esc.stage)
     lines = [f"  {esc.id}: {printable(esc.description)}"]
     for i, stage in enumerate(STAGES):
@@ -491,6 +492,8 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
         else:
             mark, when = "·", "pending"
         text = f"  {mark} {stage.replace('_', ' '):<20} {when}"
+        if stage in notes:
+            text += f" ({printable(notes[stage])})"
         lines.append(style(text, bold=True) if i == current else text)
     if esc.stage == "confirm_resolution":
         lines.append("  Action needed: please confirm that the fix resolves your issue.")

@@ -18,6 +18,7 @@ from supportctl.api import (
     FEDRAMP_REFUSAL,
     REMINDER_BODY,
     SCOPES,
+    SWEEP_ESCALATED,
     SWEEP_RESULTS,
     ListResult,
     NewAttachment,
@@ -42,7 +43,14 @@ from supportctl.api import (
     validate_new_ticket,
     with_article,
 )
-from supportctl.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, UsageError
+from supportctl.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    SupportctlError,
+    UsageError,
+)
 from supportctl.models import (
     PRIORITIES,
     RESOLUTIONS,
@@ -492,20 +500,28 @@ class LocalService(TicketService):
         return self.storage.update_ticket(ticket_id, change)
 
     def close(
-        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+        self,
+        ticket_id: str,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        with_escalation: bool = False,
     ) -> tuple[Ticket, bool]:
-        """SPEC §3 close: requester or agent; returns (ticket, changed). Re-closing is a no-op."""
+        """SPEC §3 close: requester or agent; returns (ticket, changed). Re-closing is a no-op.
+
+        A ticket whose escalation is not resolved is not closed (exit 5) unless
+        ``with_escalation``: then the escalation moves to `resolved` in the same change."""
         actor = self.actor
         if reason is not None:
             if not actor.is_agent:
-                raise PermissionDenied("--reason is for agents; your close is recorded as solved")
+                raise PermissionDenied("--reason is for agents; only they record a resolution")
             if reason not in RESOLUTIONS:
                 raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
         if comment is not None:
             check_body(comment, what="comment")
         changed = True
 
-        def change(ticket: Ticket) -> Ticket | None:
+        def close_ticket(ticket: Ticket, escalation: Escalation | None) -> Ticket | None:
             nonlocal changed
             self._visible_or_not_found(ticket)
             if not actor.is_agent and ticket.requester != actor.username:
@@ -520,6 +536,8 @@ class LocalService(TicketService):
                 message = Message(_next_message_id(ticket), "email", actor.username, at, comment)
                 ticket.messages.append(message)
                 ticket.events.append(self._event("replied", message=message.id))
+            if escalation is not None:
+                self._resolve_with_ticket(ticket, escalation, at)
             resolution = reason or "solved"
             ticket.events.append(
                 self._event(
@@ -530,8 +548,53 @@ class LocalService(TicketService):
             ticket.closed_at = ticket.updated_at = at
             return ticket
 
-        ticket = self.storage.update_ticket(ticket_id, change)
+        def without_escalation(ticket: Ticket) -> Ticket | None:
+            escalation = self._open_escalation(ticket)
+            if escalation is not None and ticket.status != "closed":
+                self._visible_or_not_found(ticket)
+                raise Conflict(
+                    f"ticket {ticket.id} has escalation {escalation.id} at {escalation.stage}; "
+                    "closing it would leave the escalation open",
+                    hint="add --with-escalation to resolve the escalation in the same change, "
+                    "or advance it first",
+                )
+            return close_ticket(ticket, None)
+
+        def with_its_escalation(
+            ticket: Ticket, allocate: Callable[[], str]
+        ) -> tuple[Ticket, Escalation | None] | None:
+            escalation = self._open_escalation(ticket)
+            closed = close_ticket(ticket, escalation)
+            return None if closed is None else (closed, escalation)
+
+        peek = self.storage.get_ticket(ticket_id)
+        if with_escalation and peek is not None and self._open_escalation(peek) is not None:
+            ticket, _ = self.storage.update_with_escalation(ticket_id, with_its_escalation)
+        else:
+            ticket = self.storage.update_ticket(ticket_id, without_escalation)
         return ticket, changed
+
+    def _open_escalation(self, ticket: Ticket) -> Escalation | None:
+        """The ticket's escalation when it is not resolved yet."""
+        if not ticket.escalation_id:
+            return None
+        escalation = self.storage.get_escalation(ticket.escalation_id)
+        return escalation if escalation is not None and escalation.stage != "resolved" else None
+
+    def _resolve_with_ticket(self, ticket: Ticket, escalation: Escalation, at: str) -> None:
+        """`close --with-escalation`: the escalation moves to resolved, its timeline saying
+        the ticket was closed, and the ticket records it."""
+        ticket.events.append(
+            self._event(
+                "escalation_advanced",
+                escalation_id=escalation.id,
+                **{"from": escalation.stage, "to": "resolved"},
+                closed_with_ticket=True,
+            )
+        )
+        escalation.timeline.append({"stage": "resolved", "at": at, "note": "ticket closed"})
+        escalation.stage = "resolved"
+        escalation.updated_at = at
 
     def feedback(
         self, ticket_id: str, rating: int, comment: str | None = None
@@ -878,6 +941,10 @@ class LocalService(TicketService):
             if not rule.selects(ticket.summary(), cutoff):
                 skipped = f"changed since it was selected (now {ticket.status})"
                 return None
+            escalation = None if rule.action == "remind" else self._open_escalation(ticket)
+            if escalation is not None:
+                skipped = SWEEP_ESCALATED.format(id=escalation.id, stage=escalation.stage)
+                return None
             at = format_ts(self.clock())
             if rule.action == "remind":
                 last = ticket.messages[-1] if ticket.messages else None
@@ -906,7 +973,7 @@ class LocalService(TicketService):
 
         try:
             self.storage.update_ticket(ticket_id, change)
-        except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
+        except SupportctlError as exc:  # a damaged file too: reported, the sweep goes on
             return sweep_failure(ticket_id, rule, exc)
         if skipped:
             return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", skipped)

@@ -132,11 +132,12 @@ def parse_when(text: str, *, clock: datetime | None = None, end_of_day: bool = F
 def _parse_time(text: str) -> datetime:
     """An RFC 3339 time; without an offset it is local time (TZ honoured)."""
     value = text.strip()
-    if "T" in value.upper() and value[-1] not in "zZ" and not re.search(r"[+-]\d\d:?\d\d$", value):
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            return parsed.astimezone().astimezone(UTC)
+    if _LOCAL_TIME(value):
+        return datetime.fromisoformat(value).astimezone().astimezone(UTC)
     return parse_ts(value)
+
+
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?").fullmatch
 
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)

@@ -136,6 +136,8 @@ def test_durations_back_from_now(text, delta):
 def test_rfc3339_and_dates():
     assert format_ts(parse_when("2026-11-01T09:30:00+02:00")) == "2026-11-01T07:30:00Z"
     assert format_ts(parse_when("2026-11-01")) == "2026-11-01T00:00:00Z"  # TZ=UTC in tests
+    assert format_ts(parse_when("2026-11-01", end_of_day=True)) == "2026-11-01T23:59:59Z"
+    assert format_ts(parse_when("2026-11-01T09:30:00")) == "2026-11-01T09:30:00Z"  # local
 
 
 @pytest.mark.parametrize(

@@ -194,3 +194,141 @@ def test_the_progress_bar_never_shares_a_line_with_a_confirmation(many, monkeypa
     confirmations = [line for line in visible if "closed ticket" in line]
     assert len(confirmations) == 25
     assert not [line for line in confirmations if "%" in line or "Closing" in line]
+
+
+# -- escalated tickets ----------------------------------------------------------------------------
+@pytest.fixture
+def escalated(store):
+    made = run("--user", "dana", "escalations", "create", "1001", "--description", "Bug in export")
+    assert made.exit_code == 0, made.stderr
+    return made.stdout.split()[0] if made.stdout.strip() else "CP-1000"
+
+
+def _escalation(ticket_id: str) -> dict:
+    import json
+
+    shown = run("--user", "dana", "escalations", "track", "--ticket", ticket_id, "-o", "json")
+    return json.loads(shown.stdout)
+
+
+def test_closing_an_escalated_ticket_is_refused_naming_the_escalation(escalated):
+    esc = _escalation("1001")
+    result = run("--user", "dana", "tickets", "close", "1001")
+    assert result.exit_code == 5
+    assert f"ticket 1001 has escalation {esc['id']} at submitted" in result.stderr
+    assert "--with-escalation" in result.stderr
+    assert run("--user", "dana", "tickets", "show", "1001", "-o", "json").json()["status"] == (
+        "escalated"
+    )
+
+
+def test_with_escalation_resolves_it_in_the_same_change(escalated):
+    esc = _escalation("1001")
+    result = run("--user", "dana", "tickets", "close", "1001", "--with-escalation")
+    assert result.exit_code == 0, result.stderr
+    after = _escalation("1001")
+    assert after["stage"] == "resolved"
+    assert after["timeline"][-1]["stage"] == "resolved"
+    assert after["timeline"][-1]["note"] == "ticket closed"
+    ticket = run("--user", "dana", "tickets", "show", "1001", "-o", "json").json()
+    assert ticket["status"] == "closed"
+    advanced = [e for e in ticket["events"] if e["action"] == "escalation_advanced"]
+    assert advanced[-1]["detail"]["to"] == "resolved"
+    org = run("--user", "dana", "org", "view", "--org", "acme", "-o", "json").json()
+    assert esc["id"] not in [e["id"] for e in org["open_escalations"]]
+    track = run("--user", "dana", "escalations", "track", esc["id"])
+    assert "(ticket closed)" in track.stdout
+
+
+def test_bulk_close_obeys_the_same_rule(escalated):
+    result = run("--user", "dana", "tickets", "close", "1001", "1004")
+    assert result.exit_code == 5
+    assert result.stderr.splitlines()[-1] == "closed 1, already closed 0, failed 1"
+    assert run("--user", "dana", "tickets", "show", "1004", "-o", "json").json()["status"] == (
+        "closed"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--action", "close", "--status", "escalated", "--idle", "1d"],
+        ["--action", "expire", "--status", "new", "--status", "escalated", "--idle", "1d"],
+        ["--action", "remind", "--status", "open", "--idle", "1d"],
+    ],
+)
+def test_sweep_rules_naming_escalated_or_reminding_non_pending_exit_2(store, args):
+    result = run("--user", "dana", "tickets", "sweep", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+@pytest.mark.json_only("configuration is read by the CLI itself")
+def test_a_configured_rule_naming_escalated_is_a_configuration_error(store, isolated_home):
+    config = isolated_home / "config" / "supportctl" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[sweep.rules.old]\nstatus = "escalated"\nidle = "14d"\naction = "close"\n')
+    result = run("--user", "dana", "tickets", "sweep", "--dry-run")
+    assert result.exit_code == 2
+    assert "[sweep.rules" not in result.stderr or "escalated" in result.stderr
+    assert "sweeps never close or expire escalated tickets" in result.stderr
+
+
+def test_a_sweep_never_closes_a_ticket_whose_escalation_is_open(store):
+    """An agent marked an escalated ticket resolved weeks ago: the sweep still leaves it."""
+    docs = [
+        ticket("3001", "bob", "acme", status="resolved", escalation_id="CP-3001"),
+        {
+            "kind": "escalation",
+            "id": "CP-3001",
+            "ticket_id": "3001",
+            "description": "Engineering is on it",
+            "stage": "in_engineering",
+            "timeline": [{"stage": "in_engineering", "at": "2026-10-01T09:00:00Z"}],
+            "created_at": "2026-10-01T09:00:00Z",
+            "updated_at": "2026-10-01T09:00:00Z",
+        },
+    ]
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    result = run("--user", "dana", "tickets", "sweep", "-o", "json")  # the built-in rule
+    assert result.exit_code == 0, result.stderr
+    rows = {r["ticket"]: r for r in result.json()}
+    assert rows["3001"]["result"] == "skipped"
+    assert rows["3001"]["detail"] == (
+        "has escalation CP-3001 at in_engineering; sweeps never close or expire escalated tickets"
+    )
+    assert run("--user", "dana", "tickets", "show", "3001", "-o", "json").json()["status"] == (
+        "resolved"
+    )
+
+
+def test_expire_acts_on_the_statuses_the_rule_names(store):
+    result = run(
+        "--user", "dana", "tickets", "sweep", "--action", "expire", "--status", "pending",
+        "--idle", "1h", "-o", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert [(r["ticket"], r["result"]) for r in result.json()] == [("1002", "expired")]
+    shown = run("--user", "dana", "tickets", "show", "1002", "-o", "json").json()
+    assert (shown["status"], shown["resolution"]) == ("closed", "expired")
+
+
+# -- sweeps act per ticket ------------------------------------------------------------------------
+@pytest.mark.json_only("a damaged file is the json store's")
+def test_a_damaged_ticket_among_20_candidates_is_reported_and_the_rest_are_swept(store):
+    docs = [ticket(str(4000 + n), "bob", "acme", status="resolved") for n in range(20)]
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    damaged = store / "tickets" / "4007.json"
+    damaged.write_text('{"id": "4007", "subject": ')  # cut off mid-write by something else
+    result = run("--user", "dana", "tickets", "sweep", "-o", "json")
+    assert result.exit_code == 6
+    rows = result.json()  # the whole report, even though one ticket failed
+    assert len(rows) == 20
+    assert [r["result"] for r in rows].count("closed") == 19
+    (failed,) = [r for r in rows if r["result"] == "failed"]
+    assert failed["ticket"] == "4007" and failed["exit_code"] == 6
+    assert str(damaged) in failed["detail"]
+    assert "supportctl: error: ticket 4007:" in result.stderr
+    table = run("--user", "dana", "tickets", "sweep", "--action", "close", "--idle", "1d")
+    assert "(exit 6)" in table.stdout  # nothing else left to close but the damaged one
+    assert table.exit_code == 6

@@ -39,7 +39,7 @@ def run_each(
                 except SupportctlError as exc:
                     counts["failed"] += 1
                     worst = max(worst, int(exc.exit_status))
-                    app.error(exc.message)
+                    app.error(exc.message, exc.hint)
         finally:
             app.progress_shown = False
     if len(ids) > 1:

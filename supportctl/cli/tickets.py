@@ -425,10 +425,21 @@ def attachment(app: AppContext, ticket_id: str, name: str, output_file: str | No
     help="Agents: the resolution to record (default solved).",
 )
 @click.option("--comment", metavar="TEXT", help="A last message posted before closing.")
+@click.option(
+    "--with-escalation",
+    is_flag=True,
+    help="Also resolve the ticket's open escalation, in the same change (without it, an "
+    "escalated ticket is not closed: exit 5).",
+)
 @action_output
 @pass_app
 def close(
-    app: AppContext, ids: tuple[str, ...], reason: str | None, comment: str | None, fmt: str
+    app: AppContext,
+    ids: tuple[str, ...],
+    reason: str | None,
+    comment: str | None,
+    with_escalation: bool,
+    fmt: str,
 ) -> int:
     """Close tickets (requester or agent); closing a closed ticket changes nothing.
 
@@ -447,7 +458,9 @@ def close(
     changed: list = []
 
     def one(ticket_id: str) -> str:
-        ticket, did = service.close(ticket_id, reason=reason, comment=comment)
+        ticket, did = service.close(
+            ticket_id, reason=reason, comment=comment, with_escalation=with_escalation
+        )
         changed.append(ticket)
         if not did:
             app.note(f"ticket {ticket_id} is already closed; nothing changed")
@@ -649,6 +662,9 @@ def sweep(
     if fmt == "json":
         app.out(dumps_json(rows) + "\n")
     elif rows:
+        for row in rows:
+            if row["exit_code"]:
+                row["detail"] += f" (exit {row['exit_code']})"
         app.out(
             render_rows(
                 rows, ["ticket", "rule", "action", "result", "detail"], "table", project_json=False

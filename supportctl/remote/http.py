@@ -385,12 +385,18 @@ class HttpService(TicketService):
         return _ticket(doc, self._slas)
 
     def close(
-        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+        self,
+        ticket_id: str,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        with_escalation: bool = False,
     ) -> tuple[Ticket, bool]:
+        body: dict[str, Any] = {"reason": reason, "comment": comment}
+        if with_escalation:
+            body["with_escalation"] = True
         doc, response = self.client.call(
-            "POST",
-            f"/tickets/{quote(ticket_id, safe='')}/close",
-            json={"reason": reason, "comment": comment},
+            "POST", f"/tickets/{quote(ticket_id, safe='')}/close", json=body
         )
         return _ticket(doc, self._slas), response.headers.get("Supportctl-Changed") != "false"
 

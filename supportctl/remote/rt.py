@@ -712,12 +712,18 @@ class RtService(TicketService):
         return [str(m) for m in doc] if isinstance(doc, list) else []
 
     def close(
-        self, ticket_id: str, *, reason: str | None = None, comment: str | None = None
+        self,
+        ticket_id: str,
+        *,
+        reason: str | None = None,
+        comment: str | None = None,
+        with_escalation: bool = False,
     ) -> tuple[Ticket, bool]:
-        """RT `resolved` (reasons solved, chat, phone) or `rejected` (every other reason)."""
+        """RT `resolved` (reasons solved, chat, phone) or `rejected` (every other reason).
+        RT has no escalations, so ``with_escalation`` changes nothing."""
         if reason is not None:
             if not self.actor.is_agent:
-                raise PermissionDenied("--reason is for agents; your close is recorded as solved")
+                raise PermissionDenied("--reason is for agents; only they record a resolution")
             if reason not in RESOLUTIONS:
                 raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
         if comment is not None:
@@ -889,7 +895,7 @@ class RtService(TicketService):
                 said = self._set(ticket_id, {"Status": status})
                 if ticket_from_rt(self._raw(ticket_id)).status != "closed":
                     raise PermissionDenied(f"RT did not close it: {'; '.join(said)}")
-        except (NotFound, Conflict, PermissionDenied, UsageError) as exc:
+        except SupportctlError as exc:
             return sweep_failure(ticket_id, rule, exc)
         return SweepOutcome(ticket_id, rule.name, rule.action, SWEEP_RESULTS[rule.action])
 

@@ -590,7 +590,10 @@ def close_ticket(api: Api, request: Request) -> Response:
     doc = request.json()
     service = api.service(request)
     ticket, changed = service.close(
-        request.params["id"], reason=_str_field(doc, "reason"), comment=_str_field(doc, "comment")
+        request.params["id"],
+        reason=_str_field(doc, "reason"),
+        comment=_str_field(doc, "comment"),
+        with_escalation=_bool(doc.get("with_escalation", False), "with_escalation"),
     )
     return _ticket_response(service, ticket, 200, **_changed(changed))
 
@@ -684,7 +687,7 @@ def post_sweep(api: Api, request: Request) -> Response:
         [sweep_rule_from_dict(r) for r in rules],
         dry_run=_bool(doc.get("dry_run", False), "dry_run"),
     )
-    return 200, [dict(o.to_dict(), exit_code=o.exit_code) for o in outcomes], {}
+    return 200, [o.to_dict() for o in outcomes], {}
 
 
 def get_report(api: Api, request: Request) -> Response:

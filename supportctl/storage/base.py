@@ -122,10 +122,11 @@ class Storage(ABC):
     def update_with_escalation(
         self,
         ticket_id: str,
-        change: Callable[[Ticket, Callable[[], str]], tuple[Ticket, Escalation] | None],
+        change: Callable[[Ticket, Callable[[], str]], tuple[Ticket, Escalation | None] | None],
     ) -> tuple[Ticket, Escalation | None]:
         """Change a ticket and one escalation together, atomically; ``change`` gets the ticket
-        and a function allocating a new escalation id (``CP-…``)."""
+        and a function allocating a new escalation id (``CP-…``), and returns the changed
+        ticket and escalation (None: the escalation stays as it is), or None for no change."""
 
     # -- attachment bytes ---------------------------------------------------------------------
     @abstractmethod

@@ -532,7 +532,7 @@ class JsonStore(Storage):
     def update_with_escalation(
         self,
         ticket_id: str,
-        change: Callable[[Ticket, Callable[[], str]], tuple[Ticket, Escalation] | None],
+        change: Callable[[Ticket, Callable[[], str]], tuple[Ticket, Escalation | None] | None],
     ) -> tuple[Ticket, Escalation | None]:
         """Change a ticket and one escalation together, atomically (a redo journal).
 
@@ -560,7 +560,10 @@ class JsonStore(Storage):
                 "index_size": self._index_size(),
                 "touched": [ticket.id],
                 # Both documents in full: a crash at any point is finished from here.
-                "redo": {"tickets": [ticket.to_dict()], "escalations": [escalation.to_dict()]},
+                "redo": {
+                    "tickets": [ticket.to_dict()],
+                    "escalations": [escalation.to_dict()] if escalation is not None else [],
+                },
             }
             if meta != self._meta:
                 journal["meta"] = meta

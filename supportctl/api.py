@@ -42,6 +42,7 @@ from supportctl.models import (
 from supportctl.sla import SLA_FILTERS
 
 # SPEC §3 attachments (000): per message, per file, allowed extensions.
+MAX_SUBJECT = 250  # characters
 MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 512_000
 CONTENT_TYPES = {
@@ -278,6 +279,11 @@ def validate_new_ticket(
     """`tickets create` input every backend refuses the same way (exit 2)."""
     if not subject.strip():
         raise UsageError("the subject must not be empty")
+    if len(subject.strip()) > MAX_SUBJECT:
+        raise UsageError(
+            f"the subject is {len(subject.strip())} characters; at most {MAX_SUBJECT}, "
+            "nothing written"
+        )
     check_body(body)
     for value, allowed, name in (
         (type_, TICKET_TYPES, "type"),

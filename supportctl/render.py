@@ -138,8 +138,12 @@ def render_rows(
     project_json: bool = True,
     styler: Any = None,
     headers: dict[str, str] | None = None,
+    fit_width: int | None = None,
 ) -> str:
     """Render documents in one of LIST_FORMATS; the result ends with a newline unless empty.
+
+    ``fit_width`` (a terminal's width) shortens the subject column of a table with `…` so
+    that the lines fit; machine formats always carry every value whole.
 
     ``project_json`` false keeps whole documents in json/jsonl (no `--columns` given).
     """
@@ -166,14 +170,42 @@ def render_rows(
         return out.getvalue()
     if not rows:
         return ""
-    body = []
-    for r in rows:
-        cells = [_table_cell(c, r) for c in columns]
-        if styler is not None:
-            cells = [styler(c, cell) for c, cell in zip(columns, cells, strict=True)]
-        body.append(cells)
     names = [(headers or {}).get(c) or header(c) for c in columns]
+    body = [[_table_cell(c, r) for c in columns] for r in rows]
+    if fit_width is not None and "subject" in columns:
+        _fit_subjects(body, names, columns.index("subject"), fit_width)
+    if styler is not None:
+        body = [[styler(c, cell) for c, cell in zip(columns, row, strict=True)] for row in body]
     return format_table(body, names) + "\n"
+
+
+MIN_SUBJECT_WIDTH = 20
+
+
+def _fit_subjects(body: list[list[str]], names: list[str], column: int, width: int) -> None:
+    """Shorten the subjects (with `…`) so that a table's lines take at most ``width``
+    columns, but never below MIN_SUBJECT_WIDTH (a narrow terminal wraps instead)."""
+    widths = [display_width(h) + 2 for h in names]
+    for row in body:
+        for i, text in enumerate(row):
+            widths[i] = max(widths[i], display_width(text))
+    others = sum(widths) - widths[column] + 2 * (len(widths) - 1)
+    room = max(width - others, MIN_SUBJECT_WIDTH, display_width(names[column]) + 2)
+    for row in body:
+        if display_width(row[column]) > room:
+            row[column] = _shorten(row[column], room)
+
+
+def _shorten(text: str, room: int) -> str:
+    """``text`` cut to ``room - 1`` columns, plus `…`."""
+    out, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > room - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out).rstrip() + "…"
 
 
 # -- tables ---------------------------------------------------------------------------------

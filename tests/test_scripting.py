@@ -332,3 +332,32 @@ def test_a_damaged_ticket_among_20_candidates_is_reported_and_the_rest_are_swept
     table = run("--user", "dana", "tickets", "sweep", "--action", "close", "--idle", "1d")
     assert "(exit 6)" in table.stdout  # nothing else left to close but the damaged one
     assert table.exit_code == 6
+
+
+# -- subjects -------------------------------------------------------------------------------------
+def test_a_subject_over_250_characters_is_refused(store):
+    result = run("--user", "bob", "tickets", "create", "--subject", "x" * 251, "-m", "body")
+    assert result.exit_code == 2
+    assert "the subject is 251 characters; at most 250" in result.stderr
+    ok = run("--user", "bob", "tickets", "create", "--subject", "y" * 250, "-m", "body")
+    assert ok.exit_code == 0, ok.stderr
+
+
+@pytest.mark.json_only("the table is drawn by the command, whatever the backend")
+def test_a_terminal_table_shortens_long_subjects_machine_formats_keep_them(store, monkeypatch):
+    from supportctl.cli.context import AppContext
+
+    long = "Export of the quarterly survey results times out " * 4
+    run("--user", "bob", "tickets", "create", "--subject", long.strip(), "-m", "body")
+    with monkeypatch.context() as patched:
+        patched.setattr(AppContext, "stdout_tty", property(lambda self: True))
+        table = run("--user", "bob", "tickets", "list", env={"COLUMNS": "80"})
+        lines = table.stdout.splitlines()
+        assert all(len(line) <= 80 for line in lines), lines
+        assert any(line.rstrip().split("  ")[1].endswith("…") for line in lines[1:])
+        wide = run("--user", "bob", "tickets", "list", env={"COLUMNS": "400"})
+        assert long.strip() in wide.stdout
+    piped = run("--user", "bob", "tickets", "list", "-o", "csv", env={"COLUMNS": "80"})
+    assert long.strip() in piped.stdout
+    plain = run("--user", "bob", "tickets", "list", env={"COLUMNS": "80"})
+    assert long.strip() in plain.stdout  # not a terminal: nothing is cut

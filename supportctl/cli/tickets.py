@@ -128,7 +128,10 @@ def list_tickets(app: AppContext, columns: str | None, fmt: str, **flags: Any) -
         color = STATUS_COLORS.get(cell) if column == "status" else None
         return app.style(cell, fg=color) if color else cell
 
-    app.out(render_rows(result.tickets, chosen, fmt, project_json=project, styler=styler))
+    fit = shutil.get_terminal_size().columns if fmt == "table" and app.stdout_tty else None
+    app.out(
+        render_rows(result.tickets, chosen, fmt, project_json=project, styler=styler, fit_width=fit)
+    )
     shown = len(result.tickets)
     if not shown and fmt == "table":
         app.note("no tickets match")

@@ -46,7 +46,8 @@ def build(
         counts[row["status"]] += 1
         weekly.add(sla, created)
         groups.add(row, sla, created)
-        attainment.add(row["priority"], sla)
+        if not sla.get("excluded"):
+            attainment.add(row["priority"], sla)
         if sla["breached"] and row["status"] not in ("resolved", "closed"):
             breaching.append(_breaching(row, sla))
     return {

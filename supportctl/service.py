@@ -67,7 +67,7 @@ from supportctl.models import (
 from supportctl.sla import SlaPolicy, marks
 from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
-from supportctl.sla import state as sla_state
+from supportctl.sla import matches as sla_matches
 from supportctl.storage.base import Prefilter, Storage
 from supportctl.timeutil import back, format_ts, now
 
@@ -162,7 +162,8 @@ class LocalService(TicketService):
         selected = self._select(actor, query)
         moment = self.clock()
         if query.sla is not None:
-            selected = (r for r in selected if sla_state(self._sla(r, moment)) == query.sla)
+            wanted = query.sla
+            selected = (r for r in selected if sla_matches(wanted, r, self._sla(r, moment)))
         key = _sort_key(query.sort)
         if query.limit:
             # The first N of a sort, streamed: only N rows are kept (same order as a sort,

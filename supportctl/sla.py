@@ -27,7 +27,22 @@ DEFAULT_RESOLUTION = {
     "low": timedelta(days=14),
 }
 AT_RISK_SHARE = 0.25  # "at risk": not breached, under 25 % of the target left
-SLA_FILTERS = ("breached", "at-risk", "ok")
+#: `tickets list --sla`: breached (ever: historical), breaching (not resolved or closed, a
+#: target passed and not met: what is breaching now), at-risk, ok.
+SLA_FILTERS = ("breached", "breaching", "at-risk", "ok")
+#: Tickets closed so have no service level: never breached, at risk or counted (SPEC §15).
+EXCLUDED_RESOLUTIONS = frozenset({"spam", "test", "duplicate", "abuse"})
+
+
+def excluded(row: dict[str, Any]) -> bool:
+    return row.get("status") == "closed" and row.get("resolution") in EXCLUDED_RESOLUTIONS
+
+
+def _first_response(row: dict[str, Any], found: dict[str, str | None]) -> str | None:
+    """A phone ticket's first response is the call itself: met at its creation."""
+    if row.get("type") == "phone":
+        return row["created_at"]
+    return found.get("fr")
 
 
 @dataclass(frozen=True)
@@ -106,13 +121,16 @@ def evaluate(
     breached = []
     at_risk = False
     out: dict[str, Any] = {}
+    skip = excluded(row)
     for name, target, done in (
-        ("first_response", policy.first_response[priority], found.get("fr")),
+        ("first_response", policy.first_response[priority], _first_response(row, found)),
         ("resolution", policy.resolution[priority], found.get("res")),
     ):
         due = created + target
         out[f"{name}_due"] = format_ts(due)
         out["first_response_at" if name == "first_response" else "resolved_at"] = done
+        if skip:
+            continue
         if done is not None:
             if parse_ts(done) > due:
                 breached.append(name)
@@ -127,6 +145,7 @@ def evaluate(
         "resolved_at": out["resolved_at"],
         "breached": breached,
         "at_risk": at_risk and not breached,
+        "excluded": skip,
     }
 
 
@@ -141,13 +160,18 @@ def assess(
     breached = []
     at_risk = False
     done_ts = {}
+    skip = excluded(row)
+    first = _first_response(row, found)
     for name, target, done in (
-        ("first_response", policy.first_response[priority].total_seconds(), found.get("fr")),
+        ("first_response", policy.first_response[priority].total_seconds(), first),
         ("resolution", policy.resolution[priority].total_seconds(), found.get("res")),
     ):
         due = created + target
         if done is not None:
             done_ts[name] = epoch(done)
+        if skip:
+            continue
+        if done is not None:
             if done_ts[name] > due:
                 breached.append(name)
         elif now_ts > due:
@@ -155,10 +179,11 @@ def assess(
         elif due - now_ts < target * AT_RISK_SHARE:
             at_risk = True
     return {
-        "first_response_at": found.get("fr"),
+        "first_response_at": first,
         "resolved_at": found.get("res"),
         "breached": breached,
         "at_risk": at_risk and not breached,
+        "excluded": skip,
         "created_ts": created,
         "first_response_ts": done_ts.get("first_response"),
         "resolved_ts": done_ts.get("resolution"),
@@ -166,14 +191,33 @@ def assess(
 
 
 def state(sla: dict[str, Any]) -> str:
-    """`breached`, `at-risk` or `ok` — what `tickets list --sla` filters on."""
+    """`breached`, `at-risk`, `ok`, or `excluded` (no service level)."""
+    if sla.get("excluded"):
+        return "excluded"
     if sla["breached"]:
         return "breached"
     return "at-risk" if sla["at_risk"] else "ok"
 
 
+def breaching(row: dict[str, Any], sla: dict[str, Any]) -> bool:
+    """Breaching now: not resolved or closed, and a target passed without being met."""
+    return row["status"] not in ("resolved", "closed") and any(
+        name in sla["breached"] and sla[done] is None
+        for name, done in (("first_response", "first_response_at"), ("resolution", "resolved_at"))
+    )
+
+
+def matches(wanted: str, row: dict[str, Any], sla: dict[str, Any]) -> bool:
+    """Whether a ticket passes `tickets list --sla WANTED`."""
+    if wanted == "breaching":
+        return breaching(row, sla)
+    return state(sla) == wanted
+
+
 def describe(sla: dict[str, Any], now: datetime) -> str:
     """The SLA column: time left, or how long ago it was breached."""
+    if sla.get("excluded"):
+        return "excluded"
     pending = []
     for name, due_key, done_key in (
         ("response", "first_response_due", "first_response_at"),

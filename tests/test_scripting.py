@@ -361,3 +361,61 @@ def test_a_terminal_table_shortens_long_subjects_machine_formats_keep_them(store
     assert long.strip() in piped.stdout
     plain = run("--user", "bob", "tickets", "list", env={"COLUMNS": "80"})
     assert long.strip() in plain.stdout  # not a terminal: nothing is cut
+
+
+# -- SLA exclusions, phone tickets, breaching now -------------------------------------------------
+def _sla_docs() -> list[dict]:
+    old = {"created_at": "2026-09-01T09:00:00Z", "updated_at": "2026-09-20T09:00:00Z"}
+    closed = {"status": "closed", "closed_at": "2026-09-20T09:00:00Z", **old}
+    return [
+        ticket("5001", "bob", "acme", resolution="spam", **closed),
+        ticket("5002", "bob", "acme", resolution="test", **closed),
+        ticket("5003", "bob", "acme", resolution="duplicate", **closed),
+        ticket("5004", "bob", "acme", resolution="abuse", **closed),
+        ticket("5005", "bob", "acme", resolution="solved", **closed),  # late: breached
+        ticket("5006", "bob", "acme", type="phone", status="new", **old),  # no reply, a call
+        ticket("5007", "bob", "acme", status="open", **old),  # open and late: breaching
+    ]
+
+
+@pytest.fixture
+def slas(store):
+    assert run("store", "import", "-", input=jsonl(_sla_docs())).exit_code == 0
+    rows = run("--user", "dana", "tickets", "list", "--scope", "org", "-o", "json").json()
+    return {r["id"]: r["sla"] for r in rows}
+
+
+def test_tickets_closed_as_spam_test_duplicate_or_abuse_have_no_service_level(slas):
+    for ticket_id in ("5001", "5002", "5003", "5004"):
+        assert slas[ticket_id]["excluded"] is True
+        assert slas[ticket_id]["breached"] == [] and slas[ticket_id]["at_risk"] is False
+    assert slas["5005"]["excluded"] is False and slas["5005"]["breached"]
+    for wanted in ("breached", "breaching", "at-risk", "ok"):
+        listed = ids("--sla", wanted)
+        assert not {"5001", "5002", "5003", "5004"} & set(listed), wanted
+
+
+def test_a_phone_tickets_first_response_is_met_at_its_creation(slas):
+    assert slas["5006"]["first_response_at"] == "2026-09-01T09:00:00Z"
+    assert "first_response" not in slas["5006"]["breached"]
+    assert slas["5007"]["first_response_at"] is None
+    assert "first_response" in slas["5007"]["breached"]
+
+
+def test_breaching_lists_what_is_breaching_now_breached_stays_historical(slas):
+    breaching = ids("--sla", "breaching")
+    breached = ids("--sla", "breached")
+    assert "5007" in breaching and "5006" in breaching  # open, resolution overdue
+    assert "5005" not in breaching and "5005" in breached  # closed late: history
+    table = run("--user", "dana", "tickets", "list", "--scope", "org", "--sla", "breaching")
+    assert "SLA" in table.stdout.splitlines()[0]
+
+
+def test_reports_do_not_count_excluded_tickets_in_attainment(slas):
+    result = run(
+        "--user", "dana", "report", "--scope", "org", "--since", "2026-08-31", "--until",
+        "2026-09-30", "-o", "json",
+    )  # fmt: skip
+    normal = result.json()["sla_attainment"]["normal"]["resolution"]
+    # 5005 (late), 5006 and 5007 (overdue): the four excluded ones are not counted
+    assert (normal["met"], normal["missed"]) == (0, 3)

@@ -211,7 +211,7 @@ def test_list_sla_filters_and_column(live):
 def test_every_ticket_in_json_carries_its_sla(live):
     rows = run("--user", "bob", "tickets", "list", "-o", "json", "--limit", "0").json()
     assert all(set(r["sla"]) == {"first_response_due", "first_response_at", "resolution_due",
-                                 "resolved_at", "breached", "at_risk"} for r in rows)  # fmt: skip
+                                 "resolved_at", "breached", "at_risk", "excluded"} for r in rows)  # fmt: skip
     shown = run("--user", "bob", "tickets", "show", "7001", "-o", "json").json()
     assert shown["sla"]["breached"] == ["first_response"]
     replied = run("--user", "dana", "tickets", "reply", "7001", "-m", "on it", "-o", "json").json()

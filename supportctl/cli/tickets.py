@@ -84,9 +84,10 @@ def tickets() -> None:
 )
 @click.option(
     "--sla",
-    type=click.Choice(("breached", "at-risk", "ok")),
-    help="Only tickets whose service level is breached, at risk (under 25 % left) or ok; "
-    "adds an SLA column to the table.",
+    type=click.Choice(("breached", "breaching", "at-risk", "ok")),
+    help="Only tickets whose service level was ever breached, is breaching now (not resolved "
+    "or closed, a target passed unmet), at risk (under 25 % left) or ok; adds an SLA column "
+    "to the table. Tickets closed as spam, test, duplicate or abuse have none (excluded).",
 )
 @click.option("--asc", is_flag=True, help="Reverse the sort: oldest/smallest first.")
 @click.option(

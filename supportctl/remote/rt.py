@@ -66,7 +66,7 @@ from supportctl.models import (
 )
 from supportctl.remote.http import HttpClient
 from supportctl.sla import SlaPolicy, evaluate, marks
-from supportctl.sla import state as sla_state
+from supportctl.sla import matches as sla_matches
 from supportctl.timeutil import back, format_ts, now, parse_ts
 
 REST_PATH = "/REST/2.0"
@@ -528,7 +528,7 @@ class RtService(TicketService):
             if query.sla is not None:
                 ticket = self.get_visible_ticket(ticket.id)
             row = ticket.summary()
-            if query.sla is not None and sla_state(self.sla_of(ticket)) != query.sla:
+            if query.sla is not None and not sla_matches(query.sla, row, self.sla_of(ticket)):
                 total -= 1
                 continue
             rows.append(row)

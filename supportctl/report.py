@@ -6,7 +6,7 @@ Pure functions over listing rows that already carry their computed ``sla`` objec
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from supportctl.models import PRIORITIES, STATUSES
@@ -26,15 +26,25 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _week_start(moment: datetime) -> datetime:
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+def week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of the ISO week of ``moment``."""
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return day - timedelta(days=day.weekday())
 
 
 def build(
-    rows: list[dict[str, Any]], *, since: datetime, until: datetime, by: str, scope: dict[str, Any]
+    rows: list[dict[str, Any]],
+    *,
+    since: datetime,
+    until: datetime,
+    by: str,
+    scope: dict[str, Any],
+    resolved_elsewhen: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    requested_since: datetime | None = None,
 ) -> dict[str, Any]:
-    """Every figure of SPEC §10 for the tickets created in [since, until], in one pass."""
+    """Every figure of SPEC §10 for the tickets created in [since, until], in one pass;
+    ``resolved_elsewhen`` (created before, resolved in the window) count in "resolved per
+    week" only."""
     counts = dict.fromkeys(STATUSES, 0)
     weekly = _Weekly(since, until)
     groups = _Groups(by)
@@ -50,8 +60,13 @@ def build(
             attainment.add(row["priority"], sla)
         if sla["breached"] and row["status"] not in ("resolved", "closed"):
             breaching.append(_breaching(row, sla))
+    for row in resolved_elsewhen:
+        weekly.add_resolved(row["sla"])
+    window = {"since": format_ts(since), "until": format_ts(until)}
+    if requested_since is not None and requested_since != since:
+        window["requested_since"] = format_ts(requested_since)
     return {
-        "window": {"since": format_ts(since), "until": format_ts(until)},
+        "window": window,
         "scope": scope,
         "tickets": len(rows),
         "counts_by_status": counts,
@@ -85,7 +100,7 @@ class _Weekly:
 
     def __init__(self, since: datetime, until: datetime) -> None:
         self.weeks: list[dict[str, Any]] = []
-        start = _week_start(since)
+        start = week_start(since)
         while start <= until and len(self.weeks) < MAX_WEEKS:
             self.weeks.append(
                 {
@@ -96,7 +111,7 @@ class _Weekly:
                 }
             )
             start += timedelta(weeks=1)
-        self.first_week = _week_start(since).timestamp()
+        self.first_week = week_start(since).timestamp()
         self.lower, self.upper = since.timestamp(), until.timestamp()
 
     def _week(self, moment: float) -> dict[str, Any] | None:
@@ -109,6 +124,9 @@ class _Weekly:
         week = self._week(created)
         if week is not None:
             week["created"] += 1
+        self.add_resolved(sla)
+
+    def add_resolved(self, sla: dict[str, Any]) -> None:
         if sla["resolved_at"]:
             week = self._week(sla.get("resolved_ts") or epoch(sla["resolved_at"]))
             if week is not None:

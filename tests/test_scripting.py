@@ -419,3 +419,32 @@ def test_reports_do_not_count_excluded_tickets_in_attainment(slas):
     normal = result.json()["sla_attainment"]["normal"]["resolution"]
     # 5005 (late), 5006 and 5007 (overdue): the four excluded ones are not counted
     assert (normal["met"], normal["missed"]) == (0, 3)
+
+
+# -- reports: ISO weeks, resolved when resolved ---------------------------------------------------
+def test_reports_count_iso_weeks_from_monday_and_resolved_by_resolution_week(store):
+    docs = [
+        ticket(  # created long before, closed on Wednesday 2026-10-14 (week 42)
+            "6001", "bob", "acme", status="closed", resolution="solved",
+            created_at="2026-08-03T09:00:00Z", updated_at="2026-10-14T10:00:00Z",
+            closed_at="2026-10-14T10:00:00Z",
+        ),
+    ]  # fmt: skip
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    report = run(
+        "--user", "dana", "report", "--scope", "org", "--since", "2026-10-14T12:00:00Z",
+        "--until", "2026-10-25", "-o", "json",
+    ).json()  # fmt: skip
+    assert report["window"]["since"] == "2026-10-12T00:00:00Z"  # that week's Monday
+    assert report["window"]["requested_since"] == "2026-10-14T12:00:00Z"
+    weeks = {w["week"]: w for w in report["weekly"]}
+    assert list(weeks) == ["2026-W42", "2026-W43"]
+    assert weeks["2026-W42"]["start"] == "2026-10-12T00:00:00Z"
+    assert weeks["2026-W42"]["resolved"] == 1  # 6001, created in August
+    assert "6001" not in [b["id"] for b in report["breaching_now"]]
+    assert report["tickets"] == 3  # 1004, 1005, 1006: created from Monday 12th
+    table = run(
+        "--user", "dana", "report", "--scope", "org", "--since", "2026-10-14T12:00:00Z",
+        "--until", "2026-10-25",
+    )  # fmt: skip
+    assert "ISO weeks, from Monday 00:00 UTC (the week of --since 2026-10-14 12:00)" in table.stdout

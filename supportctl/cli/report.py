@@ -121,6 +121,13 @@ def render_table(doc: dict[str, Any], *, bars: bool, style: Any) -> str:
             + ")",
             bold=True,
         ),
+        "ISO weeks, from Monday 00:00 UTC"
+        + (
+            f" (the week of --since {local_display(window['requested_since'])})"
+            if window.get("requested_since")
+            else ""
+        )
+        + "; resolved per week counts tickets resolved that week, whenever created",
         "",
         style("Tickets by status", bold=True),
         "  " + "  ".join(f"{s} {n}" for s, n in doc["counts_by_status"].items()),

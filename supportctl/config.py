@@ -49,6 +49,7 @@ class ConfigFile:
     path: Path
     data: dict[str, Any] = field(default_factory=dict)
     existed: bool = False
+    text: str = ""  # as read: comments are in it, not in ``data``
 
     @classmethod
     def load(cls, path: Path | None = None, *, validate: bool = True) -> ConfigFile:
@@ -60,10 +61,16 @@ class ConfigFile:
         except OSError as exc:
             raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
-        config = cls(path, data, existed=True)
+            text = raw.decode("utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError:
+            raise UsageError(f"config file {path} is not valid UTF-8") from None
+        except tomllib.TOMLDecodeError as exc:
+            why = str(exc).replace(
+                "(at end of document)", f"(at the end, line {max(len(text.splitlines()), 1)})"
+            )
+            raise UsageError(f"config file {path} is not valid TOML: {why}") from None
+        config = cls(path, data, existed=True, text=text)
         if validate:
             config.validate()
         return config
@@ -161,8 +168,27 @@ class ConfigFile:
         _check_profile_name(profile)
         self.data["default_profile"] = profile
 
+    def has_comments(self) -> bool:
+        """Whether the file as read holds a comment (a `#` outside a string)."""
+        for line in self.text.splitlines():
+            quote = None
+            for ch in line:
+                if quote:
+                    quote = None if ch == quote else quote
+                elif ch in "\"'":
+                    quote = ch
+                elif ch == "#":
+                    return True
+        return False
+
     def save(self) -> None:
-        """Write atomically with mode 0600 (the parent directory is made 0700)."""
+        """Write atomically with mode 0600 (the parent directory is made 0700). Comments are
+        not kept (tomli-w writes data): a file that has some draws a warning first."""
+        if self.has_comments():
+            sys.stderr.write(
+                f"supportctl: warning: {self.path} has comments; rewriting it drops them "
+                "(use `supportctl config edit` to keep them)\n"
+            )
         import tomli_w
 
         from supportctl.fsutil import atomic_write

@@ -128,3 +128,57 @@ def test_config_with_wrong_types_is_a_usage_error(isolated_home):
     result = run("--user", "bob", "tickets", "list")
     assert result.exit_code == 2
     assert "'timeout' must be a number" in result.stderr
+
+
+# -- round two: use, token from stdin, edit, comments ---------------------------------------------
+def test_config_use_of_an_unknown_profile_exits_3(isolated_home):
+    result = run("config", "use", "nowhere")
+    assert result.exit_code == 3
+    assert "no profile 'nowhere'" in result.stderr
+    assert run("config", "get", "default_profile").exit_code == 3  # nothing was written
+    assert run("config", "set", "user", "sam", "--profile", "agent").exit_code == 0
+    assert run("config", "use", "agent").exit_code == 0
+    assert run("config", "use", "default").exit_code == 0  # always there
+
+
+def test_config_set_token_dash_reads_standard_input(isolated_home):
+    result = run("config", "set", "token", "-", input="sct_from_stdin_123456\n")
+    assert result.exit_code == 0, result.stderr
+    assert "sct_from_stdin_123456" not in result.stderr + result.stdout
+    path = run("config", "path").stdout.strip()
+    assert 'token = "sct_from_stdin_123456"' in open(path).read()
+    assert run("config", "set", "token", "-", input="\n").exit_code == 2
+
+
+def _editor(tmp_path, text: str) -> str:
+    script = tmp_path / "editor.sh"
+    script.write_text(f"#!/bin/sh\nprintf '%b' '{text}' >> \"$1\"\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_config_edit_checks_the_result_and_keeps_the_previous_version(isolated_home, tmp_path):
+    run("config", "set", "user", "sam")
+    path = run("config", "path").stdout.strip()
+    before = open(path).read()
+    good = run("config", "edit", env={"EDITOR": _editor(tmp_path, "# my note\\n")})
+    assert good.exit_code == 0, good.stderr
+    assert "# my note" in open(path).read()  # comments survive an edit
+    broken = run("config", "edit", env={"EDITOR": _editor(tmp_path, "broken = [\\n")})
+    assert broken.exit_code == 2
+    assert "is not valid TOML" in broken.stderr and "line" in broken.stderr
+    assert f"{path}.previous" in broken.stderr
+    assert open(f"{path}.previous").read() == before + "# my note\n"
+    assert "broken = [" in open(path).read()  # what you wrote is not lost
+
+
+def test_config_set_warns_when_rewriting_drops_comments(isolated_home, tmp_path):
+    run("config", "set", "user", "sam")
+    path = run("config", "path").stdout.strip()
+    with open(path, "a") as handle:
+        handle.write("# who uses this profile\n")
+    result = run("config", "set", "timeout", "20")
+    assert result.exit_code == 0
+    assert "has comments; rewriting it drops them" in result.stderr
+    quiet = run("config", "set", "timeout", "25")  # none left to drop
+    assert "comments" not in quiet.stderr

@@ -1,4 +1,4 @@
-"""`supportctl config …`: get, set, unset, list, path, use (SPEC §6, §9)."""
+"""`supportctl config …`: get, set, unset, list, path, use, edit."""
 
 from __future__ import annotations
 
@@ -61,12 +61,31 @@ def get(app: AppContext, key: str, local_profile: str | None) -> None:
 @profile_option
 @pass_app
 def set_(app: AppContext, key: str, value: str, local_profile: str | None) -> None:
-    """Set KEY of the active profile (or --profile NAME, created if new)."""
+    """Set KEY of the active profile (or --profile NAME, created if new).
+
+    `config set token -` reads the token from standard input, so that it never stands in
+    the shell's history or the process list.
+    """
+    if value == "-" and key in SECRET_KEYS:
+        value = _secret_from_stdin(key)
     config_file = ConfigFile.load()
     name = _profile(app, config_file, local_profile)
     config_file.set(name, key, check_value(key, value))
     config_file.save()
     click.echo(f"set {key} = {_shown(key, value)} in profile {name!r}", err=True)
+
+
+def _secret_from_stdin(key: str) -> str:
+    """The first line of standard input (a prompt without echo on a terminal)."""
+    import sys
+
+    if sys.stdin.isatty():
+        value = click.prompt(key, hide_input=True, err=True)
+    else:
+        value = sys.stdin.readline().strip()
+    if not value:
+        raise UsageError(f"no {key} on standard input; nothing written")
+    return value
 
 
 @config.command("unset")
@@ -104,10 +123,53 @@ def list_(app: AppContext) -> None:
 @click.argument("name")
 @pass_app
 def use(app: AppContext, name: str) -> None:
-    """Make NAME the default profile."""
+    """Make NAME the default profile (it must exist; `default` always does)."""
+    from supportctl.config import DEFAULT_PROFILE
+
     config_file = ConfigFile.load()
+    if name != DEFAULT_PROFILE and name not in config_file.data.get("profiles", {}):
+        raise NotFound(
+            f"no profile {name!r} in {config_file.path}",
+            hint=f"create it with `supportctl config set KEY VALUE --profile {name}`",
+        )
     config_file.use(name)
     config_file.save()
-    if name not in config_file.data.get("profiles", {}):
-        click.echo(f"note: profile {name!r} has no settings yet", err=True)
     click.echo(f"default profile is now {name!r}", err=True)
+
+
+@config.command("edit")
+def edit() -> None:
+    """Open the config file in $EDITOR, then check it.
+
+    A file that no longer parses (or holds a bad value) is reported with its line and
+    left as you wrote it, with the previous version kept beside it as config.toml.previous.
+    Comments survive (unlike `config set`, which rewrites the file).
+    """
+    import os
+
+    from supportctl.config import config_path
+    from supportctl.fsutil import atomic_write
+
+    path = config_path()
+    try:
+        previous = path.read_bytes() if path.exists() else None
+        if previous is None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(path, b"")
+            os.chmod(path, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot open config file {path}: {exc.strerror}") from None
+    click.edit(filename=str(path))
+    try:
+        ConfigFile.load(path)
+    except UsageError as exc:
+        kept = ""
+        if previous is not None:
+            backup = path.with_name(path.name + ".previous")
+            atomic_write(backup, previous)
+            os.chmod(backup, 0o600)
+            kept = f"; the previous version is kept as {backup}"
+        raise UsageError(
+            f"{exc.message}{kept}", hint="fix it with `supportctl config edit`"
+        ) from None
+    click.echo(f"checked {path}: it is valid", err=True)

@@ -477,6 +477,11 @@ class TicketService(ABC):
     def actor(self) -> User:
         """The acting user; PermissionDenied (exit 4) when there is none."""
 
+    def identity_notice(self) -> str | None:
+        """A warning when the configured user is not the one who acts (remote backends
+        whose credentials decide); None when all is as configured."""
+        return None
+
     @abstractmethod
     def require_history_access(self) -> User:
         """The actor, if they may read ticket history (FedRAMP users may not, 000)."""

@@ -268,6 +268,11 @@ def check_value(key: str, value: Any) -> Any:
             raise UsageError(
                 f"unknown backend {value!r}. Valid backends: {', '.join(backend_names())}"
             )
+    if key == "url" and not re.match(r"(?i)https?://[^/]", value):
+        raise UsageError(
+            f"invalid URL {value!r}: it must start with http:// or https://",
+            hint="for example https://support.example.com/api/v1",
+        )
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 from tests.conftest import run
 
@@ -146,7 +147,7 @@ def test_config_set_token_dash_reads_standard_input(isolated_home):
     assert result.exit_code == 0, result.stderr
     assert "sct_from_stdin_123456" not in result.stderr + result.stdout
     path = run("config", "path").stdout.strip()
-    assert 'token = "sct_from_stdin_123456"' in open(path).read()
+    assert 'token = "sct_from_stdin_123456"' in Path(path).read_text()
     assert run("config", "set", "token", "-", input="\n").exit_code == 2
 
 
@@ -160,16 +161,16 @@ def _editor(tmp_path, text: str) -> str:
 def test_config_edit_checks_the_result_and_keeps_the_previous_version(isolated_home, tmp_path):
     run("config", "set", "user", "sam")
     path = run("config", "path").stdout.strip()
-    before = open(path).read()
+    before = Path(path).read_text()
     good = run("config", "edit", env={"EDITOR": _editor(tmp_path, "# my note\\n")})
     assert good.exit_code == 0, good.stderr
-    assert "# my note" in open(path).read()  # comments survive an edit
+    assert "# my note" in Path(path).read_text()  # comments survive an edit
     broken = run("config", "edit", env={"EDITOR": _editor(tmp_path, "broken = [\\n")})
     assert broken.exit_code == 2
     assert "is not valid TOML" in broken.stderr and "line" in broken.stderr
     assert f"{path}.previous" in broken.stderr
-    assert open(f"{path}.previous").read() == before + "# my note\n"
-    assert "broken = [" in open(path).read()  # what you wrote is not lost
+    assert Path(f"{path}.previous").read_text() == before + "# my note\n"
+    assert "broken = [" in Path(path).read_text()  # what you wrote is not lost
 
 
 def test_config_set_warns_when_rewriting_drops_comments(isolated_home, tmp_path):

@@ -25,6 +25,7 @@ NO_JSON = {
     "config list": "prints KEY = VALUE lines",
     "config path": "prints one path",
     "config use": "prints nothing",
+    "config edit": "opens an editor",
     "store init": "prints nothing",
     "store import": "prints nothing",
     "store export": "prints JSON Lines by definition",
@@ -74,6 +75,7 @@ INVOCATIONS = [
     ["config", "get", "timeout"],
     ["config", "list"],
     ["config", "use", "default"],
+    ["config", "edit"],  # no $EDITOR and no terminal: exit 2, never an editor waiting
     ["config", "unset", "timeout"],
     ["store", "check"],
     ["store", "export"],

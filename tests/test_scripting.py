@@ -448,3 +448,31 @@ def test_reports_count_iso_weeks_from_monday_and_resolved_by_resolution_week(sto
         "--until", "2026-10-25",
     )  # fmt: skip
     assert "ISO weeks, from Monday 00:00 UTC (the week of --since 2026-10-14 12:00)" in table.stdout
+
+
+# -- backends -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend_name", ["http", "rt"])
+@pytest.mark.parametrize("url", ["localhost:8080/api/v1", "support.example.com", "ftp://x.example"])
+def test_a_url_without_http_or_https_is_a_usage_error_with_a_hint(isolated_home, backend_name, url):
+    result = run(
+        "--backend", backend_name, "--url", url, "tickets", "list",
+        env={"SUPPORTCTL_TOKEN": "user:secret"},
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"supportctl: error: invalid URL {url!r}: it must start with")
+    assert "\nhint: for example --url https://" in result.stderr
+    assert run("config", "set", "url", url).exit_code == 2
+
+
+def test_over_http_a_user_who_is_not_the_tokens_draws_a_warning(store, backend):
+    if backend != "http":
+        pytest.skip("the token decides who acts over http only")
+    result = run("--user", "bob", "tickets", "list", "-o", "ids", env={"SUPPORTCTL_USER": "carol"})
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == ["1003", "1001"]  # bob's, the token's
+    assert (
+        "supportctl: warning: --user carol is not the token's user; over http you act as bob"
+        in result.stderr
+    )
+    same = run("--user", "bob", "tickets", "list", "-o", "ids", env={"SUPPORTCTL_USER": "bob"})
+    assert "warning" not in same.stderr

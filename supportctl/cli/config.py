@@ -146,11 +146,17 @@ def edit() -> None:
     Comments survive (unlike `config set`, which rewrites the file).
     """
     import os
+    import sys
 
     from supportctl.config import config_path
     from supportctl.fsutil import atomic_write
 
     path = config_path()
+    if not (os.environ.get("VISUAL") or os.environ.get("EDITOR")) and not sys.stdin.isatty():
+        raise UsageError(
+            "config edit needs $EDITOR (or a terminal for the default editor)",
+            hint=f"set EDITOR, or edit {path} and check it with `supportctl config list`",
+        )
     try:
         previous = path.read_bytes() if path.exists() else None
         if previous is None:

@@ -59,6 +59,9 @@ class AppContext:
                 settings.config.data, f"config file {settings.config.path}"
             )
             self._service = backends.open_service(settings, sla_policy=policy)
+            notice = self._service.identity_notice()
+            if notice:
+                self.warn(notice)
         return self._service
 
     def storage_class(self, command: str) -> type[Storage]:
@@ -101,6 +104,9 @@ class AppContext:
 
         self._clear_progress()
         click.echo(printable(text, multiline=True), err=True, color=self.color)
+
+    def warn(self, text: str) -> None:
+        self.note(f"supportctl: warning: {text}")
 
     def error(self, message: str, hint: str | None = None) -> None:
         """An error that does not end the command (bulk, sweeps): SPEC §8's line on stderr."""

@@ -221,8 +221,9 @@ def _ticket(doc: dict[str, Any], slas: dict[str, Any] | None = None) -> Ticket:
 class HttpService(TicketService):
     """The service interface over HTTP: same results, same errors; the server's rules."""
 
-    def __init__(self, client: HttpClient) -> None:
+    def __init__(self, client: HttpClient, *, expected_user: str | None = None) -> None:
         self.client = client
+        self.expected_user = expected_user  # a configured --user, which the token overrides
         self._actor: User | None = None
         self._slas: dict[str, Any] = {}  # ticket id → the sla object the server computed
 
@@ -237,6 +238,16 @@ class HttpService(TicketService):
             doc, _ = self.client.call("GET", "/me")
             self._actor = User.from_dict(doc, validate=False)
         return self._actor
+
+    def identity_notice(self) -> str | None:
+        """Over http the token decides who acts: a configured user who is someone else is
+        named in a warning (one GET /me, only when a user is configured)."""
+        if not self.expected_user or self.actor.username == self.expected_user:
+            return None
+        return (
+            f"--user {self.expected_user} is not the token's user; over http you act as "
+            f"{self.actor.username}, the token's user"
+        )
 
     def require_history_access(self) -> User:
         """FedRAMP users are refused before anything is sent (the server refuses too)."""
@@ -569,6 +580,21 @@ class HttpService(TicketService):
         return OrgView(org=org, full=False, users=admins)
 
 
+def check_url(url: str, example: str) -> None:
+    """A base URL must say http:// or https:// (exit 2 with a hint, never a crash)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        rest = url.split("://", 1)[-1].lstrip("/") or "HOST"
+        raise UsageError(
+            f"invalid URL {url!r}: it must start with http:// or https://",
+            hint=f"for example --url https://{rest}"
+            if rest != "HOST"
+            else f"for example {example}",
+        )
+
+
 def open_service(settings: Any, *, sla_policy: Any = None) -> HttpService:
     """Registry factory for `--backend http`: identity is the token's user; SLA targets
     are the server's (``sla_policy`` is not used)."""
@@ -577,6 +603,7 @@ def open_service(settings: Any, *, sla_policy: Any = None) -> HttpService:
             "the http backend needs a URL",
             hint="pass --url https://HOST/api/v1, set SUPPORTCTL_URL or `supportctl config set url …`",
         )
+    check_url(settings.url, "--url https://HOST/api/v1")
     if not settings.token:
         raise AuthenticationFailed(
             "the http backend needs a token",
@@ -589,4 +616,4 @@ def open_service(settings: Any, *, sla_policy: Any = None) -> HttpService:
         ca_bundle=settings.ca_bundle,
         verbose=getattr(settings, "verbose", False),
     )
-    return HttpService(client)
+    return HttpService(client, expected_user=settings.user)

@@ -64,7 +64,7 @@ from supportctl.models import (
     Ticket,
     User,
 )
-from supportctl.remote.http import HttpClient
+from supportctl.remote.http import HttpClient, check_url
 from supportctl.sla import SlaPolicy, evaluate, marks
 from supportctl.sla import matches as sla_matches
 from supportctl.timeutil import back, format_ts, now, parse_ts
@@ -986,6 +986,7 @@ def open_service(settings: Any, *, sla_policy: SlaPolicy | None = None) -> RtSer
             hint="pass --url https://rt.example.com, set SUPPORTCTL_URL or "
             "`supportctl config set url …`",
         )
+    check_url(settings.url, "--url https://rt.example.com")
     auth, token, username = credentials(settings)
     client = RtClient(
         rest_url(settings.url),

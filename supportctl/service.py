@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from supportctl.api import (
@@ -575,6 +575,17 @@ class LocalService(TicketService):
             ticket = self.storage.update_ticket(ticket_id, without_escalation)
         return ticket, changed
 
+    def _future_date(self, value: str | None) -> str | None:
+        """`--expected DATE`: a calendar date, today (local) or later."""
+        expected = check_date(value)
+        today = self.clock().astimezone().date()
+        if expected is not None and date.fromisoformat(expected) < today:
+            raise UsageError(
+                f"--expected {expected} is in the past; an expected resolution is today "
+                f"({today.isoformat()}) or later"
+            )
+        return expected
+
     def _open_escalation(self, ticket: Ticket) -> Escalation | None:
         """The ticket's escalation when it is not resolved yet."""
         if not ticket.escalation_id:
@@ -740,7 +751,7 @@ class LocalService(TicketService):
         if not actor.is_agent:
             raise PermissionDenied("only agents may escalate tickets")
         check_body(description, what="description")
-        expected = check_date(expected)
+        expected = self._future_date(expected)
 
         def change(ticket: Ticket, allocate: Callable[[], str]) -> tuple[Ticket, Escalation]:
             if ticket.status == "closed":
@@ -786,7 +797,7 @@ class LocalService(TicketService):
             raise PermissionDenied("only agents may advance escalations")
         if to not in STAGES:
             raise UsageError(f"invalid stage {to!r}; valid: {', '.join(STAGES)}")
-        expected = check_date(expected)
+        expected = self._future_date(expected)
         esc = self.storage.get_escalation(escalation_id)
         if esc is None:
             raise NotFound(f"escalation {escalation_id} not found")

@@ -476,3 +476,51 @@ def test_over_http_a_user_who_is_not_the_tokens_draws_a_warning(store, backend):
     )
     same = run("--user", "bob", "tickets", "list", "-o", "ids", env={"SUPPORTCTL_USER": "bob"})
     assert "warning" not in same.stderr
+
+
+# -- smaller ones ---------------------------------------------------------------------------------
+def test_an_expected_date_in_the_past_is_refused(store):
+    result = run(
+        "--user", "dana", "escalations", "create", "1001", "--description", "x",
+        "--expected", "2020-01-01",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--expected 2020-01-01 is in the past" in result.stderr
+    assert run("--user", "dana", "tickets", "show", "1001", "-o", "json").json()["status"] == "open"
+    ok = run(
+        "--user", "dana", "escalations", "create", "1001", "--description", "x",
+        "--expected", "2999-01-01",
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.stderr
+
+
+@pytest.mark.json_only("store check is the local store's")
+def test_an_emptied_store_json_is_rebuilt_by_repair(store):
+    (store / "store.json").write_bytes(b"")
+    assert run("--user", "bob", "tickets", "list").exit_code == 6
+    checked = run("store", "check")
+    assert checked.exit_code == 6
+    assert "store.json is damaged (not valid JSON) (repairable" in checked.stdout
+    repaired = run("store", "check", "--repair")
+    assert repaired.exit_code == 0, repaired.stderr
+    assert "next ticket 1007" in repaired.stdout
+    assert "--repair" not in repaired.stderr
+    made = run("--user", "bob", "tickets", "create", "--subject", "after", "-m", "x")
+    assert made.stdout.strip() == "1007"  # no id allocated twice
+
+
+@pytest.mark.json_only("store check is the local store's")
+def test_repair_that_leaves_damage_does_not_suggest_repair_again(store):
+    (store / "tickets" / "1004.json").write_text("{")
+    result = run("store", "check", "--repair")
+    assert result.exit_code == 6
+    assert "restore it from a backup" in result.stdout
+    assert "--repair" not in result.stderr
+
+
+@pytest.mark.json_only("the message is the CLI's")
+def test_a_refused_close_says_only_why(store):
+    result = run("--user", "bob", "tickets", "close", "1001", "--reason", "spam")
+    assert result.exit_code == 4
+    assert "recorded" not in result.stderr
+    assert result.stderr.startswith("supportctl: error: --reason is for agents")

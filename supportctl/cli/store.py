@@ -133,7 +133,7 @@ def check(app: AppContext, repair: bool) -> None:
     interrupted write, temp files) and says what it did; damaged tickets, users or
     orgs are reported, never overwritten.
     """
-    storage = app.storage("store check")
+    storage = app.storage_class("store check").open(app.settings(), checking=True)
     report = storage.check(repair=repair)
     for line in report.repaired:
         app.out(f"repaired: {line}\n")

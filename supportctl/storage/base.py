@@ -78,8 +78,9 @@ class Storage(ABC):
     # -- opening ------------------------------------------------------------------------------
     @classmethod
     @abstractmethod
-    def open(cls, settings: Any, *, create: bool = False) -> Storage:
-        """The store the resolved settings name; ``create`` makes an empty one if needed."""
+    def open(cls, settings: Any, *, create: bool = False, checking: bool = False) -> Storage:
+        """The store the resolved settings name; ``create`` makes an empty one if needed;
+        ``checking`` opens it for `store check` even when its own metadata is damaged."""
 
     @classmethod
     @abstractmethod

@@ -123,6 +123,13 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
 
     _check_index(store, summaries, damaged, report, repair)
 
+    if store.meta_damage is not None:
+        _check_meta(store, max_number, max_escalation, report, repair)
+        report.info.append(
+            f"{len(summaries)} tickets, {len(escalation_ids)} escalations, "
+            f"{len(usernames)} users, {len(org_ids)} orgs"
+        )
+        return report
     meta = dict(store._meta)
     fixes = []
     if meta["next_ticket"] <= max_number:
@@ -145,6 +152,34 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
         f"{len(usernames)} users, {len(org_ids)} orgs"
     )
     return report
+
+
+def _check_meta(
+    store: JsonStore, max_number: int, max_escalation: int, report: CheckReport, repair: bool
+) -> None:
+    """A damaged store.json: its id counters are derivable from the files (the schema is
+    this version's: the files were just checked against it)."""
+    from supportctl.storage.jsonstore import FIRST_ESCALATION_NUMBER, FIRST_TICKET_ID, SCHEMA
+
+    if not repair:
+        report.problems.append(
+            f"{store.meta_path} {store.meta_damage} (repairable: its id counters are derived "
+            "from the files by store check --repair)"
+        )
+        return
+    meta = {
+        "schema": SCHEMA,
+        "next_ticket": max(FIRST_TICKET_ID, max_number + 1),
+        "next_escalation": max(FIRST_ESCALATION_NUMBER, max_escalation + 1),
+        "index_base": 0,
+    }
+    store._write_meta(meta)
+    store._rewrite_index(list(store._read_index().values()))
+    report.repaired.append(
+        f"rebuilt {store.meta_path}, which {store.meta_damage}: schema {SCHEMA}, next ticket "
+        f"{meta['next_ticket']}, next escalation CP-{meta['next_escalation']}"
+    )
+    store.meta_damage = None
 
 
 def _check_index(

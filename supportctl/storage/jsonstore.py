@@ -94,8 +94,14 @@ def _write_error(path: Path, exc: OSError, *, decided: bool = False) -> Unavaila
 class JsonStore(Storage):
     """The json store: one directory of JSON files (the embedded default backend)."""
 
-    def __init__(self, root: Path | str, *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self, root: Path | str, *, lock_timeout: float = 10.0, checking: bool = False
+    ) -> None:
         self.root = Path(root)
+        #: Opened by `store check`: a damaged store.json is reported (and with --repair
+        #: rebuilt from the files) instead of refusing to open. A newer schema still refuses.
+        self.checking = checking
+        self.meta_damage: str | None = None
         self.location = str(self.root)
         self.lock_timeout = lock_timeout
         self.meta_path = self.root / "store.json"
@@ -121,12 +127,13 @@ class JsonStore(Storage):
 
     # -- creation -----------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Any, *, create: bool = False) -> JsonStore:
+    def open(cls, settings: Any, *, create: bool = False, checking: bool = False) -> JsonStore:
         """The store the resolved settings name (``--store``); ``create`` makes it if
-        there is none."""
+        there is none; ``checking`` opens it for `store check` even if store.json is
+        damaged."""
         if create:
             return cls.create(settings.store_path, lock_timeout=settings.lock_timeout)
-        return cls(settings.store_path, lock_timeout=settings.lock_timeout)
+        return cls(settings.store_path, lock_timeout=settings.lock_timeout, checking=checking)
 
     @classmethod
     def exists_for(cls, settings: Any) -> bool:
@@ -192,6 +199,22 @@ class JsonStore(Storage):
             raise StoreDamaged(str(path), "is damaged (not valid JSON)") from None
 
     def _read_meta(self) -> dict[str, Any]:
+        try:
+            return self._parse_meta()
+        except _NewerSchema:
+            raise
+        except StoreDamaged as exc:
+            if not (self.checking and exc.path == str(self.meta_path) and self.meta_path.exists()):
+                raise
+            self.meta_damage = exc.why
+            return {
+                "schema": SCHEMA,
+                "next_ticket": FIRST_TICKET_ID,
+                "next_escalation": FIRST_ESCALATION_NUMBER,
+                "index_base": 0,
+            }
+
+    def _parse_meta(self) -> dict[str, Any]:
         if self.root.exists() and not self.root.is_dir():
             raise UsageError(f"the store {self.root} is a file, not a store directory")
         if not self.meta_path.exists():
@@ -211,7 +234,7 @@ class JsonStore(Storage):
         if not isinstance(schema, int) or isinstance(schema, bool):
             raise StoreDamaged(str(self.meta_path), "is damaged (no schema version)")
         if schema > SCHEMA:
-            raise StoreDamaged(
+            raise _NewerSchema(
                 str(self.meta_path),
                 f"has schema version {schema}, newer than this supportctl understands "
                 f"({SCHEMA}); upgrade supportctl",
@@ -1016,6 +1039,10 @@ class JsonStore(Storage):
         # Under the lock even without --repair: a write in progress is not damage.
         with self._locked():
             return check_store(self, repair=repair)
+
+
+class _NewerSchema(StoreDamaged):
+    """A store written by a newer supportctl: never touched, not even by `store check`."""
 
 
 _BLOCK = 1 << 20  # bytes read from the index at a time

@@ -233,6 +233,7 @@ def cli(
     Works on a local JSON store (the default) or a remote REST API. Every command
     prints data on stdout and messages on stderr, never prompts without a terminal,
     and exits 0 ok, 2 usage, 3 not found, 4 permission, 5 conflict, 6 unavailable.
+    The options below may also follow the subcommand (the later one wins).
     """
     global _verbose
     _verbose = verbose

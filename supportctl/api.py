@@ -400,6 +400,26 @@ def check_date(value: str | None) -> str | None:
         raise UsageError(f"invalid date {value!r}: use YYYY-MM-DD") from None
 
 
+def check_url(url: str, example: str) -> None:
+    """A backend's base URL: http:// or https://, a host, a valid port (exit 2 with a hint,
+    never a crash further down)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as exc:
+        raise UsageError(f"invalid URL {url!r}: {exc}", hint=f"for example {example}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        rest = url.split("://", 1)[-1].lstrip("/")
+        raise UsageError(
+            f"invalid URL {url!r}: it must start with http:// or https://",
+            hint=f"for example --url https://{rest}" if rest else f"for example {example}",
+        )
+    if any(c.isspace() for c in url) or port == 0:
+        raise UsageError(f"invalid URL {url!r}", hint=f"for example {example}")
+
+
 def with_article(role: str) -> str:
     """ "a user", "an admin", "an agent" — for messages that say who the caller is."""
     return {"user": "a user", "admin": "an admin", "agent": "an agent"}.get(role, role)
@@ -439,15 +459,19 @@ def run_sweep(
     *,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    preview: Callable[[str, SweepRule], SweepOutcome | None] | None = None,
 ) -> list[SweepOutcome]:
     """The sweep loop every implementation shares: each rule's candidates in turn, each one
-    acted on by ``act`` (which re-checks it first) or, with ``dry_run``, only reported."""
+    acted on by ``act`` (which re-checks it first) or, with ``dry_run``, only reported —
+    as skipped where ``preview`` says the real sweep would skip it."""
     outcomes: list[SweepOutcome] = []
     for rule in rules:
         for ticket_id in candidates(rule):
             if dry_run:
+                skipped = preview(ticket_id, rule) if preview else None
                 outcomes.append(
-                    SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
+                    skipped
+                    or SweepOutcome(ticket_id, rule.name, rule.action, f"would-{rule.action}")
                 )
             else:
                 outcomes.append(act(ticket_id, rule))

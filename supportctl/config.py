@@ -84,7 +84,7 @@ class ConfigFile:
         if not isinstance(profiles, dict):
             raise UsageError(f"{where}: 'profiles' must be a table")
         if "sweep" in self.data:
-            self.sweep_rules()
+            self.sweep_rules(build=False)  # the tables' form; what a rule may do: when sweeping
         for name, profile in profiles.items():
             if not isinstance(profile, dict):
                 raise UsageError(f"{where}: [profiles.{name}] must be a table")
@@ -99,8 +99,10 @@ class ConfigFile:
                 except UsageError as exc:
                     raise UsageError(f"{where}: [profiles.{name}] {exc.message}") from None
 
-    def sweep_rules(self) -> dict[str, Any]:
-        """`[sweep.rules.NAME]` tables as service SweepRules (SPEC §4, §9)."""
+    def sweep_rules(self, *, build: bool = True) -> dict[str, Any]:
+        """`[sweep.rules.NAME]` tables as SweepRules. Without ``build`` only their form is
+        checked: a rule a sweep may not run (naming `escalated`, `remind` for other than
+        `pending`) fails the sweep, not every command."""
         from supportctl.api import SweepRule
         from supportctl.timeutil import parse_duration
 
@@ -130,6 +132,8 @@ class ConfigFile:
                 "types": _strings(table.get("type"), "type", here, TYPE_VALUES),
                 "orgs": _strings(table.get("org"), "org", here, None),
             }
+            if not build:
+                continue
             try:
                 rules[name] = SweepRule(name=name, **fields)
             except UsageError as exc:
@@ -268,11 +272,10 @@ def check_value(key: str, value: Any) -> Any:
             raise UsageError(
                 f"unknown backend {value!r}. Valid backends: {', '.join(backend_names())}"
             )
-    if key == "url" and not re.match(r"(?i)https?://[^/]", value):
-        raise UsageError(
-            f"invalid URL {value!r}: it must start with http:// or https://",
-            hint="for example https://support.example.com/api/v1",
-        )
+    if key == "url":
+        from supportctl.api import check_url
+
+        check_url(value, "https://support.example.com/api/v1")
     return value
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from supportctl.models import PRIORITIES, STATUSES
+from supportctl.sla import breaching as is_breaching
 from supportctl.timeutil import epoch, format_ts
 
 GROUP_FIELDS = ("priority", "type", "category", "assignee", "org")
@@ -58,7 +59,7 @@ def build(
         groups.add(row, sla, created)
         if not sla.get("excluded"):
             attainment.add(row["priority"], sla)
-        if sla["breached"] and row["status"] not in ("resolved", "closed"):
+        if is_breaching(row, sla):
             breaching.append(_breaching(row, sla))
     for row in resolved_elsewhen:
         weekly.add_resolved(row["sla"])

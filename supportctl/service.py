@@ -520,15 +520,23 @@ class LocalService(TicketService):
                 raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
         if comment is not None:
             check_body(comment, what="comment")
+        if with_escalation and not actor.is_agent:
+            raise PermissionDenied(
+                "--with-escalation is for agents: only they move escalations",
+                hint="ask support to resolve the escalation, or to close the ticket with it",
+            )
         changed = True
 
-        def close_ticket(ticket: Ticket, escalation: Escalation | None) -> Ticket | None:
-            nonlocal changed
+        def may_close(ticket: Ticket) -> None:
             self._visible_or_not_found(ticket)
             if not actor.is_agent and ticket.requester != actor.username:
                 raise PermissionDenied(
                     f"only the requester ({ticket.requester}) or an agent may close ticket {ticket.id}"
                 )
+
+        def close_ticket(ticket: Ticket, escalation: Escalation | None) -> Ticket | None:
+            nonlocal changed
+            may_close(ticket)
             if ticket.status == "closed":
                 changed = False
                 return None
@@ -552,12 +560,14 @@ class LocalService(TicketService):
         def without_escalation(ticket: Ticket) -> Ticket | None:
             escalation = self._open_escalation(ticket)
             if escalation is not None and ticket.status != "closed":
-                self._visible_or_not_found(ticket)
+                may_close(ticket)
                 raise Conflict(
                     f"ticket {ticket.id} has escalation {escalation.id} at {escalation.stage}; "
                     "closing it would leave the escalation open",
-                    hint="add --with-escalation to resolve the escalation in the same change, "
-                    "or advance it first",
+                    hint="an agent can add --with-escalation to resolve it in the same change, "
+                    "or advance it first"
+                    if actor.is_agent
+                    else "ask support to resolve the escalation first",
                 )
             return close_ticket(ticket, None)
 
@@ -932,8 +942,24 @@ class LocalService(TicketService):
                 f"tickets sweep is for agents; you are {with_article(actor.role)}"
             )
         return run_sweep(
-            rules, self._sweep_candidates, self._sweep_one, dry_run=dry_run, progress=progress
+            rules,
+            self._sweep_candidates,
+            self._sweep_one,
+            dry_run=dry_run,
+            progress=progress,
+            preview=self._sweep_preview,
         )
+
+    def _sweep_preview(self, ticket_id: str, rule: SweepRule) -> SweepOutcome | None:
+        """What a dry run says of a ticket the real sweep would skip (an open escalation)."""
+        ticket = self.storage.get_ticket(ticket_id)
+        escalation = None
+        if ticket is not None and rule.action != "remind":
+            escalation = self._open_escalation(ticket)
+        if escalation is None:
+            return None
+        detail = SWEEP_ESCALATED.format(id=escalation.id, stage=escalation.stage)
+        return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", detail)
 
     def _sweep_candidates(self, rule: SweepRule) -> list[str]:
         """The ids a rule selects, in id order (each is re-checked before it is acted on)."""
@@ -1012,11 +1038,12 @@ class LocalService(TicketService):
         if scope not in SCOPES:
             raise UsageError(f"invalid scope {scope!r}; valid scopes: {', '.join(SCOPES)}")
         moment = self.clock()
+        requested = since
         until = until or moment
         since = since or back(until, DEFAULT_WINDOW)
         if since > until:
             raise UsageError("--since is after --until")
-        requested, since = since, week_start(since)
+        since = week_start(since)
         query = TicketQuery(scope=scope if not org else "org", org=org, limit=0)
         actor = self._refuse_fedramp()
         if query.scope == "org" or org:

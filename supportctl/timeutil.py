@@ -92,18 +92,29 @@ def parse_duration(text: str) -> timedelta:
 
 
 def parse_window(
-    since: str | None, until: str | None, *, clock: datetime | None = None
+    since: str | None,
+    until: str | None,
+    *,
+    clock: datetime | None = None,
+    utc_dates: bool = False,
 ) -> dict[str, datetime | None]:
     """``--since``/``--until`` as ``{"since": …, "until": …}``: a bare date in ``--until``
-    is the end of that day, and ``--since`` after ``--until`` is a usage error."""
-    start = parse_when(since, clock=clock) if since else None
-    end = parse_when(until, clock=clock, end_of_day=True) if until else None
+    is the end of that day, and ``--since`` after ``--until`` is a usage error. With
+    ``utc_dates`` bare dates are UTC days (reports count UTC weeks), else local ones."""
+    start = parse_when(since, clock=clock, utc_dates=utc_dates) if since else None
+    end = parse_when(until, clock=clock, end_of_day=True, utc_dates=utc_dates) if until else None
     if start is not None and end is not None and start > end:
         raise UsageError("--since is after --until")
     return {"since": start, "until": end}
 
 
-def parse_when(text: str, *, clock: datetime | None = None, end_of_day: bool = False) -> datetime:
+def parse_when(
+    text: str,
+    *,
+    clock: datetime | None = None,
+    end_of_day: bool = False,
+    utc_dates: bool = False,
+) -> datetime:
     """SPEC §4 WHEN: a date (local midnight, or with ``end_of_day`` the day's last second),
     an RFC 3339 time (local time when it has no offset), or a duration back from now."""
     reference = clock or now()
@@ -117,10 +128,10 @@ def parse_when(text: str, *, clock: datetime | None = None, end_of_day: bool = F
             day = date.fromisoformat(text.strip())
             # A bare date means local midnight of that day, like `date -d`; as the end of a
             # window, the whole day (so `--since D --until D` is that day).
-            start = datetime(day.year, day.month, day.day)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC if utc_dates else None)
             if end_of_day:
                 start += timedelta(days=1, seconds=-1)
-            return start.astimezone().astimezone(UTC)
+            return start.astimezone(UTC) if utc_dates else start.astimezone().astimezone(UTC)
         return _parse_time(text)
     except (ValueError, AttributeError, OverflowError):
         raise UsageError(
@@ -137,7 +148,7 @@ def _parse_time(text: str) -> datetime:
     return parse_ts(value)
 
 
-_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?").fullmatch
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?").fullmatch
 
 
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)

@@ -183,3 +183,14 @@ def test_config_set_warns_when_rewriting_drops_comments(isolated_home, tmp_path)
     assert "has comments; rewriting it drops them" in result.stderr
     quiet = run("config", "set", "timeout", "25")  # none left to drop
     assert "comments" not in quiet.stderr
+
+
+def test_a_second_broken_edit_keeps_the_last_good_version(isolated_home, tmp_path):
+    run("config", "set", "user", "sam")
+    path = Path(run("config", "path").stdout.strip())
+    good = path.read_text()
+    for _ in range(2):
+        assert (
+            run("config", "edit", env={"EDITOR": _editor(tmp_path, "broken = [\\n")}).exit_code == 2
+        )
+    assert Path(f"{path}.previous").read_text() == good

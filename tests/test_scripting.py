@@ -471,8 +471,8 @@ def test_over_http_a_user_who_is_not_the_tokens_draws_a_warning(store, backend):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.split() == ["1003", "1001"]  # bob's, the token's
     assert (
-        "supportctl: warning: --user carol is not the token's user; over http you act as bob"
-        in result.stderr
+        "supportctl: warning: the configured user carol (--user, SUPPORTCTL_USER or the "
+        "profile) is not the token's user; over http you act as bob" in result.stderr
     )
     same = run("--user", "bob", "tickets", "list", "-o", "ids", env={"SUPPORTCTL_USER": "bob"})
     assert "warning" not in same.stderr
@@ -524,3 +524,104 @@ def test_a_refused_close_says_only_why(store):
     assert result.exit_code == 4
     assert "recorded" not in result.stderr
     assert result.stderr.startswith("supportctl: error: --reason is for agents")
+
+
+# -- found by a review of the above ---------------------------------------------------------------
+def test_with_escalation_is_for_agents_and_permission_comes_before_the_conflict(escalated):
+    result = run("--user", "bob", "tickets", "close", "1001", "--with-escalation")
+    assert result.exit_code == 4  # bob is the requester, but escalations are the agents'
+    assert "--with-escalation is for agents" in result.stderr
+    plain = run("--user", "bob", "tickets", "close", "1001")
+    assert plain.exit_code == 5 and "ask support" in plain.stderr
+    stranger = run("--user", "alice", "tickets", "close", "1001")  # admin, not the requester
+    assert stranger.exit_code == 4
+
+
+def test_a_dry_run_says_what_the_sweep_will_skip(store):
+    docs = [
+        ticket("3001", "bob", "acme", status="resolved", escalation_id="CP-3001"),
+        {
+            "kind": "escalation", "id": "CP-3001", "ticket_id": "3001", "description": "x",
+            "stage": "evaluating", "timeline": [{"stage": "evaluating", "at": "2026-10-01T09:00:00Z"}],
+            "created_at": "2026-10-01T09:00:00Z", "updated_at": "2026-10-01T09:00:00Z",
+        },
+    ]  # fmt: skip
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    dry = {
+        r["ticket"]: r
+        for r in run("--user", "dana", "tickets", "sweep", "--dry-run", "-o", "json").json()
+    }
+    real = {r["ticket"]: r for r in run("--user", "dana", "tickets", "sweep", "-o", "json").json()}
+    assert dry["3001"]["result"] == real["3001"]["result"] == "skipped"
+    assert dry["3001"]["detail"] == real["3001"]["detail"]
+
+
+def test_a_report_without_since_says_nothing_of_a_since(store):
+    report = run("--user", "dana", "report", "--scope", "org", "-o", "json").json()
+    assert "requested_since" not in report["window"]
+    table = run("--user", "dana", "report", "--scope", "org")
+    assert "the week of --since" not in table.stdout
+
+
+def test_a_monday_in_a_time_zone_east_of_utc_starts_that_week(store, monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    report = run(
+        "--user", "dana", "report", "--scope", "org", "--since", "2026-11-16", "-o", "json"
+    )
+    assert report.json()["window"]["since"] == "2026-11-16T00:00:00Z"
+
+
+def test_the_reports_breaching_now_is_what_list_sla_breaching_lists(slas):
+    report = run(
+        "--user", "dana", "report", "--scope", "org", "--since", "2026-08-31", "-o", "json"
+    ).json()
+    assert sorted(b["id"] for b in report["breaching_now"]) == sorted(
+        i for i in ids("--sla", "breaching", "--since", "2026-08-31")
+    )
+
+
+@pytest.mark.json_only("IDs are read by the CLI")
+def test_ids_from_stdin_without_a_header_and_with_a_bom(store):
+    plain = run("--user", "dana", "tickets", "update", "-", "--priority", "low", input="1004,foo\n")
+    assert plain.exit_code == 0, plain.stderr
+    bom = run(
+        "--user", "dana", "tickets", "update", "-", "--priority", "urgent",
+        input="\ufeffid,subject\n1005,x\n",
+    )  # fmt: skip
+    assert bom.exit_code == 0, bom.stderr
+    shown = run("--user", "dana", "tickets", "show", "1005", "-o", "json").json()
+    assert shown["priority"] == "urgent"
+
+
+@pytest.mark.json_only("argv is parsed by the CLI")
+def test_global_options_between_a_group_and_its_command_and_odd_argv(store):
+    before = run("--user", "dana", "tickets", "list", "-o", "ids").stdout
+    assert run("tickets", "--user", "dana", "list", "-o", "ids").stdout == before
+    trailing = run("tickets", "list", "--user")
+    assert trailing.exit_code == 2
+    assert trailing.stderr.startswith("supportctl: error: Option '--user' requires an argument")
+    assert run("tickets", "list", "--user", "dana", "-vv").exit_code == 0
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://localhost:99999", "https://x y"])
+def test_malformed_urls_are_usage_errors_not_bugs(isolated_home, url):
+    result = run(
+        "--backend", "http", "--url", url, "tickets", "list", env={"SUPPORTCTL_TOKEN": "t"}
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "invalid URL" in result.stderr
+    assert run("config", "set", "url", url).exit_code == 2
+
+
+@pytest.mark.json_only("configuration is read by the CLI itself")
+def test_a_sweep_rule_a_sweep_may_not_run_fails_the_sweep_not_every_command(store, isolated_home):
+    config = isolated_home / "config" / "supportctl" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[sweep.rules.nudge]\nstatus = ["pending", "open"]\nidle = "7d"\naction = "remind"\n'
+    )
+    assert run("--user", "dana", "tickets", "list").exit_code == 0
+    swept = run("--user", "dana", "tickets", "sweep", "--dry-run")
+    assert swept.exit_code == 2
+    assert "`remind` is for pending tickets" in swept.stderr

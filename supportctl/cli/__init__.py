@@ -7,6 +7,7 @@ one helps) and the exit code of SPEC §8, decided in ``supportctl.errors``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -91,8 +92,8 @@ class RootGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: Any = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
-        args = hoist_global_options(self, sys.argv[1:] if args is None else list(args))
         try:
+            args = hoist_global_options(self, sys.argv[1:] if args is None else list(args))
             rv = super().main(
                 args=args, prog_name=prog_name or "supportctl", standalone_mode=False, **extra
             )
@@ -135,50 +136,56 @@ class RootGroup(click.Group):
 #: The root's options that may also follow the subcommand (SPEC §15), as `gh` and
 #: `kubectl` take their persistent flags: with a value, and flags.
 GLOBAL_VALUE_OPTIONS = frozenset({"--profile", "--backend", "--store", "--url", "--user"})
-GLOBAL_FLAGS = frozenset({"--no-color", "-v", "--verbose"})
 
 
 def hoist_global_options(root: click.Group, args: list[str]) -> list[str]:
-    """Move global options given after the subcommand in front of it, after those given
-    before it (so the later one wins). A command's own option of the same name (`serve
-    --store`, `config set --profile`) stays its own; nothing after `--` moves."""
+    """Move global options given after the subcommand (or between a group and its command)
+    in front of it, after those given before it, so the later one wins. A command's own
+    option of the same name (`serve --store`, `config set --profile`) stays its own; a
+    value-taking global option at the very end is a usage error; nothing after `--`
+    moves."""
     start = _root_options_end(args)
     command: click.Command = root
-    end = start
-    while end < len(args) and isinstance(command, click.Group):
-        sub = command.get_command(None, args[end])  # type: ignore[arg-type]
-        if sub is None:
-            return args
-        command, end = sub, end + 1
-    own = {
-        name: not (p.is_flag or p.count)
-        for p in command.params
-        if isinstance(p, click.Option)
-        for name in p.opts
-    }
-    kept, moved = args[:end], []
-    i = end
+    own: dict[str, bool] = {}  # the current command's options: name -> takes a value
+    kept, moved = args[:start], []
+    i = start
     while i < len(args):
         token = args[i]
         name = token.split("=", 1)[0]
+        takes_value = "=" not in token
         if token == "--":
             kept += args[i:]
             break
         if name in own:
-            takes_value = own[name] and "=" not in token
-            kept += args[i : i + 1 + takes_value]
-            i += 1 + takes_value
+            step = 1 + (own[name] and takes_value)
+            kept += args[i : i + step]
         elif name in GLOBAL_VALUE_OPTIONS:
-            takes_value = "=" not in token
-            moved += args[i : i + 1 + takes_value]
-            i += 1 + takes_value
-        elif token in GLOBAL_FLAGS:
+            step = 1 + takes_value
+            if i + step > len(args):
+                raise click.UsageError(f"Option '{name}' requires an argument.")
+            moved += args[i : i + step]
+        elif _GLOBAL_FLAG(token):
+            step = 1
             moved.append(token)
-            i += 1
         else:
+            step = 1
             kept.append(token)
-            i += 1
+            sub = None
+            if isinstance(command, click.Group) and not token.startswith("-"):
+                sub = command.get_command(None, token)  # type: ignore[arg-type]
+            if sub is not None:
+                command = sub
+                own = {
+                    opt: not (p.is_flag or p.count)
+                    for p in sub.params
+                    if isinstance(p, click.Option)
+                    for opt in p.opts
+                }
+        i += step
     return kept[:start] + moved + kept[start:]
+
+
+_GLOBAL_FLAG = re.compile(r"--no-color|--verbose|-v+").fullmatch
 
 
 def _root_options_end(args: list[str]) -> int:

@@ -137,6 +137,17 @@ def use(app: AppContext, name: str) -> None:
     click.echo(f"default profile is now {name!r}", err=True)
 
 
+def _parses(path: object, data: bytes) -> bool:
+    """Whether ``data`` is a valid config (a broken previous version is not worth keeping)."""
+    import tomllib
+
+    try:
+        ConfigFile(path, tomllib.loads(data.decode("utf-8"))).validate()  # type: ignore[arg-type]
+    except (UsageError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
 @config.command("edit")
 def edit() -> None:
     """Open the config file in $EDITOR, then check it.
@@ -170,7 +181,7 @@ def edit() -> None:
         ConfigFile.load(path)
     except UsageError as exc:
         kept = ""
-        if previous is not None:
+        if previous is not None and _parses(path, previous):
             backup = path.with_name(path.name + ".previous")
             atomic_write(backup, previous)
             os.chmod(backup, 0o600)

@@ -66,7 +66,7 @@ def read_attachments(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 
 
 def read_ids(ids: tuple[str, ...]) -> list[str]:
-    """`ID…` or `-`: one ID per stdin line, its first whitespace-separated field; blank
+    """`ID…` or `-`: one ID per stdin line, its first field (whitespace- or comma-separated); blank
     lines and `#` lines are skipped. Output of `-o csv` / `-o tsv` (a first line that is a
     header with an `id` column, such as `id,subject`) is read as CSV / TSV whole, quoted
     fields and embedded newlines included, and its `id` column taken."""
@@ -76,7 +76,7 @@ def read_ids(ids: tuple[str, ...]) -> list[str]:
         return list(dict.fromkeys(ids))
     if ids != ("-",):
         raise UsageError("- (IDs from standard input) cannot be mixed with IDs")
-    lines = sys.stdin.read().splitlines(keepends=True)
+    lines = sys.stdin.read().removeprefix("\ufeff").splitlines(keepends=True)
     content = [
         i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")
     ]
@@ -86,7 +86,7 @@ def read_ids(ids: tuple[str, ...]) -> list[str]:
     delimiter = "\t" if "\t" in first else "," if "," in first else None
     if delimiter and "id" in (f.strip().strip('"').lower() for f in first.split(delimiter)):
         return _table_ids("".join(lines[content[0] :]), delimiter)
-    out = [lines[i].split()[0] for i in content]
+    out = [lines[i].split()[0].split(",")[0] for i in content]
     if out and out[0] in ("id", "ID"):  # a one-column header
         out = out[1:]
     return list(dict.fromkeys(out))

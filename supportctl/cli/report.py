@@ -20,7 +20,12 @@ BREACHING_SHOWN = 25  # the table lists the most urgent; JSON lists all
 
 
 @click.command("report")
-@click.option("--since", metavar="WHEN", help="Tickets created from WHEN (default: 12 weeks back).")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Tickets created from WHEN (default: 12 weeks back); the report starts on the "
+    "Monday (00:00 UTC) of its ISO week. A bare date is a UTC day here.",
+)
 @click.option("--until", metavar="WHEN", help="Tickets created until WHEN (default: now).")
 @click.option("--scope", type=click.Choice(("mine", "org")), default="mine", show_default=True)
 @click.option("--org", metavar="ORG", help="One organisation (implies --scope org).")
@@ -57,7 +62,7 @@ def report(
     from supportctl.timeutil import parse_window
 
     doc = app.service("report").report(
-        **parse_window(since, until),
+        **parse_window(since, until, utc_dates=True),
         scope=scope,
         org=org,
         by=by,

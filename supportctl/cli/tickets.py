@@ -449,7 +449,7 @@ def close(
 
     \b
     Examples:
-      supportctl tickets close 1004 --comment "Solved by the new export endpoint."
+      supportctl tickets close 1017 --comment "Solved by the new export endpoint."
       supportctl tickets list --status resolved --idle 14d -o ids | supportctl tickets close -
     """
     from supportctl.api import CLOSED_MESSAGE
@@ -605,8 +605,9 @@ def _fmt(value) -> str:  # type: ignore[no-untyped-def]
     "--status",
     "statuses",
     multiple=True,
-    type=click.Choice(("new", "open", "pending", "escalated", "resolved")),
-    help="Ad-hoc rule: tickets in this status. Repeatable.",
+    type=click.Choice(("new", "open", "pending", "resolved")),
+    help="Ad-hoc rule: tickets in this status. Repeatable. (Sweeps never close or expire "
+    "a ticket whose escalation is open: close those with `tickets close --with-escalation`.)",
 )
 @click.option(
     "--idle", metavar="DURATION", help="Ad-hoc rule: last activity older than this (e.g. 14d, 24h)."

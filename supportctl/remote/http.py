@@ -35,6 +35,7 @@ from supportctl.api import (
     TicketView,
     check_attachments,
     check_query,
+    check_url,
     content_type_of,
     merge_tags,
 )
@@ -133,6 +134,8 @@ class HttpClient:
                 )
             except requests.exceptions.SSLError as exc:
                 raise Unavailable(f"TLS error talking to {self.base_url}: {exc}") from None
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+                raise UsageError(f"invalid URL {url!r}: {exc}") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 elapsed = (time.monotonic() - started) * 1000
                 self._say(f"{method} {url} failed after {elapsed:.0f} ms: {type(exc).__name__}")
@@ -245,8 +248,8 @@ class HttpService(TicketService):
         if not self.expected_user or self.actor.username == self.expected_user:
             return None
         return (
-            f"--user {self.expected_user} is not the token's user; over http you act as "
-            f"{self.actor.username}, the token's user"
+            f"the configured user {self.expected_user} (--user, SUPPORTCTL_USER or the "
+            f"profile) is not the token's user; over http you act as {self.actor.username}"
         )
 
     def require_history_access(self) -> User:
@@ -578,21 +581,6 @@ class HttpService(TicketService):
             for a in doc["admins"]
         ]
         return OrgView(org=org, full=False, users=admins)
-
-
-def check_url(url: str, example: str) -> None:
-    """A base URL must say http:// or https:// (exit 2 with a hint, never a crash)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        rest = url.split("://", 1)[-1].lstrip("/") or "HOST"
-        raise UsageError(
-            f"invalid URL {url!r}: it must start with http:// or https://",
-            hint=f"for example --url https://{rest}"
-            if rest != "HOST"
-            else f"for example {example}",
-        )
 
 
 def open_service(settings: Any, *, sla_policy: Any = None) -> HttpService:

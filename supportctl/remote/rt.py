@@ -37,6 +37,7 @@ from supportctl.api import (
     check_attachments,
     check_body,
     check_query,
+    check_url,
     content_type_of,
     merge_tags,
     run_sweep,
@@ -64,7 +65,7 @@ from supportctl.models import (
     Ticket,
     User,
 )
-from supportctl.remote.http import HttpClient, check_url
+from supportctl.remote.http import HttpClient
 from supportctl.sla import SlaPolicy, evaluate, marks
 from supportctl.sla import matches as sla_matches
 from supportctl.timeutil import back, format_ts, now, parse_ts

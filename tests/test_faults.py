@@ -673,32 +673,43 @@ def _assert_replies(server: Server, token: str, posters: list[Poster]) -> tuple[
     return checked, kept_unanswered
 
 
-KILLED_BEFORE_KEY_IS_KEPT = """
+KILLED_AT_A_COMMIT_POINT = """
 import os, signal, sys
-import supportctl.server.app as app
-real = app.atomic_write
+from supportctl.storage import jsonstore
+real = jsonstore.atomic_write
+point = sys.argv[2]
+seen = {"idempotency": 0}
 def atomic_write(path, data, **kwargs):
-    if path.parent.name == "idempotency":  # the reply is committed; its answer not yet kept
+    where = os.fspath(path)
+    if "/idempotency/" in where:
+        seen["idempotency"] += 1
+    if (
+        (point == "journal" and where.endswith("journal.json"))
+        or (point == "ticket" and where.endswith("/tickets/1001.json"))
+        or (point == "record" and seen["idempotency"] == 1)
+        or (point == "answer" and seen["idempotency"] == 2)
+    ):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(path, data, **kwargs)
-app.atomic_write = atomic_write
+jsonstore.atomic_write = atomic_write
 from supportctl.cli import main
 sys.argv = ["supportctl", "--store", sys.argv[1], "serve", "--port", "0"]
 main()
 """
 
+#: Where the server dies while it answers a POST (each a write of the json store, in order):
+#: the journal that decides the change, the ticket file, the request's record committed with
+#: it, and the whole answer kept after it.
+COMMIT_POINTS = ("journal", "ticket", "record", "answer")
+
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the idempotency record is written after the handler commits, so a "
-    "server killed between the two replays the request (docs/security.md)",
-)
-def test_retry_with_the_same_idempotency_key_after_a_kill_replies_once(tmp_path, child_env):
+@pytest.mark.parametrize("point", COMMIT_POINTS)
+def test_retry_with_the_same_idempotency_key_after_a_kill_replies_once(tmp_path, child_env, point):
     """README: "POSTs carry an Idempotency-Key reused on every try, so a lost answer never
-    creates a ticket twice".  The server is killed after it committed a reply and before it
-    kept the key's answer; the client, having no answer, retries with the same key against
-    the restarted server: the reply must be there once."""
+    creates a ticket twice".  The server is killed -9 at each commit point of a reply; the
+    client, having no answer, retries with the same key against the restarted server: the
+    reply must be there exactly once, and the retry answered 201."""
     store = tmp_path / "store"
     assert (
         run(
@@ -707,9 +718,9 @@ def test_retry_with_the_same_idempotency_key_after_a_kill_replies_once(tmp_path,
         == 0
     )
     token = make_token(child_env, store, "bob")
-    command = [sys.executable, "-c", KILLED_BEFORE_KEY_IS_KEPT, str(store)]
+    command = [sys.executable, "-c", KILLED_AT_A_COMMIT_POINT, str(store), point]
     dying = Server(child_env, store, tmp_path / "dying.log", command)
-    key = {"Idempotency-Key": "retry-after-kill-1"}
+    key = {"Idempotency-Key": f"retry-after-kill-{point}"}
     reply = {"body": "Sent once, retried once"}
     try:
         with pytest.raises((OSError, http.client.HTTPException)):
@@ -719,13 +730,56 @@ def test_retry_with_the_same_idempotency_key_after_a_kill_replies_once(tmp_path,
     assert dying.proc.returncode == -signal.SIGKILL
     server = Server(child_env, store, tmp_path / "server.log")
     try:
-        status, _doc = server.request("POST", "/tickets/1001/messages", token, reply, key)
-        assert status == 201
+        status, doc = server.request("POST", "/tickets/1001/messages", token, reply, key)
+        assert status == 201, doc
+        again, _ = server.request("POST", "/tickets/1001/messages", token, reply, key)
+        assert again == 201
         status, doc = server.request("GET", "/tickets/1001", token)
     finally:
         server.stop()
     count = sum(m["body"] == reply["body"] for m in doc["messages"])
-    assert count == 1, f"the reply is there {count} times after one retry with the same key"
+    assert count == 1, f"killed at {point}: the reply is there {count} times after retries"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/tickets", "/tickets/1001/close", "/tickets/1001/escalations"])
+def test_create_close_and_escalate_are_applied_once_across_a_kill(tmp_path, child_env, path):
+    """The same for the other POSTs that change a ticket: killed after the change and its
+    record committed, before the answer was kept."""
+    store = tmp_path / "store"
+    docs = small_store_docs()
+    assert run("--store", str(store), "store", "import", "-", input=jsonl(docs)).exit_code == 0
+    user = "dana"  # an agent: may create, close and escalate
+    token = make_token(child_env, store, user)
+    body = {
+        "/tickets": {"subject": "Once only", "body": "hello"},
+        "/tickets/1001/close": {"comment": "Closing once"},
+        "/tickets/1001/escalations": {"description": "Escalated once"},
+    }[path]
+    command = [sys.executable, "-c", KILLED_AT_A_COMMIT_POINT, str(store), "answer"]
+    dying = Server(child_env, store, tmp_path / "dying.log", command)
+    key = {"Idempotency-Key": "once"}
+    try:
+        with pytest.raises((OSError, http.client.HTTPException)):
+            dying.request("POST", path, token, body, key)
+    finally:
+        dying.kill()
+    server = Server(child_env, store, tmp_path / "server.log")
+    try:
+        status, answer = server.request("POST", path, token, body, key)
+        assert status in (200, 201), answer
+        status, listed = server.request("GET", "/tickets?scope=org&limit=100", token)
+        status, first = server.request("GET", "/tickets/1001", token)
+    finally:
+        server.stop()
+    if path == "/tickets":
+        assert sum(t["subject"] == "Once only" for t in listed["items"]) == 1
+    elif path.endswith("close"):
+        assert sum(m["body"] == "Closing once" for m in first["messages"]) == 1
+        assert first["status"] == "closed"
+    else:
+        assert [e["action"] for e in first["events"]].count("escalated") == 1
+        assert answer["description"] == "Escalated once"
 
 
 # -- hostile attachment names over HTTP -----------------------------------------------------------------

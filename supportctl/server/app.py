@@ -31,7 +31,6 @@ from supportctl.errors import (
     UsageError,
     http_status,
 )
-from supportctl.fsutil import atomic_write
 from supportctl.service import LocalService
 from supportctl.storage import admin
 from supportctl.storage.jsonstore import JsonStore
@@ -80,6 +79,8 @@ class Request:
     body: bytes
     remote: str
     user: str | None = None
+    #: (record key, fingerprint, endpoint) while a POST's change should commit its record.
+    commit_key: tuple[str, str, str] | None = None
     params: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> dict[str, Any]:
@@ -194,7 +195,6 @@ class Api:
         self.token_storage = JsonStore(self.store_path)
         self.log = log or _log_line
         self.lock_timeout = _lock_timeout()
-        self.idempotency_dir = self.store_path / "idempotency"
         from supportctl.config import ConfigFile
         from supportctl.sla import SlaPolicy
 
@@ -208,7 +208,7 @@ class Api:
         for method, pattern, handler in ROUTES:
             regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
             self.routes.append((method, re.compile(regex), handler))
-        self._prune_idempotency()
+        self.token_storage.prune_requests(time.time() - IDEMPOTENCY_TTL)
 
     # -- WSGI ---------------------------------------------------------------------------------
     def __call__(
@@ -302,6 +302,18 @@ class Api:
 
     def service(self, request: Request) -> LocalService:
         store = JsonStore(self.store_path, lock_timeout=self.lock_timeout)
+        if request.commit_key is not None:
+            # The change this POST makes commits with a record of it, so that a retry after
+            # a crash between the two is answered, not applied again.
+            key, fingerprint, endpoint = request.commit_key
+            store.record_with_next_change(
+                key,
+                lambda ticket: {
+                    "stored": time.time(),
+                    "fingerprint": fingerprint,
+                    "committed": {"endpoint": endpoint, "ticket": ticket.id},
+                },
+            )
         return LocalService(store, request.user, sla_policy=self.sla_policy)
 
     # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
@@ -314,23 +326,21 @@ class Api:
         with self._key_guard:
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # the same key twice at once: the second waits and replays the first
-            path = self.idempotency_dir / f"{key}.json"
-            try:
-                saved = json.loads(path.read_bytes())
-            except (FileNotFoundError, ValueError):
-                saved = None
+            saved = self.token_storage.get_request(key)
             if saved and time.time() - saved["stored"] < IDEMPOTENCY_TTL:
                 if saved["fingerprint"] != fingerprint:
                     raise HttpError(
                         422,
                         "this Idempotency-Key was already used for a different request",
                     )
-                body = base64.b64decode(saved["body"])
-                return (
-                    saved["status"],
-                    body,
-                    dict(saved["headers"], **{"Idempotent-Replayed": "true"}),
-                )
+                if "committed" in saved:  # the change was made; its answer was not kept
+                    status, body, headers = self._answer_again(request, saved["committed"])
+                else:
+                    status, body = saved["status"], base64.b64decode(saved["body"])
+                    headers = dict(saved["headers"])
+                return status, body, {**headers, "Idempotent-Replayed": "true"}
+            if handler.__name__ in COMMITTING_POSTS:
+                request.commit_key = (key, fingerprint, handler.__name__)
             try:
                 status, body, headers = handler(self, request)
             except SupportctlError as exc:
@@ -344,21 +354,31 @@ class Api:
                     "headers": {**headers, "Content-Type": ctype},
                     "body": base64.b64encode(payload).decode(),
                 }
-                self.idempotency_dir.mkdir(exist_ok=True, mode=0o700)
-                atomic_write(path, json.dumps(record).encode())  # before the client hears of it
+                # The whole answer, before the client hears of it.
+                self.token_storage.put_request(key, record)
                 return status, payload, {**headers, "Content-Type": ctype}
             return status, body, headers
 
-    def _prune_idempotency(self) -> None:
-        if not self.idempotency_dir.is_dir():
-            return
-        cutoff = time.time() - IDEMPOTENCY_TTL
-        for path in self.idempotency_dir.glob("*.json"):
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-            except OSError:
-                pass
+    def _answer_again(self, request: Request, committed: dict[str, Any]) -> Response:
+        """The answer of a POST whose change was committed (with its record) but whose
+        answer was lost with the process: built again from the ticket as it is now."""
+        request.commit_key = None
+        service = self.service(request)
+        ticket = service.changed_ticket(committed["ticket"])
+        endpoint = committed["endpoint"]
+        if endpoint in ("create_escalation", "advance_escalation"):
+            esc = service.get_escalation(ticket.escalation_id)
+            headers = {"Ticket-Status": ticket.status}
+            if endpoint == "create_escalation":
+                headers["Location"] = f"{API_PREFIX}/escalations/{esc.id}"
+                return 201, esc.to_dict(), headers
+            return 200, esc.to_dict(), headers
+        if endpoint == "create_ticket":
+            location = f"{API_PREFIX}/tickets/{ticket.id}"
+            return _ticket_response(service, ticket, 201, Location=location)
+        if endpoint == "post_message":
+            return _ticket_response(service, ticket, 201)
+        return _ticket_response(service, ticket, 200, **_changed(True))
 
     # -- encoding -----------------------------------------------------------------------------
     @staticmethod
@@ -707,6 +727,18 @@ def get_org(api: Api, request: Request) -> Response:
     service = api.service(request)
     return 200, service.org_view(None if org_id == "@me" else org_id).to_dict(), {}
 
+
+#: POSTs that make one ticket change, committed together with their idempotency record.
+COMMITTING_POSTS = frozenset(
+    {
+        "create_ticket",
+        "post_message",
+        "close_ticket",
+        "post_feedback",
+        "create_escalation",
+        "advance_escalation",
+    }
+)
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/me", get_me),

@@ -172,6 +172,24 @@ class Storage(ABC):
     @abstractmethod
     def mark_demo(self) -> None: ...
 
+    # -- idempotency records (a POST retried with its key is applied once) -------------------
+    @abstractmethod
+    def get_request(self, key: str) -> dict[str, Any] | None:
+        """The record kept for an Idempotency-Key (a hash), or None."""
+
+    @abstractmethod
+    def put_request(self, key: str, record: dict[str, Any]) -> None:
+        """Keep (or replace) the record of a request's answer."""
+
+    @abstractmethod
+    def prune_requests(self, older_than: float) -> None:
+        """Forget records stored before ``older_than`` (epoch seconds)."""
+
+    @abstractmethod
+    def record_with_next_change(self, key: str, make: Callable[[Ticket], dict[str, Any]]) -> None:
+        """The next ticket change commits together with ``make(changed ticket)`` as the
+        record of ``key``: both or neither, across a crash at any instant."""
+
     # -- API tokens (SPEC §7, §9) -------------------------------------------------------------
     @abstractmethod
     def list_tokens(self) -> list[TokenRecord]:

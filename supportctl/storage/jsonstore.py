@@ -114,6 +114,8 @@ class JsonStore(Storage):
         self.index_path = self.root / "index.jsonl"
         self.blobs_dir = self.root / "blobs"
         self.tokens_path = self.root / "tokens.json"
+        self.requests_dir = self.root / "idempotency"
+        self._record_next: tuple[str, Callable[[Ticket], dict[str, Any]]] | None = None
         self._tokens: tuple[tuple[int, int], list[TokenRecord]] | None = None
         self._tokens_guard = threading.Lock()
         self._lock_depth = 0
@@ -535,11 +537,22 @@ class JsonStore(Storage):
     def _commit_tickets(
         self, tickets: list[Ticket], *, journal: dict[str, Any], meta: dict[str, Any] | None = None
     ) -> None:
-        """Write tickets and their index lines under the lock, journalled for crash recovery."""
+        """Write tickets and their index lines under the lock, journalled for crash recovery.
+
+        With a request record armed (``record_with_next_change``) the journal holds the
+        ticket in full and the record, and the roll forward writes both."""
         index_size = self._index_size()
         decided = False
+        journal = dict(journal, phase="commit", index_size=index_size)
         try:
-            self._begin(dict(journal, phase="commit", index_size=index_size))
+            if self._take_record(tickets[0], journal):
+                self._begin(journal)
+                decided = True
+                self._roll_forward(journal, [self.index_row(t) for t in tickets])
+                self._end()
+                self._maybe_compact()
+                return
+            self._begin(journal)
             decided = True
             for ticket in tickets:
                 atomic_write(self.tickets_dir / f"{ticket.id}.json", _dumps(ticket.to_dict()))
@@ -590,6 +603,7 @@ class JsonStore(Storage):
             }
             if meta != self._meta:
                 journal["meta"] = meta
+            self._take_record(ticket, journal)
             decided = False
             try:
                 self._begin(journal)
@@ -777,6 +791,46 @@ class JsonStore(Storage):
                     self._rewrite_index(rows)
                 self._write_meta(dict(self._meta, schema=step + 1))
 
+    # -- idempotency records --------------------------------------------------------------------
+    def _request_path(self, key: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", key):
+            raise ValueError(f"not a request key: {key!r}")
+        return self.requests_dir / f"{key}.json"
+
+    def get_request(self, key: str) -> dict[str, Any] | None:
+        try:
+            record = json.loads(self._request_path(key).read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def put_request(self, key: str, record: dict[str, Any]) -> None:
+        self.requests_dir.mkdir(exist_ok=True, mode=0o700)
+        atomic_write(self._request_path(key), json.dumps(record).encode())
+
+    def prune_requests(self, older_than: float) -> None:
+        if not self.requests_dir.is_dir():
+            return
+        for path in self.requests_dir.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < older_than:
+                    path.unlink()
+
+    def record_with_next_change(self, key: str, make: Callable[[Ticket], dict[str, Any]]) -> None:
+        self._request_path(key)  # checks the key
+        self._record_next = (key, make)
+
+    def _take_record(self, ticket: Ticket, journal: dict[str, Any]) -> bool:
+        """Put the armed request record (and the ticket in full) into ``journal``: the
+        roll forward writes both, so they commit together or not at all."""
+        if self._record_next is None:
+            return False
+        key, make = self._record_next
+        self._record_next = None
+        journal.setdefault("redo", {}).setdefault("tickets", [ticket.to_dict()])
+        journal["requests"] = {key: make(ticket)}
+        return True
+
     # -- API tokens -----------------------------------------------------------------------------
     def list_tokens(self) -> list[TokenRecord]:
         """``tokens.json``, re-read only when it changed (a server asks on every request)."""
@@ -947,6 +1001,10 @@ class JsonStore(Storage):
             atomic_write(self.escalations_dir / f"{doc['id']}.json", _dumps(doc))
         for doc in redo.get("tickets", []):
             atomic_write(self.tickets_dir / f"{doc['id']}.json", _dumps(doc))
+        if journal.get("requests"):
+            self.requests_dir.mkdir(exist_ok=True, mode=0o700)
+            for key, record in journal["requests"].items():
+                atomic_write(self._request_path(key), json.dumps(record).encode())
         if index_lines is not None:
             self._append_index_lines(index_lines)
             return

@@ -142,6 +142,16 @@ def test_problem_json_etag_and_stale_if_match(store, live):
     assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_health_needs_no_token_and_says_when_the_store_does_not_answer(store, live):
+    ok = requests.get(f"{live.url}/health", timeout=5)
+    assert ok.status_code == 200 and ok.json() == {"status": "ok"}
+    (store / "users.json").write_text("not json")
+    down = requests.get(f"{live.url}/health", timeout=5)
+    assert down.status_code == 503
+    assert down.headers["Content-Type"] == "application/problem+json"
+    assert "users.json" in down.json()["detail"]
+
+
 def test_idempotency_key_replays_the_first_response(store, live):
     token = token_for(store, "bob")
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-1"}

@@ -275,6 +275,8 @@ class Api:
                 allowed.append(method)
                 continue
             request.params = match.groupdict()
+            if handler in PUBLIC:  # load balancers ask without a token
+                return handler(self, request)
             request.user = self._authenticate(request)
             if request.method == "POST" and "idempotency-key" in request.headers:
                 return self._idempotent(request, handler)
@@ -436,6 +438,14 @@ def _utf8(wsgi_text: str) -> str:
         return wsgi_text.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return wsgi_text
+
+
+def get_health(api: Api, request: Request) -> Response:
+    """200 `{"status": "ok"}` when the store answers (it opens and its users read), else
+    503 problem+json (raised as Unavailable)."""
+    store = JsonStore(api.store_path, lock_timeout=api.lock_timeout)
+    store.list_users()
+    return 200, {"status": "ok"}, {"Cache-Control": "no-store"}
 
 
 def get_me(api: Api, request: Request) -> Response:
@@ -728,6 +738,9 @@ def get_org(api: Api, request: Request) -> Response:
     return 200, service.org_view(None if org_id == "@me" else org_id).to_dict(), {}
 
 
+#: Endpoints answered without a token.
+PUBLIC = frozenset({get_health})
+
 #: POSTs that make one ticket change, committed together with their idempotency record.
 COMMITTING_POSTS = frozenset(
     {
@@ -741,6 +754,7 @@ COMMITTING_POSTS = frozenset(
 )
 
 ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/health", get_health),
     ("GET", "/me", get_me),
     ("GET", "/tickets", list_tickets),
     ("POST", "/tickets", create_ticket),

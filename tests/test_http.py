@@ -545,3 +545,37 @@ def test_chunked_bodies_are_limited_too(store, live):
             pass  # the server may hang up once it has seen enough
         answer = sock.recv(200)
     assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_an_expired_token_is_refused_as_expired(store, live):
+    from datetime import timedelta
+
+    record, token = admin.create_token(JsonStore(store), "bob", expires=timedelta(seconds=-1))
+    result = http(live, token, "tickets", "list")
+    assert result.exit_code == 4
+    assert result.stderr.startswith("supportctl: error: token expired (")
+    listed = run("store", "token", "list", "-o", "json").json()
+    assert [t["expires_at"] for t in listed if t["id"] == record.id] == [record.expires_at]
+    fresh = run("store", "token", "create", "bob", "--expires", "1h")
+    assert fresh.exit_code == 0 and "valid until" in fresh.stderr
+    assert http(live, fresh.stdout.strip(), "tickets", "list").exit_code == 0
+    assert run("store", "token", "create", "bob", "--expires", "0m").exit_code == 2
+
+
+def test_guessing_tokens_is_bounded_per_address(store, live):
+    guesses = [
+        requests.get(f"{live.url}/me", headers={"Authorization": f"Bearer sct_guess{n}"}, timeout=5)
+        for n in range(12)
+    ]
+    assert [g.status_code for g in guesses[:10]] == [401] * 10
+    assert [g.status_code for g in guesses[10:]] == [429, 429]
+    assert 1 <= int(guesses[-1].headers["Retry-After"]) <= 60
+    assert guesses[-1].headers["Content-Type"] == "application/problem+json"
+    good = token_for(store, "bob")  # even a good token waits: the address is guessing
+    assert (
+        requests.get(
+            f"{live.url}/me", headers={"Authorization": f"Bearer {good}"}, timeout=5
+        ).status_code
+        == 429
+    )
+    assert requests.get(f"{live.url}/health", timeout=5).status_code == 200  # no token asked

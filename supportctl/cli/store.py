@@ -156,11 +156,22 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("user")
+@click.option(
+    "--expires",
+    metavar="DURATION",
+    help="Valid for DURATION (90m, 36h, 7d, 2w); default: until revoked.",
+)
 @pass_app
-def token_create(app: AppContext, user: str) -> None:
+def token_create(app: AppContext, user: str, expires: str | None) -> None:
     """Make a token for USER; printed once, alone on the last line of stdout."""
-    record, secret = admin.create_token(app.storage("store token"), user)
-    app.note(f"created token {record.id} for {user}; it is shown once, store it now")
+    from supportctl.timeutil import parse_duration
+
+    lifetime = parse_duration(expires) if expires is not None else None
+    if lifetime is not None and not lifetime:
+        raise UsageError("--expires must be longer than 0")
+    record, secret = admin.create_token(app.storage("store token"), user, expires=lifetime)
+    until = f", valid until {record.expires_at}" if record.expires_at else ""
+    app.note(f"created token {record.id} for {user}{until}; it is shown once, store it now")
     app.out(f"{secret}\n")
 
 
@@ -182,7 +193,11 @@ def token_list(app: AppContext, fmt: str) -> None:
     if fmt == "json":
         app.out(dumps_json(rows) + "\n")
     else:
-        app.out(render_rows(rows, ["id", "user", "created_at"], "table", project_json=False))
+        app.out(
+            render_rows(
+                rows, ["id", "user", "created_at", "expires_at"], "table", project_json=False
+            )
+        )
         if not rows:
             app.note("no tokens")
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,6 +41,9 @@ from supportctl.timeutil import parse_ts
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # 5 attachments of 500 KiB fit many times over
 IDEMPOTENCY_TTL = 24 * 3600.0
+#: Failed authentications allowed per client address in AUTH_WINDOW seconds (then 429).
+AUTH_FAILURES = 10
+AUTH_WINDOW = 60
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 
@@ -56,6 +61,7 @@ STATUS_TEXT = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -64,10 +70,17 @@ STATUS_TEXT = {
 class HttpError(SupportctlError):
     """An error with its own HTTP status (413, 415, 405…)."""
 
-    def __init__(self, status: int, message: str, exit_status: ExitStatus = ExitStatus.USAGE):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        exit_status: ExitStatus = ExitStatus.USAGE,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.exit_status = exit_status
+        self.headers = headers or {}
 
 
 @dataclass
@@ -203,6 +216,8 @@ class Api:
         config = ConfigFile.load(validate=False)
         self.sla_policy = SlaPolicy.from_config(config.data, f"config file {config.path}")
         self._key_locks: dict[str, threading.Lock] = {}
+        self._auth_failures: dict[str, deque[float]] = {}
+        self._auth_guard = threading.Lock()
         self._key_guard = threading.Lock()
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         for method, pattern, handler in ROUTES:
@@ -297,10 +312,46 @@ class Api:
                 "authentication required: send Authorization: Bearer TOKEN",
                 hint="create a token with `supportctl store token create USER` on the server",
             )
-        user = admin.authenticate(self.token_storage, token.strip())
+        self._refuse_if_guessing(request.remote)
+        try:
+            user = admin.authenticate(self.token_storage, token.strip())
+        except AuthenticationFailed:
+            self._failed(request.remote)
+            raise
         if user is None:
+            self._failed(request.remote)
             raise AuthenticationFailed("invalid or revoked token")
         return user
+
+    def _recent_failures(self, address: str, moment: float) -> deque[float]:
+        failures = self._auth_failures.setdefault(address, deque())
+        while failures and failures[0] <= moment - AUTH_WINDOW:
+            failures.popleft()
+        return failures
+
+    def _refuse_if_guessing(self, address: str) -> None:
+        """After AUTH_FAILURES failed authentications in AUTH_WINDOW seconds from one
+        address, 429 with Retry-After until the oldest of them is a minute old."""
+        moment = time.monotonic()
+        with self._auth_guard:
+            failures = self._recent_failures(address, moment)
+            if len(failures) < AUTH_FAILURES:
+                return
+            wait = max(1, math.ceil(failures[0] + AUTH_WINDOW - moment))
+        raise HttpError(
+            429,
+            f"too many failed authentications from {address}; try again in {wait} s",
+            ExitStatus.PERMISSION,
+            headers={"Retry-After": str(wait)},
+        )
+
+    def _failed(self, address: str) -> None:
+        moment = time.monotonic()
+        with self._auth_guard:
+            failures = self._recent_failures(address, moment)
+            failures.append(moment)
+            count = len(failures)
+        self.log(f"{address} authentication failed ({count} in the last {AUTH_WINDOW} s)")
 
     def service(self, request: Request) -> LocalService:
         store = JsonStore(self.store_path, lock_timeout=self.lock_timeout)
@@ -398,6 +449,7 @@ class Api:
         headers = {"Content-Type": "application/problem+json"}
         if getattr(exc, "allow", None):
             headers["Allow"] = exc.allow  # type: ignore[attr-defined]
+        headers.update(getattr(exc, "headers", None) or {})
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="supportctl"'
         return status, body, headers

@@ -14,10 +14,10 @@ import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from supportctl.errors import Conflict, NotFound, UsageError
+from supportctl.errors import AuthenticationFailed, Conflict, NotFound, UsageError
 from supportctl.models import KINDS, Ticket
 from supportctl.storage.base import DuplicateDocuments, Storage, TokenRecord
 from supportctl.timeutil import format_ts, now
@@ -227,16 +227,21 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(storage: Storage, username: str) -> tuple[TokenRecord, str]:
-    """A new token for ``username``: the record kept, and the token (shown once)."""
+def create_token(
+    storage: Storage, username: str, *, expires: timedelta | None = None
+) -> tuple[TokenRecord, str]:
+    """A new token for ``username`` (valid for ``expires``, else until revoked): the record
+    kept, and the token (shown once)."""
     if storage.get_user(username) is None:
         raise NotFound(f"user {username} not found")
     token = "sct_" + secrets.token_urlsafe(32)
+    moment = now()
     record = TokenRecord(
         id="tok_" + secrets.token_hex(4),
         user=username,
         sha256=_digest(token),
-        created_at=format_ts(now()),
+        created_at=format_ts(moment),
+        expires_at=format_ts(moment + expires) if expires is not None else None,
     )
     with storage.transaction():
         storage.save_tokens([*storage.list_tokens(), record])
@@ -254,10 +259,18 @@ def revoke_token(storage: Storage, token_id: str) -> TokenRecord:
 
 
 def authenticate(storage: Storage, token: str) -> str | None:
-    """The user of ``token``, or None; every stored hash is compared in constant time."""
+    """The user of ``token``, or None; every stored hash is compared in constant time. An
+    expired token is refused as such (AuthenticationFailed "token expired")."""
     presented = _digest(token)
-    user = None
+    found = None
     for record in storage.list_tokens():
         if hmac.compare_digest(record.sha256, presented):
-            user = record.user
-    return user
+            found = record
+    if found is None:
+        return None
+    if found.expires_at is not None and found.expires_at <= format_ts(now()):
+        raise AuthenticationFailed(
+            f"token expired ({found.expires_at})",
+            hint="ask for a new token: `supportctl store token create USER` on the server",
+        )
+    return found.user

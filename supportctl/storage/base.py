@@ -63,10 +63,16 @@ class TokenRecord:
     user: str
     sha256: str
     created_at: str
+    expires_at: str | None = None  # None: until revoked
 
-    def public(self) -> dict[str, str]:
+    def public(self) -> dict[str, str | None]:
         """What `store token list` shows: never the hash, let alone the token."""
-        return {"id": self.id, "user": self.user, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "user": self.user,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
 
 
 class Storage(ABC):

@@ -393,7 +393,8 @@ def test_serve_process_end_to_end_and_clean_shutdown(store):
     secret = token.stdout.strip().splitlines()[-1]
     assert "shown once" in token.stderr
     listing = run("store", "token", "list", "-o", "json").json()
-    assert listing[0]["user"] == "bob" and set(listing[0]) == {"id", "user", "created_at"}
+    assert listing[0]["user"] == "bob"
+    assert set(listing[0]) == {"id", "user", "created_at", "expires_at"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "supportctl", "serve", "--port", "0"],
         stderr=subprocess.PIPE, text=True, env=env,

@@ -211,85 +211,39 @@ def _shorten(text: str, room: int) -> str:
 # -- tables ---------------------------------------------------------------------------------
 
 _SGR = re.compile(r"\x1b\[[0-9;]*m")  # colour codes: no width on the screen
-# Characters that may not take exactly one column: beyond Latin (U+0000–U+02FF) and common
-# punctuation (dashes, quotes, bullets, ellipsis: U+2010–U+2027).
-_MAYBE_NOT_ONE = re.compile("[^\x00-\u02ff\u2010-\u2027]")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def display_width(text: str) -> int:
-    """Columns ``text`` takes on a terminal, as wcwidth counts them for the Unicode version of
-    this Python: wide (East Asian) characters and emoji presentation (VS16) count two; marks,
-    format characters (zero-width space and joiner, direction marks), Hangul medial and final
-    jamo, skin tones, the character a zero-width joiner attaches (emoji sequences) and colour
-    codes count none."""
+    """Columns ``text`` takes on a terminal, as wcwidth counts them (wide East Asian
+    characters and emoji two, marks and zero-width characters none, colour codes none)."""
     if "\x1b" in text:
         text = _SGR.sub("", text)
-    if text.isascii() or not _MAYBE_NOT_ONE.search(text):
+    if text.isascii() and text.isprintable():
         return len(text)
-    from unicodedata import category, east_asian_width
+    from wcwidth import wcswidth, wcwidth
 
-    width = 0
-    last = 0  # the width of the last character drawn
-    joined = False
-    for ch in text:
-        if joined:  # drawn in the cells of the character before the joiner
-            joined = False
-            continue
-        code = ord(ch)
-        if code == 0x200D:
-            joined = True
-            continue
-        if code == 0xFE0F:  # emoji presentation: two cells
-            if last == 1:
-                width += 1
-                last = 2
-            continue
-        if 0x1F3FB <= code <= 0x1F3FF and last:  # a skin tone on the emoji before it
-            continue
-        if (
-            category(ch) in _NO_WIDTH_CATEGORIES
-            or 0x1160 <= code <= 0x11FF
-            or 0xD7B0 <= code <= 0xD7FF
-        ) and code != 0xAD:  # (the soft hyphen shows as one)
-            continue
-        last = 2 if east_asian_width(ch) in "WF" else 1
-        width += last
-    return width
-
-
-_NO_WIDTH_CATEGORIES = frozenset({"Mn", "Me", "Mc", "Cf"})
+    width = wcswidth(text)
+    return width if width >= 0 else sum(max(wcwidth(ch), 0) for ch in text)
 
 
 def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain table: a header line, then one line per row; columns two spaces apart.
+    """A plain table drawn by tabulate (imported here, when a table is drawn): a header
+    line, then one line per row, columns two spaces apart and aligned by display width
+    (wide characters count two); numbers right-aligned and kept as given, text left;
+    ``None`` an empty cell; no line ends in spaces."""
+    from tabulate import tabulate
 
-    A column whose every cell is a number is right-aligned (its header too), others are
-    left-aligned; a column is at least two wider than its header; ``None`` is an empty cell;
-    no line ends in spaces. (The layout of tabulate's "plain" format, which this replaces:
-    importing tabulate cost more than the rest of a listing.)"""
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
-    widths = [display_width(h) + 2 for h in headers]
-    numeric = [True] * len(headers)
-    for row in cells:
-        for i, text in enumerate(row):
-            width = display_width(text)
-            if width > widths[i]:
-                widths[i] = width
-            if numeric[i] and text and not _NUMBER.fullmatch(text):
-                numeric[i] = False
-    for i in range(len(headers)):
-        if not any(row[i] for row in cells):
-            numeric[i] = False  # an empty column is text
-
-    def line(texts: Sequence[str]) -> str:
-        out = []
-        for i, text in enumerate(texts):
-            pad = " " * (widths[i] - display_width(text))
-            out.append(pad + text if numeric[i] else text + pad)
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(headers), *(line(row) for row in cells)])
+    table = tabulate(
+        [["" if v is None else v for v in row] for row in rows],
+        headers=list(headers),
+        tablefmt="plain",
+        numalign="right",
+        stralign="left",
+        disable_numparse=False,
+        floatfmt="",
+        intfmt="",
+    )
+    return "\n".join(line.rstrip() for line in table.splitlines())
 
 
 def _tsv_clean(text: str) -> str:
@@ -583,7 +537,7 @@ def render_org(view: Any, style: Any) -> str:
         ("account_executive", "Account executive"),
         ("technical_account_manager", "Technical account manager"),
     ):
-        lines.append(f"  {label + ':':<28}{team.get(key) or '-'}")
+        lines.append(f"  {label + ':':<28}{team.get(key) or '-'}")  # labels are ASCII
     lines += ["", style("Billing contacts", bold=True)]
     for key, label in (
         ("primary_contact", "Primary contact"),
@@ -598,11 +552,13 @@ def render_org(view: Any, style: Any) -> str:
         else:
             lines.append(f"  {label + ':':<28}-")
     lines += ["", style(f"Users ({len(view.users)})", bold=True)]
-    lines += [
-        f"  {u.username:<12} {u.role:<6} {u.name} <{u.email}>"
-        + ("  [FedRAMP]" if u.fedramp else "")
+    users = [
+        [u.username, u.role, u.name, f"<{u.email}>", "FedRAMP" if u.fedramp else None]
         for u in view.users
     ]
+    if users:  # aligned by display width, whatever the names' script
+        table = format_table(users, ["USERNAME", "ROLE", "NAME", "EMAIL", ""])
+        lines += ["  " + line for line in table.splitlines()]
     lines += ["", style("Tickets by status", bold=True)]
     lines.append("  " + "  ".join(f"{status} {n}" for status, n in view.ticket_counts.items()))
     lines += ["", style(f"Open escalations ({len(view.open_escalations)})", bold=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -168,7 +169,25 @@ def test_table_shows_team_and_billing_with_update_times(store):
     assert "Customer success manager:   Rachel Kim" in out
     assert "Primary contact:            Alice <alice@example.com> (updated 2026-08-20 10:00)" in out
     assert "Billing contact:            -" in out
-    assert "zed          admin" in out
+    assert re.search(r"^  zed +admin +zed +<zed@x>$", out, re.M), out
+
+
+def test_the_users_table_aligns_japanese_names_and_emoji(store):
+    """Columns line up by display width: a name in Japanese takes two columns a character."""
+    docs = [
+        {"kind": "user", "username": "kenji", "name": "佐藤 健二", "email": "kenji@example.com",
+         "org": "acme", "role": "user"},
+        {"kind": "user", "username": "emo", "name": "Emo 🎉 Jones", "email": "emo@example.com",
+         "org": "acme", "role": "user"},
+    ]  # fmt: skip
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    out = run("--user", "alice", "org", "view").stdout
+    from supportctl.render import display_width
+
+    rows = [line for line in out.splitlines() if "@example.com>" in line]
+    assert len(rows) >= 6
+    starts = {display_width(line[: line.index("<")]) for line in rows}
+    assert len(starts) == 1, rows  # every email starts in the same column
 
 
 def test_user_sees_name_and_admins_only(store):

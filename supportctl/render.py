@@ -233,17 +233,20 @@ def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     ``None`` an empty cell; no line ends in spaces."""
     from tabulate import tabulate
 
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    align = [
+        "right"
+        if any(row[i] for row in cells) and all(not row[i] or _NUMBER(row[i]) for row in cells)
+        else "left"
+        for i in range(len(headers))
+    ]
     table = tabulate(
-        [["" if v is None else v for v in row] for row in rows],
-        headers=list(headers),
-        tablefmt="plain",
-        numalign="right",
-        stralign="left",
-        disable_numparse=False,
-        floatfmt="",
-        intfmt="",
+        cells, headers=list(headers), tablefmt="plain", colalign=align, disable_numparse=True
     )
     return "\n".join(line.rstrip() for line in table.splitlines())
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
 
 
 def _tsv_clean(text: str) -> str:

@@ -548,6 +548,71 @@ def test_chunked_bodies_are_limited_too(store, live):
     assert answer.startswith(b"HTTP/1.1 413")
 
 
+def _raw(live, request: bytes) -> bytes:
+    import socket
+
+    answer = b""
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        try:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may answer and hang up before it has read everything
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+    return answer
+
+
+@pytest.mark.parametrize(
+    "size", [b"1_0", b"+a", b"0x10", b"-1", b" 10", b"", b"10000000000000000a"]
+)
+def test_loose_chunk_sizes_are_refused_before_a_handler_runs(store, live, size):
+    token = token_for(store, "bob")
+    body = b'{"body":"smug?"}'  # 16 bytes: what "1_0" and "0x10" would wrongly announce
+    answer = _raw(
+        live,
+        b"POST /api/v1/tickets/1001/messages HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: Bearer {token}\r\n".encode()
+        + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + size + b"\r\n" + body + b"\r\n0\r\n\r\n",
+    )  # fmt: skip
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:80]
+    doc = requests.get(
+        f"{live.url}/tickets/1001", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    ).json()
+    assert not any(m["body"] == "smug?" for m in doc["messages"])  # and it still serves
+
+
+def test_content_length_with_transfer_encoding_is_refused_and_the_connection_closed(store, live):
+    token = token_for(store, "bob")
+    answer = _raw(
+        live,
+        b"POST /api/v1/tickets/1001/messages HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: Bearer {token}\r\n".encode()
+        + b"Content-Type: application/json\r\nContent-Length: 4\r\n"
+        + b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n",
+    )  # fmt: skip
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert answer.count(b"HTTP/1.1 ") == 1  # the smuggled second request is never answered
+    assert b"Connection: close" in answer
+
+
+def test_a_header_line_over_64_kib_and_1000_headers_are_refused(store, live):
+    long_line = _raw(live, b"GET /api/v1/health HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n")
+    assert long_line.split(b" ")[1][:1] == b"4", long_line[:60]
+    many = _raw(
+        live,
+        b"GET /api/v1/health HTTP/1.1\r\n"
+        + b"".join(b"X-H%d: v\r\n" % n for n in range(1000))
+        + b"\r\n",
+    )
+    assert many.split(b" ")[1][:1] == b"4", many[:60]
+    assert requests.get(f"{live.url}/health", timeout=5).status_code == 200
+
+
 def test_an_expired_token_is_refused_as_expired(store, live):
     from datetime import timedelta
 

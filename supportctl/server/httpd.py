@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import signal
 import socket
 import sys
@@ -20,6 +21,9 @@ from urllib.parse import unquote_to_bytes
 from supportctl import __version__
 
 MAX_CHUNKED_BYTES = 10 * 1024 * 1024  # the app's own limit (app.MAX_BODY_BYTES)
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}").fullmatch
 
 
 class _Counted:
@@ -101,7 +105,16 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             name = "HTTP_" + key.upper().replace("-", "_")
             if name not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
                 environ[name] = value
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        encoding = self.headers.get("Transfer-Encoding")
+        if encoding is not None and (
+            encoding.strip().lower() != "chunked" or "Content-Length" in self.headers
+        ):
+            # RFC 9112 §6.3: both framings at once (or an unknown coding) is how requests
+            # are smuggled past a proxy: refused, and the connection is not reused.
+            self.close_connection = True
+            self.send_error(400, "Transfer-Encoding with Content-Length, or not chunked")
+            return
+        if encoding is not None:
             try:
                 body = self._read_chunked(MAX_CHUNKED_BYTES)
             except ValueError:
@@ -144,18 +157,27 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
         chunks = []
         total = 0
         while True:
-            size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
-            if size < 0:
-                raise ValueError("negative chunk size")
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\r\n"):
+                raise ValueError("chunk size line not ended by CRLF")
+            token = line[:-2].split(b";", 1)[0]
+            # RFC 9112 §7.1: 1*HEXDIG and nothing else (int(x, 16) would take "1_0",
+            # "+a" or "0x10": the loose parsing request smuggling feeds on).
+            if not _CHUNK_SIZE(token):
+                raise ValueError("malformed chunk size")
+            size = int(token, 16)
             if size == 0:
-                self.rfile.readline(64)
-                return b"".join(chunks)
+                for _ in range(100):  # trailer fields, then the empty line
+                    if self.rfile.readline(1024) in (b"\r\n", b""):
+                        return b"".join(chunks)
+                raise ValueError("too many trailer fields")
             if total + size > limit:
                 chunks.append(self.rfile.read(limit + 1 - total))
                 return b"".join(chunks)
             chunks.append(self.rfile.read(size))
             total += size
-            self.rfile.readline(64)
+            if self.rfile.readline(3) != b"\r\n":
+                raise ValueError("chunk data not followed by CRLF")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _run
 

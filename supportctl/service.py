@@ -339,17 +339,18 @@ class LocalService(TicketService):
 
     def show_ticket(self, ticket_id: str) -> TicketView:
         ticket = self.get_visible_ticket(ticket_id)
-        users = self._users([ticket.requester, *ticket.cc, ticket.assignee])
-        proxy_users = self._users(self._proxy_names(ticket))
+        named = [ticket.requester, *ticket.cc, ticket.assignee]
+        known = self._users([*named, *self._proxy_names(ticket)])  # each user read once
         escalation = None
         if ticket.escalation_id:
             escalation = self.storage.get_escalation(ticket.escalation_id)
         return TicketView(
             ticket=ticket,
             viewer=self.actor,
-            proxy_access=self._proxy_entries(ticket, proxy_users),
+            proxy_access=self._proxy_entries(ticket, known),
             escalation=escalation,
-            users=users,
+            # names in the thread as before: the ticket's own people, not other callers
+            users={name: known[name] for name in named if name in known},
             sla=self.sla_of(ticket),
         )
 
@@ -587,8 +588,10 @@ class LocalService(TicketService):
             closed = close_ticket(ticket, escalation)
             return None if closed is None else (closed, escalation)
 
-        peek = self.storage.get_ticket(ticket_id)
-        if with_escalation and peek is not None and self._open_escalation(peek) is not None:
+        # Only `--with-escalation` looks first (an ordinary close reads the ticket once,
+        # under the lock): with an open escalation, both change in one write.
+        peek = self.storage.get_ticket(ticket_id) if with_escalation else None
+        if peek is not None and self._open_escalation(peek) is not None:
             ticket, _ = self.storage.update_with_escalation(ticket_id, with_its_escalation)
         else:
             ticket = self.storage.update_ticket(ticket_id, without_escalation)
@@ -962,13 +965,16 @@ class LocalService(TicketService):
     def _sweep_preview(self, ticket_id: str, rule: SweepRule) -> SweepOutcome | None:
         """What a dry run says of a ticket the real sweep would skip (an open escalation)."""
         ticket = self.storage.get_ticket(ticket_id)
-        escalation = None
-        if ticket is not None and rule.action != "remind":
-            escalation = self._open_escalation(ticket)
+        why = self._escalation_keeps(ticket, rule) if ticket is not None else None
+        return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", why) if why else None
+
+    def _escalation_keeps(self, ticket: Ticket, rule: SweepRule) -> str | None:
+        """Why a sweep leaves the ticket alone: its escalation is open (close and expire
+        only; a reminder is still sent)."""
+        escalation = None if rule.action == "remind" else self._open_escalation(ticket)
         if escalation is None:
             return None
-        detail = SWEEP_ESCALATED.format(id=escalation.id, stage=escalation.stage)
-        return SweepOutcome(ticket_id, rule.name, rule.action, "skipped", detail)
+        return SWEEP_ESCALATED.format(id=escalation.id, stage=escalation.stage)
 
     def _sweep_candidates(self, rule: SweepRule) -> list[str]:
         """The ids a rule selects, in id order (each is re-checked before it is acted on)."""
@@ -988,9 +994,9 @@ class LocalService(TicketService):
             if not rule.selects(ticket.summary(), cutoff):
                 skipped = f"changed since it was selected (now {ticket.status})"
                 return None
-            escalation = None if rule.action == "remind" else self._open_escalation(ticket)
-            if escalation is not None:
-                skipped = SWEEP_ESCALATED.format(id=escalation.id, stage=escalation.stage)
+            kept = self._escalation_keeps(ticket, rule)
+            if kept:
+                skipped = kept
                 return None
             at = format_ts(self.clock())
             if rule.action == "remind":

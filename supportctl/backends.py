@@ -105,13 +105,10 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def open_service(
-    settings: Settings, command: str | None = None, *, sla_policy: Any = None
-) -> TicketService:
-    """The configured backend's service, acting as the configured user (or the token's)."""
+def open_service(settings: Settings, *, sla_policy: Any = None) -> TicketService:
+    """The configured backend's service, acting as the configured user (or the token's).
+    The caller has checked its command (``Backend.check``) first."""
     backend = get_backend(settings.backend)
-    if command is not None:
-        backend.check(command)
     if backend.storage is not None:
         from supportctl.service import LocalService
 

@@ -6,6 +6,7 @@ Pure functions over listing rows that already carry their computed ``sla`` objec
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ def build(
     until: datetime,
     by: str,
     scope: dict[str, Any],
-    resolved_elsewhen: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    resolved_elsewhen: Sequence[dict[str, Any]] = (),
     requested_since: datetime | None = None,
 ) -> dict[str, Any]:
     """Every figure of SPEC §10 for the tickets created in [since, until], in one pass;

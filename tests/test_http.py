@@ -645,3 +645,24 @@ def test_guessing_tokens_is_bounded_per_address(store, live):
         == 429
     )
     assert requests.get(f"{live.url}/health", timeout=5).status_code == 200  # no token asked
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"action": "close", "idle_seconds": 60, "statuses": ["escalated"]},
+        {"action": "remind", "idle_seconds": 60, "statuses": ["pending", "open"]},
+    ],
+)
+def test_the_server_refuses_sweep_rules_a_sweep_may_not_run(store, live, rule):
+    """The REST API applies the same rule checks as the CLI (400, nothing swept)."""
+    token = token_for(store, "dana")
+    answer = requests.post(
+        f"{live.url}/sweep",
+        json={"rules": [rule]},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert "sweep rule api" in answer.json()["detail"]

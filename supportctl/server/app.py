@@ -203,9 +203,10 @@ class Api:
 
     def __init__(self, store_path: Path | str, *, log: Callable[[str], None] | None = None):
         self.store_path = Path(store_path)
-        # Fails now, not at the first request, if there is no store; kept for the tokens,
-        # which it re-reads only when they change.
-        self.token_storage = JsonStore(self.store_path)
+        # Fails now, not at the first request, if there is no store. Kept for what the
+        # server itself reads and writes: tokens (re-read only when they change) and
+        # idempotency records; each request's changes go through its own service.
+        self.storage = JsonStore(self.store_path)
         self.log = log or _log_line
         self.lock_timeout = _lock_timeout()
         from supportctl.config import ConfigFile
@@ -223,7 +224,7 @@ class Api:
         for method, pattern, handler in ROUTES:
             regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
             self.routes.append((method, re.compile(regex), handler))
-        self.token_storage.prune_requests(time.time() - IDEMPOTENCY_TTL)
+        self.storage.prune_requests(time.time() - IDEMPOTENCY_TTL)
 
     # -- WSGI ---------------------------------------------------------------------------------
     def __call__(
@@ -314,7 +315,7 @@ class Api:
             )
         self._refuse_if_guessing(request.remote)
         try:
-            user = admin.authenticate(self.token_storage, token.strip())
+            user = admin.authenticate(self.storage, token.strip())
         except AuthenticationFailed:
             self._failed(request.remote)
             raise
@@ -379,7 +380,7 @@ class Api:
         with self._key_guard:
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # the same key twice at once: the second waits and replays the first
-            saved = self.token_storage.get_request(key)
+            saved = self.storage.get_request(key)
             if saved and time.time() - saved["stored"] < IDEMPOTENCY_TTL:
                 if saved["fingerprint"] != fingerprint:
                     raise HttpError(
@@ -408,7 +409,7 @@ class Api:
                     "body": base64.b64encode(payload).decode(),
                 }
                 # The whole answer, before the client hears of it.
-                self.token_storage.put_request(key, record)
+                self.storage.put_request(key, record)
                 return status, payload, {**headers, "Content-Type": ctype}
             return status, body, headers
 

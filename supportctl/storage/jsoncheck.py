@@ -125,11 +125,19 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
 
     if store.meta_damage is not None:
         _check_meta(store, max_number, max_escalation, report, repair)
-        report.info.append(
-            f"{len(summaries)} tickets, {len(escalation_ids)} escalations, "
-            f"{len(usernames)} users, {len(org_ids)} orgs"
-        )
-        return report
+    else:
+        _check_counters(store, max_number, max_escalation, report, repair)
+    report.info.append(
+        f"{len(summaries)} tickets, {len(escalation_ids)} escalations, "
+        f"{len(usernames)} users, {len(org_ids)} orgs"
+    )
+    return report
+
+
+def _check_counters(
+    store: JsonStore, max_number: int, max_escalation: int, report: CheckReport, repair: bool
+) -> None:
+    """The id counters of store.json must be past every stored id (repairable)."""
     meta = dict(store._meta)
     fixes = []
     if meta["next_ticket"] <= max_number:
@@ -146,12 +154,6 @@ def check_store(store: JsonStore, *, repair: bool) -> CheckReport:
             )
     if fixes and repair:
         store._write_meta(meta)
-
-    report.info.append(
-        f"{len(summaries)} tickets, {len(escalation_ids)} escalations, "
-        f"{len(usernames)} users, {len(org_ids)} orgs"
-    )
-    return report
 
 
 def _check_meta(

@@ -83,7 +83,7 @@ def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | Non
         import threading
 
         from supportctl.server.app import create_app
-        from supportctl.server.httpd import make_server
+        from supportctl.server.serving import make_server
 
         server = make_server(
             "127.0.0.1", 0, create_app(default_store_path(), log=lambda line: None)

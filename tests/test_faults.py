@@ -826,7 +826,7 @@ def multipart(name: bytes, *, star: bool = False) -> tuple[bytes, str]:
 @pytest.fixture
 def live_server(store: Path, tmp_path: Path):
     from supportctl.server.app import create_app
-    from supportctl.server.httpd import make_server
+    from supportctl.server.serving import make_server
     from supportctl.storage import admin
 
     _record, token = admin.create_token(JsonStore(store), "bob")

@@ -16,13 +16,22 @@ from supportctl.cli.context import AppContext, pass_app
     metavar="PATH",
     help="The store to serve (default: as for every command).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Requests served at once (worker threads).",
+)
 @pass_app
-def serve(app: AppContext, host: str, port: int, store_path: str | None) -> None:
+def serve(app: AppContext, host: str, port: int, store_path: str | None, threads: int) -> None:
     """Serve the REST API over a json store, so a team can share it.
 
     Clients authenticate with tokens from `supportctl store token create USER` and use
     `--backend http --url http://HOST:PORT/api/v1`. One access-log line per request goes to
-    stderr (never a token). SIGINT or SIGTERM finish the requests in flight, then stop.
+    stderr (never a token). SIGINT or SIGTERM stop accepting, let the requests in flight
+    finish (up to 30 s), then stop. Runs on waitress; the same app is
+    `supportctl.server.wsgi:app` for any other WSGI server.
 
     \b
     Example:
@@ -32,12 +41,12 @@ def serve(app: AppContext, host: str, port: int, store_path: str | None) -> None
     from pathlib import Path
 
     from supportctl.server.app import API_PREFIX, create_app
-    from supportctl.server.httpd import make_server, serve_until_signalled
+    from supportctl.server.serving import make_server, serve_until_signalled
 
     path = Path(store_path).expanduser() if store_path else app.settings().store_path
     api = create_app(path)
     try:
-        server = make_server(host, port, api)
+        server = make_server(host, port, api, threads=threads)
     except OSError as exc:
         from supportctl.errors import Unavailable
 

@@ -19,11 +19,14 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request as _WerkzeugRequest
 
 from supportctl.api import NewAttachment, TicketChanges, TicketQuery, sweep_rule_from_dict
 from supportctl.errors import (
@@ -83,23 +86,36 @@ class HttpError(SupportctlError):
         self.headers = headers or {}
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    remote: str
-    user: str | None = None
-    #: (record key, fingerprint, endpoint) while a POST's change should commit its record.
-    commit_key: tuple[str, str, str] | None = None
-    params: dict[str, str] = field(default_factory=dict)
+class Request(_WerkzeugRequest):
+    """werkzeug's request (headers, query, body limit, multipart) plus what the API adds:
+    the authenticated user, the route's parameters and a POST's idempotency record."""
 
-    def json(self) -> dict[str, Any]:
+    # The body limit, checked against Content-Length before anything is read (413); text
+    # fields of a form may fill it, and 5 attachments plus a few fields need few parts.
+    max_content_length = MAX_BODY_BYTES
+    max_form_memory_size = MAX_BODY_BYTES
+    max_form_parts = 100
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        super().__init__(environ)
+        self.user: str | None = None
+        #: (record key, fingerprint, endpoint) while a POST's change should commit its record.
+        self.commit_key: tuple[str, str, str] | None = None
+        self.params: dict[str, str] = {}
+
+    @property
+    def body(self) -> bytes:
+        return self.get_data(cache=True)
+
+    @property
+    def remote(self) -> str:
+        return self.remote_addr or "-"
+
+    def document(self) -> dict[str, Any]:
+        """The JSON object the request carries ({} without a body)."""
         if not self.body:
             return {}
-        ctype = self.headers.get("content-type", "")
+        ctype = self.headers.get("Content-Type", "")
         if "json" not in ctype:
             raise HttpError(415, f"expected application/json, got {ctype or 'no content type'}")
         try:
@@ -110,37 +126,28 @@ class Request:
             raise UsageError("the request body must be a JSON object")
         return doc
 
-    def form(self) -> tuple[dict[str, str], list[NewAttachment]]:
+    def fields(self) -> tuple[dict[str, Any], list[NewAttachment]]:
         """JSON, or multipart/form-data with files under ``attach`` (SPEC §7)."""
-        ctype = self.headers.get("content-type", "")
-        if not ctype.startswith("multipart/form-data"):
-            return {k: v for k, v in self.json().items()}, []
-        from email.parser import BytesParser
-        from email.policy import HTTP
-
-        message = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + self.body
-        )
-        if not message.is_multipart():
-            raise UsageError("malformed multipart body")
-        fields: dict[str, Any] = {}
-        files: list[NewAttachment] = []
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
-            filename = part.get_filename()
-            if filename is not None:
-                files.append(NewAttachment(filename.replace("\\", "/").rsplit("/", 1)[-1], payload))
-            elif name:
-                try:
-                    fields[str(name)] = payload.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise UsageError(f"form field {name!r} is not UTF-8") from None
+        if self.mimetype != "multipart/form-data":
+            return self.document(), []
+        if "attach" in self.form:  # e.g. a file name broken by a line break: not a file
+            raise UsageError("form part 'attach' must be a file (with a filename)")
+        fields = {name: values[-1] for name, values in self.form.lists()}
+        files = [
+            NewAttachment(
+                (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1], upload.read()
+            )
+            for _name, upload in self.files.items(multi=True)
+        ]
         return fields, files
 
     def one(self, name: str) -> str | None:
-        values = self.query.get(name)
+        values = self.args.getlist(name)
         return values[-1] if values else None
+
+    def many(self, name: str) -> tuple[str, ...]:
+        """A repeatable, comma-separated query parameter."""
+        return tuple(v for value in self.args.getlist(name) for v in value.split(",") if v)
 
 
 Response = tuple[int, Any, dict[str, str]]
@@ -220,10 +227,18 @@ class Api:
         self._auth_failures: dict[str, deque[float]] = {}
         self._auth_guard = threading.Lock()
         self._key_guard = threading.Lock()
-        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
-        for method, pattern, handler in ROUTES:
-            regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$"
-            self.routes.append((method, re.compile(regex), handler))
+        # merge_slashes off: "//tickets" is not redirected, it is not an endpoint (404).
+        self.routes = Map(
+            [
+                Rule(
+                    API_PREFIX + re.sub(r"\{(\w+)\}", r"<\1>", pattern),
+                    methods=[method],
+                    endpoint=handler,
+                )
+                for method, pattern, handler in ROUTES
+            ],
+            merge_slashes=False,
+        )
         self.storage.prune_requests(time.time() - IDEMPOTENCY_TTL)
 
     # -- WSGI ---------------------------------------------------------------------------------
@@ -231,10 +246,12 @@ class Api:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         started = time.monotonic()
-        request = None
+        request = Request(environ)
         try:
-            request = self._request(environ)
-            status, body, headers = self._dispatch(request)
+            try:
+                status, body, headers = self._dispatch(request)
+            except HTTPException as exc:  # werkzeug's: no route, wrong method, body too large
+                raise self._http_error(request, exc) from None
         except SupportctlError as exc:
             status, body, headers = self._problem(exc)
         except Exception as exc:  # a bug: log it, answer 500 without details
@@ -249,64 +266,39 @@ class Api:
         self._access_log(environ, request, status, len(payload), started)
         return [payload]
 
-    def _request(self, environ: dict[str, Any]) -> Request:
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        length_text = environ.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise HttpError(400, "invalid Content-Length") from None
-        if length > MAX_BODY_BYTES:
-            raise HttpError(413, f"the request body is over {MAX_BODY_BYTES:,} bytes")
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        return Request(
-            method=environ.get("REQUEST_METHOD", "GET").upper(),
-            path=environ.get("PATH_INFO", "/"),
-            query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
-            headers=headers,
-            body=body,
-            remote=environ.get("REMOTE_ADDR", "-"),
-        )
-
     def _dispatch(self, request: Request) -> Response:
-        if not request.path.startswith(API_PREFIX + "/"):
-            raise HttpError(
-                404,
-                f"no such endpoint {request.path}; the API is under {API_PREFIX}",
-                ExitStatus.NOT_FOUND,
-            )
-        path = request.path[len(API_PREFIX) :]
-        allowed = []
-        for method, regex, handler in self.routes:
-            match = regex.match(path)
-            if not match:
-                continue
-            if method != request.method:
-                allowed.append(method)
-                continue
-            request.params = match.groupdict()
-            if handler in PUBLIC:  # load balancers ask without a token
-                return handler(self, request)
-            request.user = self._authenticate(request)
-            if request.method == "POST" and "idempotency-key" in request.headers:
-                return self._idempotent(request, handler)
+        request.body  # noqa: B018 -- read now: over the limit is 413 before authentication
+        handler, request.params = self.routes.bind_to_environ(request.environ).match()
+        if handler in PUBLIC:  # load balancers ask without a token
             return handler(self, request)
-        if allowed:
-            error = HttpError(
-                405, f"{request.method} is not allowed here; use {', '.join(allowed)}"
+        request.user = self._authenticate(request)
+        if request.method == "POST" and "Idempotency-Key" in request.headers:
+            return self._idempotent(request, handler)
+        return handler(self, request)
+
+    @staticmethod
+    def _http_error(request: Request, exc: HTTPException) -> HttpError:
+        """werkzeug's HTTP exceptions as the API's errors, with the CLI's wording."""
+        if isinstance(exc, NotFound):
+            hint = (
+                ""
+                if request.path.startswith(API_PREFIX + "/")
+                else f"; the API is under {API_PREFIX}"
             )
-            error.allow = ", ".join(allowed)  # type: ignore[attr-defined]
-            raise error
-        raise HttpError(404, f"no such endpoint {request.path}", ExitStatus.NOT_FOUND)
+            return HttpError(404, f"no such endpoint {request.path}{hint}", ExitStatus.NOT_FOUND)
+        if isinstance(exc, MethodNotAllowed):
+            allowed = ", ".join(sorted(set(exc.valid_methods or ()) - {"HEAD"}))
+            return HttpError(
+                405,
+                f"{request.method} is not allowed here; use {allowed}",
+                headers={"Allow": allowed},
+            )
+        if exc.code == 413:
+            return HttpError(413, f"the request body is over {MAX_BODY_BYTES:,} bytes")
+        return HttpError(exc.code or 400, exc.description or exc.name)
 
     def _authenticate(self, request: Request) -> str:
-        header = request.headers.get("authorization", "")
+        header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed(
@@ -372,7 +364,7 @@ class Api:
 
     # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
     def _idempotent(self, request: Request, handler: Handler) -> Response:
-        raw = f"{request.user}\0{request.headers['idempotency-key']}".encode()
+        raw = f"{request.user}\0{request.headers['Idempotency-Key']}".encode()
         key = hashlib.sha256(raw).hexdigest()
         fingerprint = hashlib.sha256(
             request.method.encode() + b" " + request.path.encode() + b"\0" + request.body
@@ -448,8 +440,6 @@ class Api:
         if exc.hint:
             body["hint"] = exc.hint
         headers = {"Content-Type": "application/problem+json"}
-        if getattr(exc, "allow", None):
-            headers["Allow"] = exc.allow  # type: ignore[attr-defined]
         headers.update(getattr(exc, "headers", None) or {})
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="supportctl"'
@@ -465,7 +455,7 @@ class Api:
     def _access_log(
         self,
         environ: dict[str, Any],
-        request: Request | None,
+        request: Request,
         status: int,
         size: int,
         started: float,
@@ -474,7 +464,7 @@ class Api:
         path = environ.get("PATH_INFO", "/")
         query = environ.get("QUERY_STRING")
         target = quote(path) + (f"?{query}" if query else "")
-        user = request.user if request and request.user else "-"
+        user = request.user or "-"
         elapsed = (time.monotonic() - started) * 1000
         self.log(
             f'{environ.get("REMOTE_ADDR", "-")} {user} "{environ.get("REQUEST_METHOD", "-")} '
@@ -483,14 +473,6 @@ class Api:
 
 
 # -- handlers -----------------------------------------------------------------------------------
-
-
-def _utf8(wsgi_text: str) -> str:
-    """WSGI hands PATH_INFO over as latin-1-decoded bytes; file names are UTF-8."""
-    try:
-        return wsgi_text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return wsgi_text
 
 
 def get_health(api: Api, request: Request) -> Response:
@@ -506,9 +488,6 @@ def get_me(api: Api, request: Request) -> Response:
 
 
 def _query(request: Request) -> TicketQuery:
-    def many(name: str) -> tuple[str, ...]:
-        return tuple(v for value in request.query.get(name, []) for v in value.split(",") if v)
-
     def when(name: str) -> Any:
         value = request.one(name)
         if value is None:
@@ -528,13 +507,13 @@ def _query(request: Request) -> TicketQuery:
     return TicketQuery(
         scope=request.one("scope") or "mine",
         org=request.one("org"),
-        statuses=many("status"),
-        types=many("type"),
-        categories=many("category"),
-        priorities=many("priority"),
+        statuses=request.many("status"),
+        types=request.many("type"),
+        categories=request.many("category"),
+        priorities=request.many("priority"),
         assignee=request.one("assignee"),
         requester=request.one("requester"),
-        tags=tuple(request.query.get("tag", [])),
+        tags=tuple(request.args.getlist("tag")),
         since=when("since"),
         until=when("until"),
         idle=idle_delta,
@@ -609,7 +588,7 @@ def get_ticket_view(api: Api, request: Request) -> Response:
 
 
 def create_ticket(api: Api, request: Request) -> Response:
-    fields, files = request.form()
+    fields, files = request.fields()
     unknown = sorted(set(fields) - {"subject", "body", "type", "category", "priority", "cc"})
     if unknown:
         raise UsageError(f"unknown field(s) {', '.join(unknown)}")
@@ -630,7 +609,7 @@ def create_ticket(api: Api, request: Request) -> Response:
 
 
 def patch_ticket(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     unknown = sorted(set(doc) - {"status", "priority", "assignee", "group", "tags"})
     if unknown:
         raise UsageError(
@@ -651,13 +630,13 @@ def patch_ticket(api: Api, request: Request) -> Response:
     )
     service = api.service(request)
     ticket, added = service.update(
-        request.params["id"], changes, if_match=request.headers.get("if-match")
+        request.params["id"], changes, if_match=request.headers.get("If-Match")
     )
     return _ticket_response(service, ticket, 200, **_changed(bool(added)))
 
 
 def post_message(api: Api, request: Request) -> Response:
-    fields, files = request.form()
+    fields, files = request.fields()
     service = api.service(request)
     internal = _bool(fields.get("internal", False), "internal")
     ticket = service.reply(
@@ -670,7 +649,7 @@ def post_message(api: Api, request: Request) -> Response:
 
 
 def close_ticket(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     service = api.service(request)
     ticket, changed = service.close(
         request.params["id"],
@@ -682,7 +661,7 @@ def close_ticket(api: Api, request: Request) -> Response:
 
 
 def post_feedback(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     rating = doc.get("rating")
     service = api.service(request)
     ticket, changed = service.feedback(request.params["id"], rating, _str_field(doc, "comment"))  # type: ignore[arg-type]
@@ -695,7 +674,7 @@ def get_proxy(api: Api, request: Request) -> Response:
 
 
 def put_proxy(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     if "effective" not in doc:
         raise UsageError("missing field 'effective' (true or false)")
     service = api.service(request)
@@ -707,7 +686,7 @@ def put_proxy(api: Api, request: Request) -> Response:
 
 def get_attachment(api: Api, request: Request) -> Response:
     service = api.service(request)
-    meta, data, count = service.attachment(request.params["id"], _utf8(request.params["name"]))
+    meta, data, count = service.attachment(request.params["id"], request.params["name"])
     return (
         200,
         data,
@@ -720,7 +699,7 @@ def get_attachment(api: Api, request: Request) -> Response:
 
 
 def list_escalations(api: Api, request: Request) -> Response:
-    stages = tuple(v for value in request.query.get("stage", []) for v in value.split(",") if v)
+    stages = request.many("stage")
     found = api.service(request).list_escalations(
         scope=request.one("scope") or "mine", stages=stages
     )
@@ -736,7 +715,7 @@ def get_escalation(api: Api, request: Request) -> Response:
 
 
 def create_escalation(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     service = api.service(request)
     ticket, esc = service.create_escalation(
         request.params["id"],
@@ -751,7 +730,7 @@ def create_escalation(api: Api, request: Request) -> Response:
 
 
 def advance_escalation(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     service = api.service(request)
     ticket, esc = service.advance_escalation(
         request.params["id"],
@@ -762,7 +741,7 @@ def advance_escalation(api: Api, request: Request) -> Response:
 
 
 def post_sweep(api: Api, request: Request) -> Response:
-    doc = request.json()
+    doc = request.document()
     rules = doc.get("rules")
     if not isinstance(rules, list) or not rules:
         raise UsageError("'rules' must be a non-empty list of sweep rules")

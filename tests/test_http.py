@@ -579,6 +579,40 @@ def test_connect_timeouts_are_retried_then_exit_6(capsys):
     )
 
 
+def test_no_try_starts_that_could_end_after_the_14_s_deadline(capsys):
+    now = [100.0]
+
+    def sleep(seconds: float) -> None:  # then the next try hangs for its 5 s connect timeout
+        now[0] += seconds + 5.0
+
+    url = refused_url()
+    with pytest.raises(Unavailable, match=r"is unreachable \(3 tries\)"):
+        HttpClient(url, "tok", sleep=sleep, clock=lambda: now[0]).call("GET", "/me")
+    # Tries began at 0 and about 5.2 and 10.6 s: a fourth, after 0.5–1 s more, could end
+    # after 14 s (elapsed + backoff + the 5 s connect timeout), so it is not started.
+    assert 10.4 <= now[0] - 100.0 < 10.75
+
+
+def test_the_session_retries_through_urllib3():
+    from urllib3.util.retry import Retry
+
+    from supportctl.remote.http import CallRetry
+
+    c = HttpClient(URL, "tok", verbose=True, sleep=print)
+    for scheme in ("http", "https"):
+        retry = c.session.get_adapter(f"{scheme}://example.org/").max_retries
+        assert isinstance(retry, CallRetry) and isinstance(retry, Retry)
+        assert (retry.total, set(retry.status_forcelist), retry.raise_on_status) == (
+            3,
+            {429, 502, 503, 504},
+            False,
+        )
+    copy = c.retry.for_call("PATCH", URL).new(total=1)  # what urllib3 does on every increment
+    assert copy.sleeper is print and copy.say == c._say and copy.read is False
+    assert copy.call is not None and copy.call.url == URL
+    assert c.retry.for_call("POST", URL).read is None
+
+
 def test_tls_errors_are_not_retried():
     accepted: list[int] = []
     with socket.socket() as listener:  # speaks plain HTTP to a TLS client

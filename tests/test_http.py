@@ -593,6 +593,26 @@ def test_no_try_starts_that_could_end_after_the_14_s_deadline(capsys):
     assert 10.4 <= now[0] - 100.0 < 10.75
 
 
+@pytest.mark.slow
+def test_a_host_that_drops_connection_attempts_fails_in_about_10_s():
+    with socket.socket() as listener:  # a full accept queue: new connections are not answered
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for sock in fillers:
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+        start = time.monotonic()
+        try:
+            with pytest.raises(Unavailable, match=r"timed out \(2 tries\)"):
+                HttpClient(f"http://127.0.0.1:{port}/api/v1", "tok").call("GET", "/me")
+        finally:
+            for sock in fillers:
+                sock.close()
+    assert 10.0 <= time.monotonic() - start < 11.5  # 2 × 5 s connect timeout + the backoff
+
+
 def test_the_session_retries_through_urllib3():
     from urllib3.util.retry import Retry
 

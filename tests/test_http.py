@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import responses
 from responses import matchers
-from responses.registries import OrderedRegistry
 
 from supportctl.api import TicketQuery
 from supportctl.errors import AuthenticationFailed, Unavailable, UsageError
@@ -177,24 +183,16 @@ def test_request_body_limit(store, live):
     assert big.status_code == 413
 
 
-def test_lost_post_response_is_retried_with_the_same_key_and_creates_one_ticket(store, live):
+def test_lost_post_response_is_retried_with_the_same_key_and_creates_one_ticket(
+    store, live, scripted
+):
     token = token_for(store, "bob")
-    client = HttpClient(live.url, token, sleep=lambda s: None)
-    real = client.session.request
-    keys: list[str] = []
-
-    def lose_first_response(method, url, **kwargs):
-        response = real(method, url, **kwargs)  # the server did the work …
-        if method == "POST":
-            keys.append(kwargs["headers"]["Idempotency-Key"])
-            if len(keys) == 1:
-                raise requests.ConnectionError("connection reset")  # … but the answer is lost
-        return response
-
-    client.session.request = lose_first_response  # type: ignore[method-assign]
+    proxy = scripted(FORWARD_DROP, FORWARD, upstream=live.url)  # the answer to the first is lost
+    client = HttpClient(proxy.url, token, sleep=lambda s: None)
     before = run("--user", "bob", "tickets", "list", "-o", "ids", "--limit", "0").stdout.split()
     created = HttpService(client).create_ticket(subject="Lost answer", body="hello")
     after = run("--user", "bob", "tickets", "list", "-o", "ids", "--limit", "0").stdout.split()
+    keys = [s.headers["Idempotency-Key"] for s in proxy.seen]
     assert len(keys) == 2 and keys[0] == keys[1]
     assert set(after) - set(before) == {created.id}
 
@@ -269,74 +267,415 @@ def test_lazy_pagination_fetches_no_more_than_needed(store, live):
     assert len(pages) == 1 and "limit=50" in pages[0]
 
 
-# -- retries, with responses ------------------------------------------------------------------------
+# -- retries, against a scripted server on 127.0.0.1 ------------------------------------------------
+#
+# responses replaces HTTPAdapter.send, and with it urllib3's Retry: these tests talk to a real
+# loopback server that answers from a script, so the client's whole retry path runs.
+
+DROP = "drop"  # close the connection without answering: a read error
+FORWARD = "forward"  # pass the request to the upstream server and its answer back
+FORWARD_DROP = "forward-drop"  # … and lose the answer: the server did the work
 
 
-def client(sleeps: list[float]) -> HttpClient:
-    return HttpClient(URL, "tok", sleep=sleeps.append)
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
-@responses.activate(registry=OrderedRegistry)
-def test_503_then_200_is_retried():
-    responses.get(f"{URL}/me", status=503)
-    responses.get(f"{URL}/me", json={"username": "bob"}, status=200)
+class Scripted:
+    """An HTTP/1.1 server answering each request with its script's next step (the last step
+    repeats) and recording what it received. A step is ``(status, headers, body)``, ``DROP``,
+    ``("slow", seconds)`` (a 200 that late), ``FORWARD`` or ``FORWARD_DROP``."""
+
+    def __init__(self, *steps, upstream: str | None = None) -> None:
+        self.steps = list(steps)
+        self.seen: list[Seen] = []
+        self.connections = 0
+        self.upstream = urlsplit(upstream) if upstream else None
+        self.lock = threading.Lock()
+        script = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                with script.lock:
+                    script.connections += 1
+
+            def answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with script.lock:
+                    script.seen.append(Seen(self.command, self.path, dict(self.headers), body))
+                    step = script.steps.pop(0) if len(script.steps) > 1 else script.steps[0]
+                if step in (FORWARD, FORWARD_DROP):
+                    answer = script.forward(self.command, self.path, dict(self.headers), body)
+                    step = DROP if step == FORWARD_DROP else answer
+                if step == DROP:
+                    self.close_connection = True
+                    return
+                if step[0] == "slow":
+                    time.sleep(step[1])
+                    step = (200, {}, b"{}")
+                status, headers, out = step
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                except OSError:  # the client has given up
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_PATCH = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1"
+
+    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        assert self.upstream is not None
+        conn = http_client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=10)
+        hop = {"host", "connection"}
+        conn.request(
+            method, path, body or None, {k: v for k, v in headers.items() if k.lower() not in hop}
+        )
+        answer = conn.getresponse()
+        out = answer.read()
+        conn.close()
+        hop |= {"content-length", "transfer-encoding", "date", "server"}
+        return answer.status, {k: v for k, v in answer.getheaders() if k.lower() not in hop}, out
+
+    def methods(self) -> list[str]:
+        return [s.method for s in self.seen]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def scripted():
+    servers: list[Scripted] = []
+
+    def start(*steps, upstream: str | None = None) -> Scripted:
+        servers.append(Scripted(*steps, upstream=upstream))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def refused_url() -> str:
+    """A port nobody listens on: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1"
+
+
+def wait_for(condition, seconds: float = 2.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def verbose_lines(capsys) -> list[str]:
+    return [re.sub(r"\b\d+ ms\b", "N ms", line) for line in capsys.readouterr().err.splitlines()]
+
+
+def test_503_twice_then_200_is_retried_with_backoff_and_logged(scripted, capsys):
+    server = scripted((503, {}, b""), (503, {}, b""), (200, {}, b'{"username": "bob"}'))
     sleeps: list[float] = []
-    doc, _ = client(sleeps).call("GET", "/me")
+    doc, _ = HttpClient(server.url, "tok", verbose=True, sleep=sleeps.append).call(
+        "GET", "/me", params={"q": "1"}
+    )
     assert doc == {"username": "bob"}
-    assert len(sleeps) == 1 and 0 < sleeps[0] <= 0.25
+    assert server.methods() == ["GET", "GET", "GET"]
+    assert all(s.path == "/api/v1/me?q=1" for s in server.seen)
+    assert len(sleeps) == 2 and 0.125 <= sleeps[0] < 0.25 and 0.25 <= sleeps[1] < 0.5
+    assert verbose_lines(capsys) == [  # the URL without the query string
+        f"supportctl: GET {server.url}/me 503 N ms",
+        f"supportctl: GET {server.url}/me 503 N ms",
+        f"supportctl: GET {server.url}/me 200 N ms",
+    ]
+    assert server.connections == 1  # the 503s were read and the connection kept
 
 
-@responses.activate(registry=OrderedRegistry)
-def test_429_honours_retry_after_seconds_and_dates():
+def test_429_honours_retry_after_seconds_and_dates(scripted):
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=3), usegmt=True)
-    responses.get(f"{URL}/me", status=429, headers={"Retry-After": "2"})
-    responses.get(f"{URL}/me", status=429, headers={"Retry-After": when})
-    responses.get(f"{URL}/me", json={}, status=200)
+    server = scripted(
+        (429, {"Retry-After": "2"}, b""),
+        (503, {"Retry-After": when}, b""),
+        (200, {}, b"{}"),
+    )
     sleeps: list[float] = []
-    client(sleeps).call("GET", "/me")
+    HttpClient(server.url, "tok", sleep=sleeps.append).call("GET", "/me")
+    assert len(server.seen) == 3
     assert sleeps[0] == 2.0
     assert 1.0 <= sleeps[1] <= 3.0
 
 
-@responses.activate(registry=OrderedRegistry)
-def test_retry_after_beyond_the_budget_gives_up():
-    responses.get(
-        f"{URL}/me", status=503, headers={"Retry-After": "3600"}, json={"detail": "maintenance"}
+def test_retry_after_beyond_what_is_left_of_10_s_stops_at_once(scripted):
+    server = scripted(
+        (503, {"Retry-After": "3600"}, b'{"detail": "maintenance"}'), (200, {}, b"{}")
     )
     sleeps: list[float] = []
     with pytest.raises(Unavailable, match="answered 503: maintenance"):
-        client(sleeps).call("GET", "/me")
-    assert sleeps == []
+        HttpClient(server.url, "tok", sleep=sleeps.append).call("GET", "/me")
+    assert sleeps == [] and len(server.seen) == 1
+    # The budget is for the whole call: 6 s slept, then 5 s asked for with 4 s left.
+    server = scripted(
+        (429, {"Retry-After": "6"}, b""),
+        (503, {"Retry-After": "5"}, b'{"detail": "busy"}'),
+        (200, {}, b"{}"),
+    )
+    with pytest.raises(Unavailable, match="answered 503: busy"):
+        HttpClient(server.url, "tok", sleep=sleeps.append).call("GET", "/me")
+    assert sleeps == [6.0] and len(server.seen) == 2
 
 
-@responses.activate
-def test_retries_are_bounded_in_count_and_total_wait():
-    responses.get(f"{URL}/me", status=502)
+def test_retries_are_bounded_in_count_and_total_wait(scripted, capsys):
+    server = scripted((502, {}, b""))
     sleeps: list[float] = []
     with pytest.raises(Unavailable, match="answered 502"):
-        client(sleeps).call("GET", "/me")
+        HttpClient(server.url, "tok", verbose=True, sleep=sleeps.append).call("PUT", "/x")
+    assert server.methods() == ["PUT"] * 4
     assert len(sleeps) == 3 and sum(sleeps) <= 10
-    assert len(responses.calls) == 4
+    assert verbose_lines(capsys) == [f"supportctl: PUT {server.url}/x 502 N ms"] * 4
 
 
-@responses.activate(registry=OrderedRegistry)
-def test_timeouts_are_retried_then_exit_6():
-    for _ in range(4):
-        responses.get(f"{URL}/me", body=requests.exceptions.ConnectTimeout())
+def test_other_statuses_are_not_retried(scripted):
+    server = scripted((500, {}, b'{"detail": "bug"}'), (200, {}, b"{}"))
     sleeps: list[float] = []
-    with pytest.raises(Unavailable, match="timed out"):
-        client(sleeps).call("GET", "/me")
+    with pytest.raises(Unavailable, match="answered 500: bug"):
+        HttpClient(server.url, "tok", sleep=sleeps.append).call("GET", "/me")
+    server = scripted((404, {}, b'{"detail": "no such ticket"}'), (200, {}, b"{}"))
+    with pytest.raises(Exception, match="no such ticket"):
+        HttpClient(server.url, "tok", sleep=sleeps.append).call("GET", "/me")
+    assert sleeps == [] and len(server.seen) == 1
+
+
+def test_a_post_with_files_sends_the_same_key_and_bytes_on_every_try(scripted):
+    server = scripted((503, {}, b""), DROP, (201, {}, b'{"id": "1"}'))
+    sleeps: list[float] = []
+    doc, _ = HttpClient(server.url, "tok", sleep=sleeps.append).call(
+        "POST",
+        "/tickets/1/messages",
+        data={"body": "with a file", "internal": "false"},
+        files=[("attach", ("ünï %41.txt", b"data", "text/plain"))],
+    )
+    assert doc == {"id": "1"} and len(sleeps) == 2
+    assert server.methods() == ["POST"] * 3  # after a 503 and after a lost answer
+    keys = {s.headers["Idempotency-Key"] for s in server.seen}
+    assert len(keys) == 1 and uuid.UUID(keys.pop()).version == 4
+    bodies = {s.body for s in server.seen}
+    types = {s.headers["Content-Type"] for s in server.seen}
+    assert len(bodies) == 1 and len(types) == 1  # byte for byte, one boundary
+    body, content_type = bodies.pop(), types.pop()
+    boundary = content_type.removeprefix("multipart/form-data; boundary=")
+    assert boundary != content_type and f"--{boundary}--".encode() in body
+    assert b'name="body"\r\n\r\nwith a file\r\n' in body
+    assert 'filename="ünï %41.txt"'.encode() in body and b"\r\n\r\ndata\r\n" in body
+
+
+def test_a_patch_is_not_sent_again_once_it_may_have_arrived(scripted, capsys):
+    server = scripted(DROP, (200, {}, b"{}"))
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable, match=r"is unreachable \(1 tries\)"):
+        HttpClient(server.url, "tok", verbose=True, sleep=sleeps.append).call(
+            "PATCH", "/tickets/1", json={}, headers={"If-Match": '"e1"'}
+        )
+    assert server.methods() == ["PATCH"] and sleeps == []
+    assert verbose_lines(capsys) == [
+        f"supportctl: PATCH {server.url}/tickets/1 failed after N ms: ConnectionError"
+    ]
+    server = scripted(("slow", 0.5), (200, {}, b"{}"))
+    with pytest.raises(Unavailable, match=r"timed out \(1 tries\)"):
+        HttpClient(server.url, "tok", timeout=0.05, verbose=True, sleep=sleeps.append).call(
+            "PATCH", "/tickets/1", json={}
+        )
+    assert server.methods() == ["PATCH"] and sleeps == []
+    assert verbose_lines(capsys) == [
+        f"supportctl: PATCH {server.url}/tickets/1 failed after N ms: ReadTimeout"
+    ]
+
+
+def test_a_patch_that_did_not_arrive_or_was_refused_with_503_is_retried(scripted):
+    server = scripted((503, {}, b""), (200, {}, b"{}"))
+    sleeps: list[float] = []
+    HttpClient(server.url, "tok", sleep=sleeps.append).call(
+        "PATCH", "/tickets/1", json={}, headers={"If-Match": '"e1"'}
+    )
+    assert server.methods() == ["PATCH", "PATCH"] and len(sleeps) == 1
+    assert {s.headers["If-Match"] for s in server.seen} == {'"e1"'}
+    with pytest.raises(Unavailable, match=r"is unreachable \(4 tries\)"):
+        HttpClient(refused_url(), "tok", sleep=sleeps.append).call("PATCH", "/tickets/1")
+    assert len(sleeps) == 1 + 3
+
+
+def test_refused_connections_are_retried_then_exit_6(capsys):
+    url = refused_url()
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable, match=r"is unreachable \(4 tries\)") as caught:
+        HttpClient(url, "tok", verbose=True, sleep=sleeps.append).call("POST", "/tickets")
+    assert caught.value.exit_status == 6
+    assert caught.value.hint == "check --url and that the server is running"
+    assert len(sleeps) == 3 and 0.5 <= sleeps[2] < 1.0
+    assert (
+        verbose_lines(capsys)
+        == [f"supportctl: POST {url}/tickets failed after N ms: ConnectionError"] * 4
+    )
+
+
+def test_read_timeouts_are_retried_then_exit_6(scripted, capsys):
+    server = scripted(("slow", 0.5))
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable, match=r"timed out \(4 tries\)"):
+        HttpClient(server.url, "tok", timeout=0.05, verbose=True, sleep=sleeps.append).call(
+            "GET", "/me"
+        )
+    wait_for(lambda: len(server.seen) == 4)
+    assert server.methods() == ["GET"] * 4 and len(sleeps) == 3
+    assert (
+        verbose_lines(capsys)
+        == [f"supportctl: GET {server.url}/me failed after N ms: ReadTimeout"] * 4
+    )
+
+
+def test_connect_timeouts_are_retried_then_exit_6(capsys):
+    with socket.socket() as listener:  # a full accept queue: new connections are not answered
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for sock in fillers:
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+        url = f"http://127.0.0.1:{port}/api/v1"
+        sleeps: list[float] = []
+        try:
+            with pytest.raises(Unavailable, match=r"timed out \(4 tries\)"):
+                HttpClient(url, "tok", timeout=0.05, verbose=True, sleep=sleeps.append).call(
+                    "GET", "/me"
+                )
+        finally:
+            for sock in fillers:
+                sock.close()
     assert len(sleeps) == 3
+    assert (
+        verbose_lines(capsys) == [f"supportctl: GET {url}/me failed after N ms: ConnectTimeout"] * 4
+    )
 
 
-@responses.activate(registry=OrderedRegistry)
-def test_post_is_retried_with_the_same_idempotency_key():
-    responses.post(f"{URL}/tickets", status=503)
-    responses.post(f"{URL}/tickets", status=201, json={"id": "1"})
-    sleeps: list[float] = []
-    client(sleeps).call("POST", "/tickets", json={})
-    keys = [call.request.headers["Idempotency-Key"] for call in responses.calls]
-    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) >= 32
+def test_no_try_starts_that_could_end_after_the_14_s_deadline(capsys):
+    now = [100.0]
+
+    def sleep(seconds: float) -> None:  # then the next try hangs for its 5 s connect timeout
+        now[0] += seconds + 5.0
+
+    url = refused_url()
+    with pytest.raises(Unavailable, match=r"is unreachable \(3 tries\)"):
+        HttpClient(url, "tok", sleep=sleep, clock=lambda: now[0]).call("GET", "/me")
+    # Tries began at 0 and about 5.2 and 10.6 s: a fourth, after 0.5–1 s more, could end
+    # after 14 s (elapsed + backoff + the 5 s connect timeout), so it is not started.
+    assert 10.4 <= now[0] - 100.0 < 10.75
+
+
+@pytest.mark.slow
+def test_a_host_that_drops_connection_attempts_fails_in_about_10_s():
+    with socket.socket() as listener:  # a full accept queue: new connections are not answered
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for sock in fillers:
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+        start = time.monotonic()
+        try:
+            with pytest.raises(Unavailable, match=r"timed out \(2 tries\)"):
+                HttpClient(f"http://127.0.0.1:{port}/api/v1", "tok").call("GET", "/me")
+        finally:
+            for sock in fillers:
+                sock.close()
+    assert 10.0 <= time.monotonic() - start < 11.5  # 2 × 5 s connect timeout + the backoff
+
+
+def test_the_session_retries_through_urllib3():
+    from urllib3.util.retry import Retry
+
+    from supportctl.remote.http import CallRetry
+
+    c = HttpClient(URL, "tok", verbose=True, sleep=print)
+    for scheme in ("http", "https"):
+        retry = c.session.get_adapter(f"{scheme}://example.org/").max_retries
+        assert isinstance(retry, CallRetry) and isinstance(retry, Retry)
+        assert (retry.total, set(retry.status_forcelist), retry.raise_on_status) == (
+            3,
+            {429, 502, 503, 504},
+            False,
+        )
+    copy = c.retry.for_call("PATCH", URL).new(total=1)  # what urllib3 does on every increment
+    assert copy.sleeper is print and copy.say == c._say and copy.read is False
+    assert copy.call is not None and copy.call.url == URL
+    assert c.retry.for_call("POST", URL).read is None
+
+
+def test_tls_errors_are_not_retried():
+    accepted: list[int] = []
+    with socket.socket() as listener:  # speaks plain HTTP to a TLS client
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(2)
+
+        def serve() -> None:
+            try:
+                while True:
+                    conn, _ = listener.accept()
+                    accepted.append(1)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    conn.close()
+            except OSError:
+                return
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/api/v1"
+        sleeps: list[float] = []
+        with pytest.raises(Unavailable, match=r"^TLS error talking to https://127\.0\.0\.1"):
+            HttpClient(url, "tok", sleep=sleeps.append).call("GET", "/me")
+    assert sleeps == [] and accepted == [1]
+
+
+def test_the_cli_exits_6_with_the_server_detail_after_the_last_429_or_5xx(store, scripted):
+    problem = b'{"detail": "maintenance", "status": 503}'
+    server = scripted((503, {"Retry-After": "0"}, problem))
+    result = run("--backend", "http", "--url", server.url, "-v", "tickets", "list",
+                 env={"SUPPORTCTL_TOKEN": "tok"})  # fmt: skip
+    assert result.exit_code == 6
+    lines = [re.sub(r"\b\d+ ms\b", "N ms", line) for line in result.stderr.splitlines()]
+    assert lines[-5:] == [f"supportctl: GET {server.url}/tickets 503 N ms"] * 4 + [
+        f"supportctl: error: the server at {server.url} answered 503: maintenance"
+    ]
+
+
+# -- what responses can still check -------------------------------------------------------------------
+
+
+def client(sleeps: list[float]) -> HttpClient:
+    return HttpClient(URL, "tok", sleep=sleeps.append)
 
 
 @responses.activate
@@ -419,28 +758,18 @@ def test_serve_process_end_to_end_and_clean_shutdown(store):
     assert json.loads(json.dumps(listing))
 
 
-def test_lost_answer_to_an_upload_is_replayed_not_refused(store, live, tmp_path):
+def test_lost_answer_to_an_upload_is_replayed_not_refused(store, live, tmp_path, scripted):
     token = token_for(store, "bob")
-    client = HttpClient(live.url, token, sleep=lambda s: None)
-    real = client.session.request
-    sent: list[bytes] = []
-
-    def lose_first_response(method, url, **kwargs):
-        response = real(method, url, **kwargs)
-        if method == "POST":
-            sent.append(kwargs["data"])
-            if len(sent) == 1:
-                raise requests.ConnectionError("connection reset")
-        return response
-
-    client.session.request = lose_first_response  # type: ignore[method-assign]
+    proxy = scripted(FORWARD_DROP, FORWARD, upstream=live.url)
+    client = HttpClient(proxy.url, token, sleep=lambda s: None)
     from supportctl.api import NewAttachment
 
     service = HttpService(client)
     ticket = service.reply(
         "1001", "with a file", attachments=[NewAttachment("ünï %41.txt", b"data")]
     )
-    assert sent[0] == sent[1]  # the same multipart bytes on both tries
+    sent = [s.body for s in proxy.seen]
+    assert len(sent) == 2 and sent[0] == sent[1]  # the same multipart bytes on both tries
     assert [a.name for a in ticket.messages[-1].attachments] == ["ünï %41.txt"]
     out = http(live, token, "tickets", "attachment", "1001", "ünï %41.txt")
     assert out.exit_code == 0 and out.stdout == "data"
@@ -452,25 +781,17 @@ def test_lost_answer_to_an_upload_is_replayed_not_refused(store, live, tmp_path)
     assert len(replies) == 1
 
 
-def test_a_patch_that_may_have_arrived_is_not_sent_again(store, live):
+def test_a_patch_that_may_have_arrived_is_not_sent_again(store, live, scripted):
     token = token_for(store, "dana")
-    client = HttpClient(live.url, token, sleep=lambda s: None)
-    real = client.session.request
-    patches = []
-
-    def reset_after_patch(method, url, **kwargs):
-        response = real(method, url, **kwargs)
-        if method == "PATCH":
-            patches.append(url)
-            raise requests.ConnectionError("connection reset by peer")
-        return response
-
-    client.session.request = reset_after_patch  # type: ignore[method-assign]
+    proxy = scripted(FORWARD, FORWARD_DROP, FORWARD, upstream=live.url)  # GET, then PATCH
+    client = HttpClient(proxy.url, token, sleep=lambda s: None)
     from supportctl.api import TicketChanges
 
     with pytest.raises(Unavailable):
         HttpService(client).update("1001", TicketChanges(priority="low"))
-    assert len(patches) == 1
+    assert proxy.methods() == ["GET", "PATCH"]
+    shown = json.loads((store / "tickets" / "1001.json").read_text())
+    assert shown["priority"] == "low"  # it did arrive: sending it again would have met a 412
 
 
 def test_405_has_an_allow_header_and_unknown_fields_are_refused(store, live):

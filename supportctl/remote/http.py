@@ -8,17 +8,29 @@ raises, with the server's ``detail`` as the message.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import random
 import time
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import encode_multipart_formdata
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    ProxyError,
+    ReadTimeoutError,
+    ResponseError,
+    SSLError,
+)
+from urllib3.util.retry import Retry
 
 from supportctl import __version__
 from supportctl.api import (
@@ -51,6 +63,10 @@ from supportctl.errors import (
 from supportctl.models import Attachment, Escalation, Event, Org, Ticket, User
 from supportctl.timeutil import format_ts
 
+if TYPE_CHECKING:
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
+
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES = 3
 MAX_TOTAL_BACKOFF = 10.0  # seconds of waiting between tries, at most, for one call
@@ -61,24 +77,175 @@ PAGE_SIZE = 500
 log = logging.getLogger("supportctl.http")
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+class _Call:
+    """One call's tries, shared by every copy urllib3 makes of the call's ``CallRetry``."""
+
+    def __init__(self, method: str, url: str, now: float) -> None:
+        self.method = method
+        self.url = url  # as -v shows it: without the query string
+        self.started = now  # when the first try began
+        self.try_started = now
+        self.tries = 0  # tries that ended and were logged
+        self.open = True  # a try is under way and not yet logged
+        self.waited = 0.0  # seconds slept between tries
+        self.timed_out = False  # how the last failed try failed
+
+
+def _failure(error: Exception) -> tuple[str, bool]:
+    """How a failed try is named on -v (requests' names, as users have always seen them),
+    and whether it timed out."""
+    if isinstance(error, ReadTimeoutError):
+        return "ReadTimeout", True
+    # A refused connection or a failed name lookup is a subclass of ConnectTimeoutError in
+    # urllib3 2; only a socket that timed out is a timeout.
+    if isinstance(error, ConnectTimeoutError) and isinstance(error.__cause__, TimeoutError):
+        return "ConnectTimeout", True
+    if isinstance(error, ProxyError):
+        return "ProxyError", False
+    return "ConnectionError", False
+
+
+def _is_tls(error: Exception) -> bool:
+    if isinstance(error, ProxyError):
+        error = error.original_error
+    return isinstance(error, SSLError)
+
+
+class CallRetry(Retry):
+    """urllib3's ``Retry`` with supportctl's rules (docs/api.md, "Client behaviour").
+
+    urllib3 counts the tries (``total``), tells connection errors (nothing was sent) from read
+    errors (the request may have arrived; ``read=False`` for PATCH) and retries the statuses
+    of ``status_forcelist``.  This adds: TLS errors never retried; the backoff with jitter;
+    ``Retry-After`` within a 10 s budget of sleep per call; the 14 s deadline for errors; the
+    -v lines; an injectable sleep and clock.  urllib3 makes a new ``Retry`` on every increment
+    through ``new``, which carries these extras; ``call`` is the one record all the copies
+    made for one call share (budget used, start time, tries).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        sleeper: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        say: Callable[[str], None] | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        call: _Call | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.sleeper = sleeper
+        self.clock = clock
+        self.say = say
+        self.connect_timeout = connect_timeout
+        self.call = call
+        self.delay = 0.0  # the wait before the try this Retry is for
+
+    def new(self, **kw: Any) -> Self:
+        for name in ("sleeper", "clock", "say", "connect_timeout", "call"):
+            kw.setdefault(name, getattr(self, name))
+        return super().new(**kw)
+
+    def for_call(self, method: str, url: str) -> CallRetry:
+        """A fresh copy for one call. A PATCH is never sent again once it may have reached
+        the server: its If-Match would no longer match, and the change may already be made."""
+        return self.new(
+            call=_Call(method, url, self.clock()),
+            read=False if method == "PATCH" else self.read,
+        )
+
+    def get_backoff_time(self) -> float:
+        """Before retry n: min(0.25 × 2^(n−1), 4) × U[0.5, 1) seconds."""
+        n = len(self.history)
+        delay = min(self.backoff_factor * 2 ** (n - 1), self.backoff_max)
+        return delay * (0.5 + random.random() / 2)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        if error is not None and _is_tls(error):
+            raise error.with_traceback(_stacktrace)  # not retried: exit 6 at once
+        if self.call is None:  # not made by for_call: a call of its own
+            self.call = _Call(method or "", url or "", self.clock())
+        call = self.call
+        self._log(response, error)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        delay = retry._next_delay(response, error)
+        if delay is None:  # give up: the last answer is returned, the last error raised
+            reason = error or ResponseError(ResponseError.GENERIC_ERROR)
+            raise MaxRetryError(_pool, url or "", reason) from error  # type: ignore[arg-type]
+        retry.delay = delay
+        call.open = True
+        return retry
+
+    def _log(self, response: BaseHTTPResponse | None, error: Exception | None) -> None:
+        call = self.call
+        assert call is not None
+        ms = (self.clock() - call.try_started) * 1000
+        if error is not None:
+            name, call.timed_out = _failure(error)
+            text = f"{call.method} {call.url} failed after {ms:.0f} ms: {name}"
+        else:
+            status = response.status if response is not None else "?"
+            text = f"{call.method} {call.url} {status} {ms:.0f} ms"
+        if self.say is not None:
+            self.say(text)
+        call.tries += 1
+        call.open = False
+
+    def _next_delay(
+        self, response: BaseHTTPResponse | None, error: Exception | None
+    ) -> float | None:
+        """Seconds to wait before the next try, or None to give up."""
+        call = self.call
+        assert call is not None
+        budget = MAX_TOTAL_BACKOFF - call.waited
+        hinted = None
+        if response is not None:
+            try:
+                hinted = self.get_retry_after(response)  # seconds or an HTTP date
+            except InvalidHeader:
+                hinted = None
+        if hinted is not None:
+            return float(hinted) if hinted <= budget else None
+        if budget <= 0:
+            return None
+        delay = min(self.get_backoff_time(), budget)
+        # Never start a try that could end after the overall deadline (SPEC §9).
+        if error is not None and (
+            self.clock() - call.started + delay + self.connect_timeout > OVERALL_DEADLINE
+        ):
+            return None
+        return delay
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Called by urllib3 on the Retry of the next try, just before it."""
+        self.sleeper(self.delay)
+        if self.call is not None:
+            self.call.waited += self.delay
+            self.call.try_started = self.clock()
+
+
+def _multipart(data: Any, files: Any) -> tuple[bytes, str]:
+    """The form fields, then the files, as one multipart/form-data body: encoded once, so
+    every try sends the same bytes (the server fingerprints a POST's body with its key)."""
+    fields: list[tuple[str, Any]] = []
+    for name, value in data.items() if isinstance(data, dict) else data or ():
+        for item in value if isinstance(value, list) else [value]:
+            fields.append((name, item if isinstance(item, (str, bytes)) else str(item)))
+    fields += files.items() if isinstance(files, dict) else files
+    return encode_multipart_formdata(fields)
 
 
 class HttpClient:
-    """One session: timeouts on every call, bounded retries with backoff and jitter."""
+    """One session: timeouts on every call, bounded retries with backoff and jitter (a
+    ``CallRetry`` on the session's adapter)."""
 
     def __init__(
         self,
@@ -88,18 +255,35 @@ class HttpClient:
         timeout: float = 30.0,
         ca_bundle: str | None = None,
         verbose: bool = False,
-        sleep: Any = time.sleep,
+        sleep: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.verbose = verbose
         self.sleep = sleep
+        self.clock = clock
         self.session = requests.Session()
         self.session.headers["User-Agent"] = f"supportctl/{__version__}"
         self.session.headers["Accept"] = "application/json"
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.session.verify = ca_bundle or True
+        self.retry = CallRetry(
+            total=MAX_RETRIES,
+            allowed_methods=None,  # every method; POST carries an Idempotency-Key
+            status_forcelist=RETRY_STATUSES,
+            raise_on_status=False,  # the last 429/5xx answer is returned, self.error maps it
+            backoff_factor=0.25,
+            backoff_max=4.0,
+            sleeper=sleep,
+            clock=clock,
+            say=self._say,
+            connect_timeout=self.timeout[0],
+        )
+        self.adapter = HTTPAdapter(max_retries=self.retry)
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
 
     def _say(self, text: str) -> None:
         if self.verbose:
@@ -115,71 +299,36 @@ class HttpClient:
         if method == "POST":
             headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
         if "files" in kwargs:
-            # Encode the multipart body once: every try must send the same bytes, or the
-            # server would take the retry for another request under the same key.
-            body, content_type = requests.models.RequestEncodingMixin._encode_files(
-                kwargs.pop("files"), kwargs.pop("data", None) or {}
-            )
+            body, content_type = _multipart(kwargs.pop("data", None), kwargs.pop("files"))
             kwargs["data"] = body
             headers["Content-Type"] = content_type
-        waited = 0.0
-        attempt = 0
-        first_try = time.monotonic()
-        while True:
-            attempt += 1
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method, url, headers=headers, timeout=self.timeout, **kwargs
-                )
-            except requests.exceptions.SSLError as exc:
-                raise Unavailable(f"TLS error talking to {self.base_url}: {exc}") from None
-            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
-                raise UsageError(f"invalid URL {url!r}: {exc}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                elapsed = (time.monotonic() - started) * 1000
-                self._say(f"{method} {url} failed after {elapsed:.0f} ms: {type(exc).__name__}")
-                delay = self._backoff(attempt, None, waited)
-                # A PATCH that may have reached the server is not sent again: its If-Match
-                # would no longer match, and the change may already be made.
-                unsent = isinstance(exc, requests.ConnectTimeout) or "NewConnectionError" in repr(
-                    exc
-                )
-                if method == "PATCH" and not unsent:
-                    delay = None
-                # Never start a try that could end after the overall deadline (SPEC §9).
-                if delay is not None and (
-                    time.monotonic() - first_try + delay + self.timeout[0] > OVERALL_DEADLINE
-                ):
-                    delay = None
-                if delay is None:
-                    kind = "timed out" if isinstance(exc, requests.Timeout) else "is unreachable"
-                    raise Unavailable(
-                        f"the server at {self.base_url} {kind} ({attempt} tries)",
-                        hint="check --url and that the server is running",
-                    ) from None
-            else:
-                elapsed = (time.monotonic() - started) * 1000
-                self._say(f"{method} {url} {response.status_code} {elapsed:.0f} ms")
-                if response.status_code not in RETRY_STATUSES:
-                    return response
-                hinted = _retry_after(response.headers.get("Retry-After"))
-                delay = self._backoff(attempt, hinted, waited)
-                if delay is None:
-                    return response
-            waited += delay
-            self.sleep(delay)
-
-    @staticmethod
-    def _backoff(attempt: int, hinted: float | None, waited: float) -> float | None:
-        """Seconds to wait before the next try, or None to give up."""
-        if attempt > MAX_RETRIES:
-            return None
-        budget = MAX_TOTAL_BACKOFF - waited
-        if hinted is not None:
-            return hinted if hinted <= budget else None
-        delay = min(0.25 * 2 ** (attempt - 1), 4.0) * (0.5 + random.random() / 2)
-        return min(delay, budget) if budget > 0 else None
+        retry = self.retry.for_call(method, url)
+        call = retry.call
+        assert call is not None
+        self.adapter.max_retries = retry  # one call at a time: its own record of tries
+        try:
+            response = self.session.request(
+                method, url, headers=headers, timeout=self.timeout, **kwargs
+            )
+        except requests.exceptions.SSLError as exc:
+            raise Unavailable(f"TLS error talking to {self.base_url}: {exc}") from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
+            raise UsageError(f"invalid URL {url!r}: {exc}") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if call.open:  # failed after urllib3 had handed over the answer (its body)
+                ms = (self.clock() - call.try_started) * 1000
+                self._say(f"{method} {url} failed after {ms:.0f} ms: {type(exc).__name__}")
+                call.tries += 1
+                call.timed_out = isinstance(exc, requests.Timeout)
+            kind = "timed out" if call.timed_out else "is unreachable"
+            raise Unavailable(
+                f"the server at {self.base_url} {kind} ({call.tries} tries)",
+                hint="check --url and that the server is running",
+            ) from None
+        if call.open:
+            ms = (self.clock() - call.try_started) * 1000
+            self._say(f"{method} {url} {response.status_code} {ms:.0f} ms")
+        return response
 
     # -- JSON ---------------------------------------------------------------------------------
     def call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, requests.Response]:

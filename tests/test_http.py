@@ -1104,3 +1104,28 @@ def test_smoke_set_under_gunicorn(store, tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_an_answer_cut_off_mid_body_is_exit_6_not_a_traceback(store):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_half() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{"items": [')
+        conn.close()
+
+    server = threading.Thread(target=answer_half, daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1"
+    result = run(
+        "--backend", "http", "--url", url, "tickets", "list", env={"SUPPORTCTL_TOKEN": "t"}
+    )
+    listener.close()
+    assert result.exit_code == 6
+    assert "sent an incomplete answer to GET /tickets" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -314,6 +314,16 @@ class HttpClient:
             raise Unavailable(f"TLS error talking to {self.base_url}: {exc}") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema) as exc:
             raise UsageError(f"invalid URL {url!r}: {exc}") from None
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ):
+            # The answer was cut off (or garbled) mid-body: not retried, as any failure
+            # after the answer's head arrived.
+            raise Unavailable(
+                f"the server at {self.base_url} sent an incomplete answer to {method} {path}",
+                hint="try again; if it persists, check the server's log",
+            ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             if call.open:  # failed after urllib3 had handed over the answer (its body)
                 ms = (self.clock() - call.try_started) * 1000

@@ -172,6 +172,7 @@ class SweepRule:
     priorities: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     orgs: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """SPEC §15: sweeps never close or expire escalated tickets, and `remind` is for
@@ -202,6 +203,7 @@ class SweepRule:
             and (not self.priorities or ticket["priority"] in self.priorities)
             and (not self.types or ticket["type"] in self.types)
             and (not self.orgs or ticket["org"] in self.orgs)
+            and (not self.groups or ticket["group"] in self.groups)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,6 +215,7 @@ class SweepRule:
             "priorities": list(self.priorities),
             "types": list(self.types),
             "orgs": list(self.orgs),
+            "groups": list(self.groups),
         }
 
 
@@ -327,6 +330,7 @@ def sweep_rule_from_dict(doc: Any) -> SweepRule:
             priorities=tuple(doc.get("priorities") or ()),
             types=tuple(doc.get("types") or ()),
             orgs=tuple(doc.get("orgs") or ()),
+            groups=tuple(doc.get("groups") or ()),
         )
     except (KeyError, TypeError, ValueError, OverflowError):
         raise UsageError("a sweep rule needs action and idle_seconds") from None

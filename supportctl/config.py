@@ -116,11 +116,13 @@ class ConfigFile:
             here = f"{where}: [sweep.rules.{name}]"
             if not isinstance(table, dict):
                 raise UsageError(f"{here} must be a table")
-            unknown = sorted(set(table) - {"status", "idle", "action", "priority", "type", "org"})
+            unknown = sorted(
+                set(table) - {"status", "idle", "action", "priority", "type", "org", "group"}
+            )
             if unknown:
                 raise UsageError(
                     f"{here}: unknown key(s) {', '.join(unknown)}; "
-                    "valid: status, idle, action, priority, type, org"
+                    "valid: status, idle, action, priority, type, org, group"
                 )
             fields = {
                 "action": _choice(
@@ -131,6 +133,7 @@ class ConfigFile:
                 "priorities": _strings(table.get("priority"), "priority", here, PRIORITY_VALUES),
                 "types": _strings(table.get("type"), "type", here, TYPE_VALUES),
                 "orgs": _strings(table.get("org"), "org", here, None),
+                "groups": _strings(table.get("group"), "group", here, None),
             }
             if not build:
                 continue

@@ -266,3 +266,22 @@ def test_cron_environment_without_tty_term_or_locale(tmp_path):
     assert b"\x1b[" not in report.stdout + report.stderr
     assert [o["result"] for o in json.loads(report.stdout)] == ["closed"] * 3
     assert b"Sweeping" not in report.stderr  # no progress bar without a terminal
+
+
+def test_group_narrows_an_ad_hoc_sweep_and_a_configured_rule(aged):
+    billing = [
+        ticket("3101", "bob", "acme", status="resolved", created_at=ago(days=40), updated_at=ago(days=20), group="billing"),
+        ticket("3102", "bob", "acme", status="new", created_at=ago(days=3), updated_at=ago(days=2), group="billing"),
+    ]  # fmt: skip
+    assert run("store", "import", "-", input=jsonl(billing)).exit_code == 0
+    config = Path(os.environ["SUPPORTCTL_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[sweep.rules.billing]\nstatus = ["resolved", "new"]\nidle = "1d"\naction = "close"\ngroup = "billing"\n'
+    )
+    configured = sweep("--rule", "billing", "--dry-run", "-o", "json").json()
+    assert sorted(o["ticket"] for o in configured) == ["3101", "3102"]
+    done = sweep("--action", "expire", "--idle", "1d", "--group", "billing", "-o", "json").json()
+    assert [(o["ticket"], o["result"]) for o in done] == [("3102", "expired")]  # not 3004
+    assert status(aged, "3004")["status"] == "new"
+    assert sweep("--group", "billing").exit_code == 2  # a group alone is not a rule

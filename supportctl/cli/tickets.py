@@ -615,6 +615,13 @@ def _fmt(value) -> str:  # type: ignore[no-untyped-def]
 @click.option(
     "--action", type=click.Choice(("close", "remind", "expire")), help="Ad-hoc rule: what to do."
 )
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="GROUP",
+    help="Ad-hoc rule: tickets of this group only (on rt: queue). Repeatable.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
 @output_option("table", "json")
 @pass_app
@@ -624,13 +631,15 @@ def sweep(
     statuses: tuple[str, ...],
     idle: str | None,
     action: str | None,
+    groups: tuple[str, ...],
     dry_run: bool,
     fmt: str,
 ) -> int:
     """Close, expire or remind stale tickets by rules (agents; made for cron).
 
     Rules come from the config ([sweep.rules.NAME] with status, idle, action and optional
-    priority, type, org), from flags (--action with --idle, optionally --status), or — with
+    priority, type, org, group), from flags (--action with --idle, optionally --status and
+    --group), or — with
     neither — the built-in rule: close tickets resolved and idle for 14 days. `close` keeps
     the resolution `solved`; `expire` closes `new` tickets with resolution `expired`;
     `remind` posts one system message to `pending` tickets, never twice in a row. Every
@@ -654,10 +663,14 @@ def sweep(
             valid = ", ".join(sorted(configured)) or "none are configured"
             raise UsageError(f"unknown sweep rule {name!r}; configured rules: {valid}")
         rules.append(configured[name])
-    if statuses or idle or action:
+    if statuses or idle or action or groups:
         if not (idle and action):
             raise UsageError("an ad-hoc sweep rule needs both --action and --idle")
-        rules.append(SweepRule("command-line", action, parse_duration(idle), statuses=statuses))
+        rules.append(
+            SweepRule(
+                "command-line", action, parse_duration(idle), statuses=statuses, groups=groups
+            )
+        )
     if not rules:
         rules = list(configured.values()) or [BUILTIN_SWEEP_RULE]
     show_bar = sys.stderr.isatty()

@@ -861,6 +861,9 @@ class RtService(TicketService):
         sql = ticket_sql(query, self.actor.username, now=self.clock())
         if rule.orgs:
             sql += f" AND {NOTHING}"
+        if rule.groups:
+            queues = " OR ".join(f"Queue = {sql_quote(g)}" for g in rule.groups)
+            sql += f" AND ({queues})"
         return [
             str(doc["id"])
             for doc, _ in self._search(sql)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -281,6 +282,18 @@ def ticket_from_rt(doc: dict[str, Any], queue_name: Callable[[str], str] | None 
 
 
 MESSAGE_KINDS = {"Create": "email", "Correspond": "email", "Comment": "note"}
+#: How files are sent: RT stores binary parts byte for byte, but re-encodes text parts whose
+#: charset it guesses (Shift-JIS read as Latin-1, a NUL as UTF-16), so every file goes as this.
+FILE_TYPE = "application/octet-stream"
+
+
+def file_content_type(row: dict[str, Any]) -> str:
+    """What a file is: RT's type for files sent some other way (RT's web UI), else the
+    type its name says, as on every backend."""
+    given = str(row.get("ContentType") or "")
+    if given and given != FILE_TYPE:
+        return given
+    return content_type_of(str(row.get("Filename") or ""))
 
 
 def thread_from_rt(
@@ -317,7 +330,7 @@ def thread_from_rt(
                     name=str(p["Filename"]),
                     size=int(p.get("ContentLength") or 0),
                     sha256=str(p.get("sha256") or ""),
-                    content_type=str(p.get("ContentType") or "application/octet-stream"),
+                    content_type=file_content_type(p),
                 )
                 for p in parts
                 if p.get("Filename")
@@ -371,16 +384,63 @@ def thread_from_rt(
 
 # -- the client ---------------------------------------------------------------------------------
 class RtClient(HttpClient):
-    """``HttpClient`` with RT's authentication and RT's error documents."""
+    """``HttpClient`` with RT's authentication and RT's error documents.
+
+    With a user and password, RT checks the password on every request that carries it
+    (0.3–0.5 s each). So the first request of a command logs in once, as RT's web UI does,
+    and the rest ride on that session's cookie; the password still goes along, so that a
+    session RT refuses (or one that expired mid-command) falls back to it. RT accepts a
+    session's writes only with a ``Referer`` on its own site, which is sent (docs/rt.md)."""
 
     def __init__(
         self, base_url: str, *, auth: tuple[str, str] | None, token: str | None, **kw: Any
     ):
         super().__init__(base_url, None, **kw)
+        self._login_with = auth
         if token:
             self.session.headers["Authorization"] = f"token {token}"
         elif auth:
             self.session.auth = auth
+            self.session.headers["Referer"] = self.site + "/"
+
+    @property
+    def site(self) -> str:
+        """RT's web root: the REST2 base without ``/REST/2.0``."""
+        return (
+            self.base_url[: -len(REST_PATH)] if self.base_url.endswith(REST_PATH) else self.base_url
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if self._login_with is not None:
+            self._log_in(*self._login_with)
+        return super().request(method, path, **kwargs)
+
+    def _log_in(self, user: str, password: str) -> None:
+        """One password check for the whole command (RT's web login, for its session
+        cookie). Best effort: whatever goes wrong, the requests carry the password."""
+        self._login_with = None
+        from urllib3.util.retry import Retry
+
+        url = self.site + "/NoAuth/Login.html"
+        started = time.monotonic()
+        # Not retried: when RT cannot be reached, the request itself retries and says so.
+        self.adapter.max_retries = Retry(total=0, redirect=False, raise_on_status=False)
+        try:
+            answer = self.session.post(
+                url,
+                data={"user": user, "pass": password},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            self._say(f"POST {url} (RT session) failed: {type(exc).__name__}")
+            return
+        ms = (time.monotonic() - started) * 1000
+        kept = any(c.name.startswith("RT_SID_") for c in self.session.cookies)
+        self._say(
+            f"POST {url} {answer.status_code} {ms:.0f} ms "
+            f"({'RT session' if kept else 'no RT session: the password goes with every request'})"
+        )
 
     def error(self, response: requests.Response) -> SupportctlError:
         status = response.status_code
@@ -457,6 +517,18 @@ class RtService(TicketService):
         self._users: dict[str, str | None] = {}
         self._queues: dict[str, str] = {}
         self.queue = os.environ.get("SUPPORTCTL_RT_QUEUE") or DEFAULT_QUEUE
+        #: Tickets returned without their thread (a change's result): `ticket_json` reads
+        #: the thread only when JSON is printed. Keyed by id(), holding the object.
+        self._threadless: dict[int, Ticket] = {}
+
+    def _without_thread(self, raw: dict[str, Any]) -> Ticket:
+        """A change's result for output that needs no thread (a reply prints one line):
+        no history or attachment reads unless `ticket_json` is asked for it."""
+        # The queue's name only if already known: one-line output never shows it, and
+        # `ticket_json` reads the whole ticket again.
+        ticket = ticket_from_rt(raw, lambda queue_id: self._queues.get(queue_id, queue_id))
+        self._threadless[id(ticket)] = ticket
+        return ticket
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -550,7 +622,10 @@ class RtService(TicketService):
         return ListResult(tickets=out, total=total)
 
     def _raw(self, ticket_id: str) -> dict[str, Any]:
-        doc, _ = self.client.call("GET", _ticket_path(ticket_id))
+        try:
+            doc, _ = self.client.call("GET", _ticket_path(ticket_id))
+        except NotFound:
+            raise NotFound(f"ticket {ticket_id} not found") from None
         if str(doc.get("Status")) == "deleted":
             raise NotFound(f"ticket {ticket_id} not found")
         return doc
@@ -597,6 +672,8 @@ class RtService(TicketService):
         return evaluate(ticket.summary(), marks(ticket, agents), self.sla_policy, self.clock())
 
     def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
+        if self._threadless.pop(id(ticket), None) is not None:
+            ticket = self.get_visible_ticket(ticket.id)
         doc = ticket.to_dict()
         doc["sla"] = self.sla_of(ticket)
         return doc
@@ -631,7 +708,7 @@ class RtService(TicketService):
             name=name,
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
-            content_type=str(chosen.get("ContentType") or "application/octet-stream"),
+            content_type=file_content_type(chosen),
         )
         return meta, data, len(found)
 
@@ -642,7 +719,7 @@ class RtService(TicketService):
         return [
             {
                 "FileName": f.name,
-                "FileType": content_type_of(f.name),
+                "FileType": FILE_TYPE,
                 "FileContent": base64.b64encode(f.data).decode("ascii"),
             }
             for f in files or []
@@ -676,7 +753,7 @@ class RtService(TicketService):
         if files:
             payload["Attachments"] = files
         doc, _ = self.client.call("POST", "/ticket", json=payload)
-        return self.get_visible_ticket(str(doc["id"]))
+        return self._without_thread(self._raw(str(doc["id"])))
 
     def reply(
         self,
@@ -691,13 +768,13 @@ class RtService(TicketService):
         if internal and not self.actor.is_agent:
             raise PermissionDenied("internal notes are for agents only")
         files = self._files(attachments)
-        current = ticket_from_rt(self._raw(ticket_id))
-        if current.status == "closed":
+        raw = self._raw(ticket_id)
+        if status_from_rt(str(raw.get("Status", "")))[0] == "closed":
             raise Conflict(
-                f"ticket {current.id} is closed; open a new ticket and reference {current.id}"
+                f"ticket {raw['id']} is closed; open a new ticket and reference {raw['id']}"
             )
-        self._message(current.id, body, internal=internal, files=files)
-        return self.get_visible_ticket(current.id)
+        self._message(str(raw["id"]), body, internal=internal, files=files)
+        return self._without_thread(raw)  # as it was just before the reply
 
     def _message(
         self, ticket_id: str, body: str, *, internal: bool, files: list[dict[str, str]] = ()
@@ -729,17 +806,18 @@ class RtService(TicketService):
                 raise UsageError(f"invalid reason {reason!r}; valid: {', '.join(RESOLUTIONS)}")
         if comment is not None:
             check_body(comment, what="comment")
-        current = ticket_from_rt(self._raw(ticket_id))
-        if current.status == "closed":
-            return self.get_visible_ticket(current.id), False
+        raw = self._raw(ticket_id)
+        current_id = str(raw["id"])
+        if status_from_rt(str(raw.get("Status", "")))[0] == "closed":
+            return self._without_thread(raw), False
         if comment:
-            self._message(current.id, comment, internal=False)
+            self._message(current_id, comment, internal=False)
         target = "resolved" if (reason or "solved") in RESOLVED_REASONS else "rejected"
-        messages = self._set(current.id, {"Status": target})
-        after = ticket_from_rt(self._raw(current.id))
-        if after.status != "closed":
-            raise PermissionDenied(f"RT did not close ticket {current.id}: {'; '.join(messages)}")
-        return self.get_visible_ticket(current.id), True
+        messages = self._set(current_id, {"Status": target})
+        after = self._raw(current_id)  # RT answers 200 even when it refused: look
+        if status_from_rt(str(after.get("Status", "")))[0] != "closed":
+            raise PermissionDenied(f"RT did not close ticket {current_id}: {'; '.join(messages)}")
+        return self._without_thread(after), True
 
     def feedback(
         self, ticket_id: str, rating: int, comment: str | None = None
@@ -763,17 +841,12 @@ class RtService(TicketService):
             )
         fields = _rt_fields(raw, current, changes, actor.username)
         if not fields:
-            return self.get_visible_ticket(current.id), []
-        known = {str(t["id"]) for t in self._history(current.id)}
+            return self._without_thread(raw), []
         messages = self._set(current.id, fields)
-        ticket = self.get_visible_ticket(current.id)
-        self._verify(ticket, changes, fields, messages)
-        new_txns = [t for t in self._history(current.id) if str(t["id"]) not in known]
-        _, added = thread_from_rt(new_txns, [], self._user_name, self._queue_name)
-        if "CustomFields" in fields and ticket.tags != current.tags:
-            change = {"from": current.tags, "to": ticket.tags}
-            added.append(Event(ticket.updated_at, actor.username, "tags_changed", change))
-        return ticket, added
+        after_raw = self._raw(current.id)
+        after = ticket_from_rt(after_raw, self._queue_name)
+        self._verify(after, changes, fields, messages)
+        return self._without_thread(after_raw), _changes_between(current, after, actor.username)
 
     @staticmethod
     def _verify(
@@ -902,6 +975,22 @@ class RtService(TicketService):
         except SupportctlError as exc:
             return sweep_failure(ticket_id, rule, exc)
         return SweepOutcome(ticket_id, rule.name, rule.action, SWEEP_RESULTS[rule.action])
+
+
+def _changes_between(before: Ticket, after: Ticket, actor: str) -> list[Event]:
+    """The events of an update, from the ticket before and after it (in the order every
+    backend reports them), without reading RT's history back."""
+    events = []
+    for action, old, new in (
+        ("priority_changed", before.priority, after.priority),
+        ("assigned", before.assignee, after.assignee),
+        ("status_changed", before.status, after.status),
+        ("group_changed", before.group, after.group),
+        ("tags_changed", list(before.tags), list(after.tags)),
+    ):
+        if old != new:
+            events.append(Event(after.updated_at, actor, action, {"from": old, "to": new}))
+    return events
 
 
 def _check_rt_changes(changes: TicketChanges) -> None:

@@ -175,6 +175,18 @@ def test_a_server_without_the_user_header_is_asked_get_me():
     ]
 
 
+@responses.activate(registry=OrderedRegistry)
+def test_no_get_me_after_an_answer_that_failed_anyway():
+    for _ in range(4):  # every try of the listing: 503 from something without the header
+        responses.get(f"{URL}/tickets", status=503)
+    service = HttpService(client([]), expected_user="carol")
+    warnings: list[str] = []
+    service.watch_identity(warnings.append)
+    with pytest.raises(Unavailable):
+        service.list_tickets(TicketQuery(limit=20))
+    assert len(responses.calls) == 4 and warnings == []  # no GET /me and its own retries
+
+
 # -- the REST contract ------------------------------------------------------------------------------
 
 

@@ -279,7 +279,9 @@ class HttpService(TicketService):
             return
         token_user = response.headers.get(USER_HEADER)
         if token_user is None:
-            if response.status_code == 401:  # no one's token: nothing to compare yet
+            # 401: no one's token, nothing to compare. 429 and 5xx (retried already): asking
+            # GET /me would only wait through its own retries for the same trouble.
+            if response.status_code in (401, 429) or response.status_code >= 500:
                 return
             self._asking = True
             try:

@@ -323,7 +323,7 @@ def test_listing_5000_tickets_uses_one_connection(store):
         )
         assert result.exit_code == 0
         assert len(result.stdout.split()) == 5002
-        assert server.server.connections == 1  # /me and 11 pages on one keep-alive connection
+        assert server.server.connections == 1  # 11 pages on one keep-alive connection
     finally:
         server.stop()
 

@@ -17,6 +17,11 @@ group         figure                                                      baseli
 ============  ==========================================================  ===================
 startup       ``--version``; ``tickets list --limit 20`` (demo store)     ``python -c pass``,
                                                                           <= 1.3x; <= 1.6x
+http          ``tickets list --scope org --limit 20`` over http against   the same on the json
+              a local ``serve`` of the demo store (issue 16)              backend, <= 1.6x;
+                                                                          for information, the
+                                                                          json one with
+                                                                          ``requests`` imported
 show          ``tickets show`` of the 500-message ticket (largest store)  ``--version``, < 1.5x;
                                                                           and, for information,
                                                                           ``show`` of a 1-message
@@ -56,7 +61,9 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,7 +87,7 @@ TIME_OK = os.access(GNU_TIME, os.X_OK)
 RSS_RUNS = 3  # extra runs under GNU time for peak memory (not timed: time adds its own exec)
 JQ_FILTER = 'select(.kind=="ticket" and .status=="open")'
 TARGET_SIZE = 100_000
-GROUPS = ("startup", "show", "list", "jsonl", "report", "writes", "import")
+GROUPS = ("startup", "http", "show", "list", "jsonl", "report", "writes", "import")
 REPLY_BODY = "Thanks for the details. We pushed a fix; please try again and tell us how it goes."
 # The import baseline: read the same file and json.loads every line, in a fresh interpreter.
 PARSE_SCRIPT = """\
@@ -413,6 +420,72 @@ class Bench:
             )
         )
 
+    def http(self) -> None:
+        """Issue 16: `tickets list --scope org --limit 20` over http vs the same on json."""
+        print("http vs json (demo store, a local serve):", flush=True)
+        self.runner.output([self.py, "-m", "supportctl", "store", "init", "--demo"], what="demo")
+        created = self.runner.output(
+            [self.py, "-m", "supportctl", "store", "token", "create", "alice"], what="token"
+        )
+        token = re.search(r"sct_\S+", created)
+        if token is None:
+            raise BenchError(f"no token in the output of `store token create`: {created!r}")
+        # Both sides get the token (the json backend ignores it): one environment for both.
+        runner = Runner({**self.runner.env, "SUPPORTCTL_TOKEN": token[0]}, self.workdir)
+        log_path = self.workdir / "serve.log"
+        proc, port = start_serve(runner, log_path)
+        try:
+            url = f"http://127.0.0.1:{port}/api/v1"
+            json_cmd = [self.py, "-m", "supportctl", *HTTP_LIST]
+            http_cmd = [self.py, "-m", "supportctl", "--backend", "http", "--url", url, *HTTP_LIST]
+            same = runner.output(json_cmd, what="list on json")
+            before = log_path.stat().st_size
+            if runner.output(http_cmd, what="list over http") != same:
+                raise BenchError("the listing over http differs from the one on json")
+            one = access_entries(log_path, before)
+            before = log_path.stat().st_size
+            s = alternate(
+                runner,
+                {
+                    "json": lambda i: json_cmd,
+                    "http": lambda i: http_cmd,
+                    "json+requests": lambda i: [
+                        self.py,
+                        "-c",
+                        WITH_IMPORT.format("requests"),
+                        *HTTP_LIST,
+                    ],
+                    "json+urllib3": lambda i: [
+                        self.py,
+                        "-c",
+                        WITH_IMPORT.format("urllib3"),
+                        *HTTP_LIST,
+                    ],
+                },
+                self.runs,
+            )
+            served: dict[str, list[float]] = {}
+            for method, path, ms in access_entries(log_path, before):
+                served.setdefault(f"{method} {path.removeprefix('/api/v1')}", []).append(ms)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        routes = [f"{method} {path.removeprefix('/api/v1')}" for method, path, _ in one]
+        calls = ", ".join(f"{r} (server {statistics.median(served[r]):.1f} ms)" for r in routes)
+        note = f"{len(one)} request(s) a run: {calls}"
+        self.add(
+            Row("list org 20 over http", "demo", s["http"], "the same on json", s["json"],
+                "ratio<=1.6", note=note)
+        )  # fmt: skip
+        self.add(
+            Row("json list + import requests", "demo", s["json+requests"], "the same on json",
+                s["json"], note="what importing requests costs, for information")
+        )  # fmt: skip
+        self.add(
+            Row("json list + import urllib3", "demo", s["json+urllib3"], "the same on json",
+                s["json"], note="what importing urllib3 alone costs, for information")
+        )  # fmt: skip
+
     def show(self, store: Store) -> None:
         print(f"show ({store.size:,} tickets, ticket {store.long_id}):", flush=True)
         cli = self.cli(store)
@@ -612,11 +685,57 @@ class Bench:
             print(f"  ERROR in {what}: {exc}", file=sys.stderr, flush=True)
 
 
+# -- issue 16: the http backend against a local server ------------------------------------------
+
+HTTP_LIST = ["tickets", "list", "--scope", "org", "--limit", "20"]
+# The json command in a process that has imported MODULE first: what that import alone costs.
+WITH_IMPORT = (
+    "import sys, {}; sys.argv[0] = 'supportctl'; from supportctl.entry import main; main()"
+)
+ACCESS = re.compile(r'"(\S+) (\S+)" \d{3} \d+ ([\d.]+)ms$')
+
+
+def start_serve(runner: Runner, log_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`serve --port 0` on the demo store; its port, from its first line."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "supportctl", "serve", "--host", "127.0.0.1", "--port", "0"],
+            env=runner.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = re.search(r"on http://127\.0\.0\.1:(\d+)/", log_path.read_text(errors="replace"))
+        if match:
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise BenchError(f"serve did not announce its port: {log_path.read_text(errors='replace')}")
+
+
+def access_entries(log_path: Path, start: int) -> list[tuple[str, str, float]]:
+    """(method, path, ms) of the access-log lines after byte ``start``."""
+    with open(log_path, "rb") as log:
+        log.seek(start)
+        lines = log.read().decode(errors="replace").splitlines()
+    found = (ACCESS.search(line) for line in lines)
+    return [(m[1], m[2].split("?")[0], float(m[3])) for m in found if m]
+
+
 # -- the table --------------------------------------------------------------------------------
 
 LEGEND = (
     ("--version", "supportctl --version"),
     ("list --limit 20", "supportctl tickets list --limit 20 (as the demo admin)"),
+    ("list org 20 over http", "tickets list --scope org --limit 20, --backend http (serve)"),
+    ("the same on json", "tickets list --scope org --limit 20 on the json backend"),
+    ("json list + import requests", "the json one in a process that imports requests first"),
+    ("json list + import urllib3", "the json one in a process that imports urllib3 first"),
     ("show (500 messages)", "tickets show ID of a ticket with a 500-message email thread"),
     ("list open --limit 50", "tickets list --scope org --status open --limit 50"),
     ("list open --limit 0 -o jsonl", "tickets list --scope org --status open --limit 0 -o jsonl"),
@@ -783,7 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{tree}; load average {load_average()}", flush=True)
     try:
         stores: list[Store] = []
-        if set(groups) - {"startup"}:
+        if set(groups) - {"startup", "http"}:
             print("building the stores:", flush=True)
             try:
                 for size in sizes:
@@ -796,6 +915,8 @@ def main(argv: list[str] | None = None) -> int:
         # Read-only figures first, then the writes, then imports (into scratch directories).
         if "startup" in groups:
             bench.guarded("startup", bench.startup)
+        if "http" in groups:
+            bench.guarded("http", bench.http)
         if "show" in groups:
             bench.guarded("show", bench.show, stores[-1])
         for store in stores if "list" in groups else ():

@@ -510,6 +510,13 @@ class TicketService(ABC):
         whose credentials decide); None when all is as configured."""
         return None
 
+    def watch_identity(self, warn: Callable[[str], None]) -> None:
+        """Have ``warn`` called with the identity notice, if there is one: here, now; a
+        remote backend that learns who acts from its first answer calls it then."""
+        notice = self.identity_notice()
+        if notice:
+            warn(notice)
+
     @abstractmethod
     def require_history_access(self) -> User:
         """The actor, if they may read ticket history (FedRAMP users may not, 000)."""

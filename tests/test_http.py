@@ -23,6 +23,7 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from responses.registries import OrderedRegistry
 
 from supportctl.api import TicketQuery
 from supportctl.errors import AuthenticationFailed, Unavailable, UsageError
@@ -117,10 +118,80 @@ def test_verbose_logs_requests_without_the_token(store, live):
     token = token_for(store, "bob")
     result = http(live, token, "-v", "tickets", "list")
     assert result.exit_code == 0
-    assert f"GET {live.url}/me 200" in result.stderr
+    assert f"GET {live.url}/tickets 200" in result.stderr
     assert token not in result.stderr
     assert all(token not in line for line in live.lines)
     assert any('bob "GET /api/v1/tickets?' in line for line in live.lines)
+
+
+def test_a_listing_is_one_request_and_a_configured_user_is_still_checked(store, live):
+    token = token_for(store, "bob")
+    live.lines.clear()
+    plain = http(live, token, "tickets", "list")
+    assert plain.exit_code == 0, plain.stderr
+    assert "warning" not in plain.stderr
+    same = http(live, token, "--user", "bob", "tickets", "list")
+    assert (same.exit_code, same.stdout) == (0, plain.stdout)
+    assert "warning" not in same.stderr
+    other = http(live, token, "--user", "carol", "tickets", "list")
+    assert (other.exit_code, other.stdout) == (0, plain.stdout)
+    assert other.stderr.startswith(
+        "supportctl: warning: the configured user carol (--user, SUPPORTCTL_USER or the "
+        "profile) is not the token's user; over http you act as bob\n"
+    )
+    assert [line.split('"')[1].split("?")[0] for line in live.lines] == ["GET /api/v1/tickets"] * 3
+    # An agent's table has the ASSIGNEE column: the page's viewer says who is asking.
+    agent = http(live, token_for(store, "dana"), "tickets", "list", "--scope", "org")
+    assert agent.exit_code == 0 and "ASSIGNEE" in agent.stdout.splitlines()[0]
+    assert not any("/me" in line for line in live.lines)
+
+
+def test_the_warning_comes_with_an_error_answer_too(store, live):
+    token = token_for(store, "bob")
+    live.lines.clear()
+    result = http(live, token, "--user", "carol", "tickets", "show", "1002")  # carol's
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        "supportctl: warning: the configured user carol (--user, SUPPORTCTL_USER or the "
+        "profile) is not the token's user; over http you act as bob\n"
+        "supportctl: error: "
+    )
+    assert not any("/me" in line for line in live.lines)
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_a_server_without_the_user_header_is_asked_get_me():
+    page = {"items": [], "next_cursor": None, "total": 0}
+    me = {"username": "bob", "name": "Bob", "email": "", "org": "acme"}
+    responses.get(f"{URL}/tickets", json=page)  # in the order asked: no Supportctl-User
+    responses.get(f"{URL}/me", json=me)
+    responses.get(f"{URL}/tickets", json=page)
+    service = HttpService(client([]), expected_user="carol")
+    warnings: list[str] = []
+    service.watch_identity(warnings.append)
+    service.list_tickets(TicketQuery(limit=20))
+    service.list_tickets(TicketQuery(limit=20))  # checked once
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [
+        f"{URL}/tickets",
+        f"{URL}/me",
+        f"{URL}/tickets",
+    ]
+    assert warnings == [
+        "the configured user carol (--user, SUPPORTCTL_USER or the profile) is not the "
+        "token's user; over http you act as bob"
+    ]
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_no_get_me_after_an_answer_that_failed_anyway():
+    for _ in range(4):  # every try of the listing: 503 from something without the header
+        responses.get(f"{URL}/tickets", status=503)
+    service = HttpService(client([]), expected_user="carol")
+    warnings: list[str] = []
+    service.watch_identity(warnings.append)
+    with pytest.raises(Unavailable):
+        service.list_tickets(TicketQuery(limit=20))
+    assert len(responses.calls) == 4 and warnings == []  # no GET /me and its own retries
 
 
 # -- the REST contract ------------------------------------------------------------------------------
@@ -251,7 +322,7 @@ def test_listing_5000_tickets_uses_one_connection(store):
         )
         assert result.exit_code == 0
         assert len(result.stdout.split()) == 5002
-        assert server.server.connections == 1  # /me and 11 pages on one keep-alive connection
+        assert server.server.connections == 1  # 11 pages on one keep-alive connection
     finally:
         server.stop()
 
@@ -588,9 +659,9 @@ def test_no_try_starts_that_could_end_after_the_14_s_deadline(capsys):
     url = refused_url()
     with pytest.raises(Unavailable, match=r"is unreachable \(3 tries\)"):
         HttpClient(url, "tok", sleep=sleep, clock=lambda: now[0]).call("GET", "/me")
-    # Tries began at 0 and about 5.2 and 10.6 s: a fourth, after 0.5–1 s more, could end
+    # Tries began at 0 and about 5.2 and 10.4–10.75 s: a fourth, after 0.5–1 s more, could end
     # after 14 s (elapsed + backoff + the 5 s connect timeout), so it is not started.
-    assert 10.4 <= now[0] - 100.0 < 10.75
+    assert 10.375 <= now[0] - 100.0 <= 10.75  # 10 s of connect timeouts + 2 jittered backoffs
 
 
 @pytest.mark.slow

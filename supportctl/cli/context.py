@@ -59,9 +59,7 @@ class AppContext:
                 settings.config.data, f"config file {settings.config.path}"
             )
             self._service = backends.open_service(settings, sla_policy=policy)
-            notice = self._service.identity_notice()
-            if notice:
-                self.warn(notice)
+            self._service.watch_identity(self.warn)
         return self._service
 
     def storage_class(self, command: str) -> type[Storage]:

@@ -73,6 +73,9 @@ MAX_TOTAL_BACKOFF = 10.0  # seconds of waiting between tries, at most, for one c
 OVERALL_DEADLINE = 14.0  # an unreachable server fails well within 15 s (SPEC §9)
 CONNECT_TIMEOUT = 5.0
 PAGE_SIZE = 500
+#: The server names the token's user on every authenticated answer (so no GET /me is needed
+#: to check a configured user against it).
+USER_HEADER = "Supportctl-User"
 
 log = logging.getLogger("supportctl.http")
 
@@ -284,6 +287,8 @@ class HttpClient:
         self.adapter = HTTPAdapter(max_retries=self.retry)
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
+        #: Called with every answer `call` receives, errors included (HttpService reads who acts).
+        self.observe: Callable[[requests.Response], None] | None = None
 
     def _say(self, text: str) -> None:
         if self.verbose:
@@ -343,6 +348,8 @@ class HttpClient:
     # -- JSON ---------------------------------------------------------------------------------
     def call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, requests.Response]:
         response = self.request(method, path, **kwargs)
+        if self.observe is not None:
+            self.observe(response)
         if response.status_code >= 400:
             raise self.error(response)
         if response.status_code == 204 or not response.content:
@@ -388,6 +395,9 @@ class HttpService(TicketService):
         self.expected_user = expected_user  # a configured --user, which the token overrides
         self._actor: User | None = None
         self._slas: dict[str, Any] = {}  # ticket id → the sla object the server computed
+        self._warn: Callable[[str], None] | None = None  # set while the check is pending
+        self._asking = False  # GET /me in flight for the check (servers without the header)
+        client.observe = self._observe
 
     def ticket_json(self, ticket: Ticket) -> dict[str, Any]:
         doc = ticket.to_dict()
@@ -404,12 +414,44 @@ class HttpService(TicketService):
     def identity_notice(self) -> str | None:
         """Over http the token decides who acts: a configured user who is someone else is
         named in a warning (one GET /me, only when a user is configured)."""
-        if not self.expected_user or self.actor.username == self.expected_user:
+        return self._notice(self.actor.username) if self.expected_user else None
+
+    def _notice(self, token_user: str) -> str | None:
+        if token_user == self.expected_user:
             return None
         return (
             f"the configured user {self.expected_user} (--user, SUPPORTCTL_USER or the "
-            f"profile) is not the token's user; over http you act as {self.actor.username}"
+            f"profile) is not the token's user; over http you act as {token_user}"
         )
+
+    def watch_identity(self, warn: Callable[[str], None]) -> None:
+        """The same check as ``identity_notice``, without a round trip of its own: the
+        token's user comes with the first answer (its Supportctl-User header; errors carry
+        it too), and the warning is given then, before that answer is used or reported. A
+        server that does not send the header is asked GET /me instead."""
+        if self.expected_user:
+            self._warn = warn
+
+    def _observe(self, response: requests.Response) -> None:
+        if self._warn is None or self._asking:
+            return
+        token_user = response.headers.get(USER_HEADER)
+        if token_user is None:
+            # 401: no one's token, nothing to compare. 429 and 5xx (retried already): asking
+            # GET /me would only wait through its own retries for the same trouble.
+            if response.status_code in (401, 429) or response.status_code >= 500:
+                return
+            self._asking = True
+            try:
+                token_user = self.actor.username
+            except SupportctlError:
+                return  # the answer being handled says what went wrong
+            finally:
+                self._asking = False
+        warn, self._warn = self._warn, None
+        notice = self._notice(token_user)
+        if notice:
+            warn(notice)
 
     def require_history_access(self) -> User:
         """FedRAMP users are refused before anything is sent (the server refuses too)."""
@@ -458,6 +500,8 @@ class HttpService(TicketService):
             if cursor:
                 page_params.append(("cursor", cursor))
             doc, _ = self.client.call("GET", "/tickets", params=page_params)
+            if self._actor is None and isinstance(doc.get("viewer"), dict):
+                self._actor = User.from_dict(doc["viewer"], validate=False)  # no GET /me
             rows += doc["items"]
             total = doc.get("total", len(rows))
             cursor = doc.get("next_cursor")
@@ -492,6 +536,7 @@ class HttpService(TicketService):
     def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:
         path = f"/tickets/{quote(ticket_id, safe='')}/attachments/{quote(name, safe='')}"
         response = self.client.request("GET", path)
+        self._observe(response)
         if response.status_code >= 400:
             raise self.client.error(response)
         data = response.content

@@ -259,6 +259,8 @@ class Api:
             status, body, headers = self._problem(
                 SupportctlError(f"internal error: {type(exc).__name__}")
             )
+        if request.user:  # who acted: clients need no GET /me
+            headers = {**headers, "Supportctl-User": request.user}
         payload, ctype = self._encode(body, headers.pop("Content-Type", None), status)
         header_list = [("Content-Type", ctype), ("Content-Length", str(len(payload)))]
         header_list += [(k, v) for k, v in headers.items()]
@@ -561,6 +563,7 @@ def list_tickets(api: Api, request: Request) -> Response:
             "items": page,
             "next_cursor": _cursor(end) if end < result.total else None,
             "total": result.total,
+            "viewer": service.actor.to_dict(),  # what GET /me says, without a round trip
         },
         {},
     )

@@ -172,6 +172,12 @@ class Server(TcpWSGIServer):
 
 
 def make_server(host: str, port: int, app: Any, *, threads: int = 8) -> Server:
+    import logging
+
+    # "Task queue depth is N" only says every thread is busy (requests wait, as they
+    # should, for the store's lock): not a line for the access log. Waitress's other
+    # warnings still reach stderr.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return Server(
         app,
         host=host,

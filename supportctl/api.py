@@ -299,6 +299,13 @@ def validate_new_ticket(
         raise UsageError("cc must be a list of usernames")
 
 
+def actions_failed(ticket_id: str, exc: SupportctlError) -> SupportctlError:
+    """A reply was made but the changes meant to follow it were refused: the same error
+    (and exit code), saying that the reply stands."""
+    exc.message = f"replied to ticket {ticket_id}, but its actions failed: {exc.message}"
+    return exc
+
+
 def validate_changes(changes: TicketChanges) -> None:
     """`tickets update` flags every backend refuses the same way (exit 2)."""
     if changes.empty:
@@ -575,7 +582,12 @@ class TicketService(ABC):
         *,
         internal: bool = False,
         attachments: list[NewAttachment] | None = None,
-    ) -> Ticket: ...
+        then: TicketChanges | None = None,
+    ) -> Ticket:
+        """Reply (or note); ``then`` are changes that follow the reply on the same ticket (a
+        template's actions, SPEC §13): one atomic change on local stores; remotes send them
+        after the reply, and a failure of theirs is raised with the reply standing
+        (``actions_failed``)."""
 
     @abstractmethod
     def close(

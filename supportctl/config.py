@@ -18,7 +18,18 @@ from typing import Any
 
 from supportctl.errors import NotFound, UsageError
 
-PROFILE_KEYS = ("backend", "store", "user", "url", "token", "token_env", "timeout", "ca_bundle")
+PROFILE_KEYS = (
+    "backend",
+    "store",
+    "user",
+    "url",
+    "token",
+    "token_env",
+    "timeout",
+    "ca_bundle",
+    "templates_dir",
+    "banned_words",
+)
 SECRET_KEYS = ("token",)
 DEFAULT_PROFILE = "default"
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -85,6 +96,19 @@ class ConfigFile:
             raise UsageError(f"{where}: 'profiles' must be a table")
         if "sweep" in self.data:
             self.sweep_rules(build=False)  # the tables' form; what a rule may do: when sweeping
+        reply = self.data.get("reply", {})
+        if not isinstance(reply, dict):
+            raise UsageError(f"{where}: [reply] must be a table")
+        unknown = sorted(set(reply) - {"banned_words"})
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown key(s) {', '.join(unknown)} in [reply]; valid: banned_words"
+            )
+        if "banned_words" in reply:
+            try:
+                check_value("banned_words", reply["banned_words"])
+            except UsageError as exc:
+                raise UsageError(f"{where}: [reply] {exc.message}") from None
         for name, profile in profiles.items():
             if not isinstance(profile, dict):
                 raise UsageError(f"{where}: [profiles.{name}] must be a table")
@@ -98,6 +122,17 @@ class ConfigFile:
                     check_value(key, value)
                 except UsageError as exc:
                     raise UsageError(f"{where}: [profiles.{name}] {exc.message}") from None
+
+    def templates_dir(self, profile: str) -> Path:
+        """SPEC §13: the profile's `templates_dir`, else `templates/` next to this file."""
+        value = self.profile(profile).get("templates_dir")
+        return Path(value).expanduser() if value else self.path.parent / "templates"
+
+    def banned_words(self, profile: str) -> tuple[str, ...]:
+        """The profile's `banned_words` and those of the top-level [reply] table."""
+        words = [*self.profile(profile).get("banned_words", ())]
+        words += self.data.get("reply", {}).get("banned_words", ())
+        return tuple(dict.fromkeys(check_value("banned_words", words)))
 
     def sweep_rules(self, *, build: bool = True) -> dict[str, Any]:
         """`[sweep.rules.NAME]` tables as SweepRules. Without ``build`` only their form is
@@ -266,6 +301,12 @@ def check_value(key: str, value: Any) -> Any:
         ):
             raise UsageError(f"'timeout' must be a positive number of seconds (got {value!r})")
         return int(value) if float(value).is_integer() else float(value)
+    if key == "banned_words":
+        if isinstance(value, str):  # `config set banned_words "word, a phrase"`
+            value = [w.strip() for w in value.split(",")]
+        if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+            raise UsageError("'banned_words' must be a list of words or phrases")
+        return value
     if not isinstance(value, str):
         raise UsageError(f"{key!r} must be a string (got {value!r})")
     if key == "backend":

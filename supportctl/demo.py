@@ -1511,3 +1511,45 @@ def demo_attachment_blobs() -> dict[str, bytes]:
             for attachment in message["attachments"]:
                 blobs[attachment["sha256"]] = attachment_bytes(doc["id"], attachment["name"])
     return blobs
+
+
+#: Reply templates `store init --demo` writes into the templates directory when it has none
+#: (SPEC §13): one per kind a new user can try with `tickets reply --template … --preview`.
+DEMO_TEMPLATES: dict[str, str] = {
+    "export-known-issue": """+++
+description = "Known issue: large exports time out (asks for nothing, sets pending)"
+status = "pending"
+add_tags = ["export-timeout"]
++++
+Hello {{ requester.name }},
+
+Thank you for reporting "{{ ticket.subject }}" (ticket {{ ticket.id }}). Exports of more
+than 100,000 responses currently time out; our engineers have a fix, which ships on
+{{ fix_date }}. Until then, splitting the export by date range works.
+
+{{ me.name }}, {{ org.name }} support
+""",
+    "need-har": """+++
+description = "Ask for a HAR file of the failing page (sets pending)"
+status = "pending"
++++
+Hello {{ requester.name }},
+
+To find out what goes wrong in "{{ ticket.subject }}", could you send us a HAR file of
+the failing page? Your browser's developer tools save one (Network tab, "Save all as HAR").
+
+{{ me.name }}
+""",
+    "thanks": """+++
+description = "A short thank-you"
++++
+Thank you, {{ requester.name }}. We are glad it works again.
+""",
+    "handover": """+++
+description = "Internal: take the ticket over"
+internal = true
+assignee = "@me"
++++
+Taking this one over ({{ me.username }}).
+""",
+}

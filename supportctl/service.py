@@ -473,12 +473,23 @@ class LocalService(TicketService):
         *,
         internal: bool = False,
         attachments: list[NewAttachment] | None = None,
+        then: TicketChanges | None = None,
     ) -> Ticket:
-        """SPEC §3 reply: not on closed; a customer's reply reopens a resolved ticket."""
+        """SPEC §3 reply: not on closed; a customer's reply reopens a resolved ticket.
+        ``then`` (a template's actions) is applied in the same atomic change."""
         actor = self.actor
         check_body(body)
         if internal and not actor.is_agent:
             raise PermissionDenied("internal notes are for agents only")
+        actions = then if then is not None and not then.empty else None
+        assignee = None
+        if actions is not None:
+            if not actor.is_agent:
+                raise PermissionDenied(
+                    f"a reply's actions are for agents; you are {with_article(actor.role)}"
+                )
+            validate_changes(actions)
+            assignee = self._resolve_assignee(actions.assignee)
         stored = self._store_attachments(attachments or [])
 
         def change(ticket: Ticket) -> Ticket:
@@ -505,6 +516,15 @@ class LocalService(TicketService):
                     self._event("status_changed", **{"from": "resolved", "to": "open"})
                 )
                 ticket.status = "open"
+            if actions is not None:
+                _apply_changes(
+                    ticket,
+                    actions,
+                    assignee,
+                    lambda action, old, new: ticket.events.append(
+                        self._event(action, **{"from": old, "to": new})
+                    ),
+                )
             ticket.updated_at = at
             return ticket
 

@@ -36,6 +36,8 @@ NO_JSON = {
     "proxy-access toggle": "prints on or off",
     "serve": "a server",
     "completion": "prints a shell script",
+    "templates path": "prints one path",
+    "templates show": "prints the template's text, raw or rendered",
 }
 
 
@@ -100,6 +102,9 @@ INVOCATIONS = [
     ["--user", "alice", "org", "view"],
     ["--user", "alice", "report", "--scope", "org"],
     ["completion", "bash"],
+    ["templates", "path"],
+    ["templates", "list"],
+    ["templates", "show", "thanks"],
 ]
 
 

@@ -142,13 +142,23 @@ def test_the_readme_cron_line_runs_under_crons_bare_environment(shell):
 
 
 def test_the_readme_pipelines_act_on_every_match(shell):
-    """The README's `list … -o ids | … close -` closes every match, not the first 50."""
+    """Each of the README's `list … -o ids | … -` pipelines acts on every match, not the
+    first 50: the close sweep, and the templated bulk reply (preview, then sent)."""
     assert shell("supportctl store init --demo").returncode == 0
-    (pipeline,) = [line for _k, line in _lines() if "-o ids | supportctl" in line]
-    count = "supportctl --user sam tickets list --scope org --status resolved --idle 14d -o ids"
-    before = shell(count).stdout.split()
-    assert before, "the demo store has resolved tickets idle for 14 days"
-    result = shell(pipeline)
-    assert result.returncode == 0, result.stderr
-    assert f"closed {len(before)}, already closed 0, failed 0" in result.stderr
-    assert shell(count).stdout.split() == []
+    pipelines = [line for _k, line in _lines() if "-o ids | supportctl" in line]
+    assert len(pipelines) == 3, pipelines
+    for pipeline in pipelines:
+        listing = pipeline.split(" | ")[0]
+        before = shell(listing).stdout.split()
+        assert before, f"the demo store has tickets for: {listing}"
+        result = shell(pipeline)
+        assert result.returncode == 0, result.stderr
+        if "--preview" in pipeline:
+            assert f"previewed {len(before)} message(s); nothing sent" in result.stderr
+            assert result.stdout.count("Subject: Re: ") == len(before)
+        elif "tickets reply" in pipeline:
+            assert f"replied to {len(before)}, failed 0" in result.stderr
+            assert shell(listing).stdout.split() == before  # now pending, still listed
+        else:
+            assert f"closed {len(before)}, already closed 0, failed 0" in result.stderr
+            assert shell(listing).stdout.split() == []

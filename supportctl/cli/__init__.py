@@ -46,6 +46,7 @@ LAZY_COMMANDS = {
     "report": ("supportctl.cli.report", "report"),
     "store": ("supportctl.cli.store", "store"),
     "config": ("supportctl.cli.config", "config"),
+    "templates": ("supportctl.cli.templates", "templates_group"),
     "serve": ("supportctl.cli.serve", "serve"),
     "completion": ("supportctl.cli.completion", "completion"),
 }

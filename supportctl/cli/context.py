@@ -62,6 +62,12 @@ class AppContext:
             self._service.watch_identity(self.warn)
         return self._service
 
+    def serves(self, command: str) -> bool:
+        """Whether the configured backend serves ``command`` (e.g. "org view")."""
+        from supportctl import backends
+
+        return command in backends.get_backend(self.settings().backend).commands
+
     def storage_class(self, command: str) -> type[Storage]:
         """The local backend's storage class for `store …` (exit 2 on other backends)."""
         from supportctl import backends

@@ -53,9 +53,13 @@ def init(app: AppContext, demo: bool) -> None:
         app.note(f"the demo store already exists at {where}")
     else:
         app.note(f"created a demo store at {where}: {_summary(result.counts)}")
-    from supportctl.demo import DEMO_ADMIN
+    from supportctl import templates
+    from supportctl.demo import DEMO_ADMIN, DEMO_TEMPLATES
 
     settings = app.settings()
+    directory = settings.config.templates_dir(settings.profile)
+    if templates.write_examples(directory, DEMO_TEMPLATES):
+        app.note(f"wrote {len(DEMO_TEMPLATES)} example reply templates to {directory}")
     if not settings.user:
         config = settings.config
         config.set(settings.profile, "user", DEMO_ADMIN)

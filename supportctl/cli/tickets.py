@@ -243,6 +243,24 @@ action_output = click.option(
 )
 
 
+template_option = click.option(
+    "--template",
+    "template_name",
+    metavar="NAME",
+    help="Write the message from a template (`supportctl templates list`); -m text is appended.",
+)
+var_option = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A value for {{ KEY }} in the template. Repeatable.",
+)
+allow_banned_option = click.option(
+    "--allow-banned", is_flag=True, help="Send it even if it contains a banned word."
+)
+
+
 def with_body_options(func):  # type: ignore[no-untyped-def]
     for option in reversed(body_options):
         func = option(func)
@@ -273,7 +291,9 @@ def _json_allowed(app: AppContext, fmt: str, command: str) -> None:
 
 
 @tickets.command("create")
-@click.option("--subject", required=True, metavar="S", help="What the ticket is about.")
+@click.option(
+    "--subject", metavar="S", help="What the ticket is about (required unless a template gives it)."
+)
 @click.option("--type", "type_", type=click.Choice(TICKET_TYPES), default="web", show_default=True)
 @click.option("--category", type=click.Choice(CATEGORIES), default="general", show_default=True)
 @click.option("--priority", type=click.Choice(PRIORITIES), default="normal", show_default=True)
@@ -281,11 +301,14 @@ def _json_allowed(app: AppContext, fmt: str, command: str) -> None:
     "--cc", multiple=True, metavar="U", help="Add a user of your organisation. Repeatable."
 )
 @with_body_options
+@template_option
+@var_option
+@allow_banned_option
 @output_option("id", "json", default="id")
 @pass_app
 def create(
     app: AppContext,
-    subject: str,
+    subject: str | None,
     type_: str,
     category: str,
     priority: str,
@@ -293,6 +316,9 @@ def create(
     message: str | None,
     body_file: str | None,
     attach: tuple[str, ...],
+    template_name: str | None,
+    variables: tuple[str, ...],
+    allow_banned: bool,
     fmt: str,
 ) -> None:
     """Open a new ticket as yourself; prints its ID (or the ticket with -o json).
@@ -302,11 +328,32 @@ def create(
       supportctl tickets create --subject "Export times out" --category technical \\
           -m "Exports over 100k responses fail after 60 s." --attach export.har
     """
+    from supportctl import templates
     from supportctl.cli.inputs import read_body
+    from supportctl.cli.templating import Drafts, check_banned, load_template
+    from supportctl.errors import UsageError
 
     service = app.service("tickets create")
     _json_allowed(app, fmt, "tickets create")
-    body = read_body(message, body_file)
+    template = load_template(app, template_name) if template_name else None
+    if template is None:
+        if subject is None:
+            raise UsageError("give --subject (or a --template with a subject)")
+        body = read_body(message, body_file)
+    else:
+        values = templates.parse_vars(variables)
+        templates.check_known(template, values)
+        known = Drafts(app, service, template, values).values(None)  # no ticket yet
+        if subject is None:
+            if template.subject is None:
+                raise UsageError(f"template {template.name} has no subject: give --subject")
+            subject = templates.render(template.subject, known, "the new ticket's subject")
+        body = templates.render(template.body, known, "the new ticket")
+        extra = read_body(message, body_file) if (message or body_file) else ""
+        body = f"{body}\n\n{extra}" if extra else body
+        if not template.actions.empty or template.internal:
+            app.warn(f"template {template.name}: its actions apply to replies, not to create")
+    check_banned(app, body, "the ticket's first message", allow=allow_banned)
     ticket = service.create_ticket(
         subject=subject,
         body=body,
@@ -324,11 +371,19 @@ def create(
 
 
 @tickets.command("reply")
-@click.argument("ids", nargs=-1, required=True, metavar="ID…")
+@click.argument("ids", nargs=-1, required=True, metavar="ID…|-")
 @with_body_options
 @click.option(
     "--internal", is_flag=True, help="An internal note: agents only, never shown to customers."
 )
+@template_option
+@var_option
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Print each message as the customer will get it, and what would follow; send nothing.",
+)
+@allow_banned_option
 @action_output
 @pass_app
 def reply(
@@ -338,9 +393,18 @@ def reply(
     body_file: str | None,
     attach: tuple[str, ...],
     internal: bool,
+    template_name: str | None,
+    variables: tuple[str, ...],
+    preview: bool,
+    allow_banned: bool,
     fmt: str,
 ) -> int:
-    """Reply to tickets (the same message on each), or add an internal note.
+    """Reply to tickets, or add an internal note; IDs from stdin with `-`.
+
+    The same message goes to each ticket, or, with --template, each ticket's own rendering
+    of the template, whose actions (status, priority, assignee, group, tags) follow the reply
+    on the same ticket. Every ticket's message is rendered and checked for banned words
+    before the first is sent: a bulk reply starts cleanly or sends nothing.
 
     A reply from the requester, a cc user or an admin reopens a resolved ticket.
     Closed tickets take no replies (exit 5): open a new ticket that references it.
@@ -349,21 +413,59 @@ def reply(
     Examples:
       supportctl tickets reply 1004 -m "Thanks, that fixed it." --attach log.txt
       echo "Customer on legacy plan" | supportctl --user sam tickets reply 1004 --internal
+      supportctl --user sam tickets list --status open --search export -o ids \\
+          | supportctl --user sam tickets reply - --template export-known-issue --preview
     """
+    from supportctl import templates
     from supportctl.cli.bulk import run_each
     from supportctl.cli.inputs import read_body, read_ids
+    from supportctl.cli.templating import Drafts, load_template, refuse_actions_for_customers
+    from supportctl.cli.templating import preview as draw_preview
 
     service = app.service("tickets reply")
     _json_allowed(app, fmt, "tickets reply")
+    template = load_template(app, template_name) if template_name else None
+    values = templates.parse_vars(variables)
+    if template is not None:
+        templates.check_known(template, values)
+        internal = internal or template.internal
+        refuse_actions_for_customers(service, template)
     targets = read_ids(ids)
-    body = read_body(message, body_file)
+    if template is not None and message is None and body_file is None:
+        body = ""  # the template is the message
+    else:
+        body = read_body(message, body_file)
     files = _new_attachments(attach)
+    actions = template.actions if template is not None and not template.actions.empty else None
+    drafts = Drafts(app, service, template, values).prepare(
+        targets, body, internal=internal, preview=preview, allow_banned=allow_banned
+    )
+    if preview:
+        from supportctl.cli.templating import banned_words
+
+        words = () if internal else banned_words(app)
+        for draft in drafts:
+            app.out(
+                draw_preview(
+                    draft,
+                    service.actor,
+                    internal=internal,
+                    attachments=files,
+                    actions=actions,
+                    words=words,
+                )
+            )
+        app.note(f"previewed {len(drafts)} message(s); nothing sent")
+        return 0
+    bodies = {d.ticket_id: d.body for d in drafts}
     changed: list = []
 
     what = "added an internal note to" if internal else "replied to"
 
     def one(ticket_id: str) -> str:
-        ticket = service.reply(ticket_id, body, internal=internal, attachments=files)
+        ticket = service.reply(
+            ticket_id, bodies[ticket_id], internal=internal, attachments=files, then=actions
+        )
         changed.append(ticket)
         app.note(f"{what} ticket {ticket_id}" + (" (reopened)" if _reopened(ticket) else ""))
         return what
@@ -435,6 +537,7 @@ def attachment(app: AppContext, ticket_id: str, name: str, output_file: str | No
     help="Also resolve the ticket's open escalation, in the same change (without it, an "
     "escalated ticket is not closed: exit 5).",
 )
+@allow_banned_option
 @action_output
 @pass_app
 def close(
@@ -443,6 +546,7 @@ def close(
     reason: str | None,
     comment: str | None,
     with_escalation: bool,
+    allow_banned: bool,
     fmt: str,
 ) -> int:
     """Close tickets (requester or agent); closing a closed ticket changes nothing.
@@ -458,6 +562,10 @@ def close(
 
     service = app.service("tickets close")
     _json_allowed(app, fmt, "tickets close")
+    if comment:
+        from supportctl.cli.templating import check_banned
+
+        check_banned(app, comment, "the comment", allow=allow_banned)
     targets = read_ids(ids)
     changed: list = []
 

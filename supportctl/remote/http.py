@@ -45,6 +45,7 @@ from supportctl.api import (
     TicketQuery,
     TicketService,
     TicketView,
+    actions_failed,
     check_attachments,
     check_query,
     check_url,
@@ -596,11 +597,18 @@ class HttpService(TicketService):
         *,
         internal: bool = False,
         attachments: list[NewAttachment] | None = None,
+        then: TicketChanges | None = None,
     ) -> Ticket:
         self._check_files(attachments)
         path = f"/tickets/{quote(ticket_id, safe='')}/messages"
         doc, _ = self._send(path, {"body": body, "internal": internal}, attachments)
-        return _ticket(doc, self._slas)
+        ticket = _ticket(doc, self._slas)
+        if then is not None and not then.empty:
+            try:  # the reply, then a PATCH (SPEC §13); the reply stands if the PATCH fails
+                ticket, _ = self.update(ticket.id, then)
+            except SupportctlError as exc:
+                raise actions_failed(ticket.id, exc) from None
+        return ticket
 
     def close(
         self,

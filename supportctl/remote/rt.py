@@ -35,6 +35,7 @@ from supportctl.api import (
     TicketQuery,
     TicketService,
     TicketView,
+    actions_failed,
     check_attachments,
     check_body,
     check_query,
@@ -762,8 +763,10 @@ class RtService(TicketService):
         *,
         internal: bool = False,
         attachments: list[NewAttachment] | None = None,
+        then: TicketChanges | None = None,
     ) -> Ticket:
-        """Correspond, or comment with ``internal``; not on closed tickets (SPEC §3)."""
+        """Correspond, or comment with ``internal``; not on closed tickets (SPEC §3). ``then``
+        follows as an update (RT has no transaction across the two)."""
         check_body(body)
         if internal and not self.actor.is_agent:
             raise PermissionDenied("internal notes are for agents only")
@@ -774,6 +777,12 @@ class RtService(TicketService):
                 f"ticket {raw['id']} is closed; open a new ticket and reference {raw['id']}"
             )
         self._message(str(raw["id"]), body, internal=internal, files=files)
+        if then is not None and not then.empty:
+            try:
+                ticket, _ = self.update(str(raw["id"]), then)
+            except SupportctlError as exc:
+                raise actions_failed(str(raw["id"]), exc) from None
+            return ticket
         return self._without_thread(raw)  # as it was just before the reply
 
     def _message(

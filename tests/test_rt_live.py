@@ -265,6 +265,48 @@ def test_create_with_priority_cc_and_attachment(cli, rt, run_queue, tmp_path):
     ]
 
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_attachments_come_back_byte_for_byte_whatever_their_encoding(cli, tmp_path):
+    """RT re-encodes text parts from a charset it guesses; files go as octet-stream."""
+    files = {
+        "sjis.txt": "日本語のログです。エラーが発生しました。原因を調べています".encode("shift_jis")[:50],
+        "utf16.txt": "\ufeffUTF-16 with a BOM: ünïcödé".encode("utf-16-le"),
+        "latin1.csv": "name;city\nJosé;Münster\n".encode("latin-1"),
+        "nul.txt": b"before\x00after\n",
+        "pixel.png": PNG,
+    }
+    paths = []
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        paths += ["--attach", str(tmp_path / name)]
+    assert len(files["sjis.txt"]) == 50
+    ticket_id = create(cli, uniq("Encodings"))
+    done = cli("tickets", "reply", ticket_id, "-m", "logs attached", *paths)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(cli("tickets", "show", ticket_id, "-o", "json").stdout)
+    attached = {a["name"]: a for m in shown["messages"] for a in m["attachments"]}
+    for name, data in files.items():
+        out = tmp_path / f"back-{name}"
+        got = cli("tickets", "attachment", ticket_id, name, "-O", str(out))
+        assert got.returncode == 0, got.stderr
+        assert out.read_bytes() == data, name
+        assert attached[name]["size"] == len(data)
+        assert attached[name]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert attached["pixel.png"]["content_type"] == "image/png"
+    assert attached["sjis.txt"]["content_type"] == "text/plain"
+
+
+def test_a_missing_ticket_is_named(cli):
+    done = cli("tickets", "show", "999999")
+    assert done.returncode == 3
+    assert "ticket 999999 not found" in done.stderr
+
+
 def test_list_with_filters(cli, rt):
     tag = uniq("filters")
     urgent = create(cli, f"{tag} urgent", "--priority", "urgent")
@@ -462,14 +504,6 @@ def test_sweep_selects_only_its_group(cli, rt, new_queue):
     assert rt.ticket(stale)["Status"] == rt.ticket(other)["Status"] == "new"  # dry run
 
 
-# rt.py's RtService._sweep_one re-reads the ticket with ticket_from_rt(self._raw(id)), without
-# self._queue_name, so the re-check sees the queue's id, not its name, and skips every ticket
-# of a --group sweep ("changed since it was selected"). Strict: remove the mark with the fix.
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="rt.py: the sweep's re-check compares the queue id with --group (needs _queue_name)",
-)
 def test_sweep_expires_idle_new_tickets_and_re_checks(cli, rt, new_queue):
     """Sweeps act on every matching ticket they see: this one sweeps a queue of its own."""
     queue = new_queue()

@@ -667,3 +667,24 @@ def test_a_missing_ticket_is_named():
     responses.get(f"{BASE}/ticket/42", status=404, json={"message": "Not Found"})
     with pytest.raises(NotFound, match="^ticket 42 not found$"):
         service().get_visible_ticket("42")
+
+
+@responses.activate
+def test_a_group_sweep_re_checks_the_queue_by_name():
+    """The re-read before acting sees the queue's name (a plain GET gives only its id)."""
+    from supportctl.api import SweepRule
+
+    old = {"LastUpdated": "2026-11-01T10:00:00Z", "Status": "new"}
+    responses.get(f"{BASE}/user/root", json={"Name": "root", "Privileged": 1})
+    responses.get(
+        f"{BASE}/tickets",
+        json={"items": [rt_ticket(Queue={"id": "3", "type": "queue", "Name": "billing"}, **old)],
+              "total": 1, "pages": 1},
+    )  # fmt: skip
+    responses.get(f"{BASE}/ticket/7", json=rt_ticket(Queue={"id": "3", "type": "queue"}, **old))
+    responses.get(f"{BASE}/queue/3", json={"id": 3, "Name": "billing"})
+    responses.put(f"{BASE}/ticket/7", json=["Status changed"])
+    responses.get(f"{BASE}/ticket/7", json=rt_ticket(Status="rejected"))
+    rule = SweepRule("g", "expire", timedelta(days=1), groups=("billing",))
+    (outcome,) = service().sweep([rule])
+    assert outcome.result == "expired", outcome

@@ -954,7 +954,7 @@ class RtService(TicketService):
 
     def _sweep_one(self, ticket_id: str, rule: SweepRule) -> SweepOutcome:
         try:
-            ticket = ticket_from_rt(self._raw(ticket_id))
+            ticket = ticket_from_rt(self._raw(ticket_id), self._queue_name)
             cutoff = format_ts(back(self.clock(), rule.idle))
             if not rule.selects(ticket.summary(), cutoff):
                 return SweepOutcome(

@@ -46,6 +46,8 @@ _USERS: tuple[tuple[str, str, str, str, bool, bool], ...] = (
     ("sam", "Sam Okafor", "support", "agent", False, False),
     ("priya", "Priya Raman", "support", "agent", False, False),
 )
+# The support teams of the agents (users' `groups`): who `least-busy` triggers choose from.
+_GROUPS = {"sam": ["technical"], "priya": ["billing", "technical"]}
 _DOMAINS = {"acme": "acme.example", "globex": "globex.example", "support": "support.example"}
 
 
@@ -106,6 +108,7 @@ def _users() -> list[dict[str, Any]]:
             "role": role,
             "fedramp": fedramp,
             "support_access": support_access,
+            "groups": list(_GROUPS.get(username, [])),
         }
         for username, name, org, role, fedramp, support_access in _USERS
     ]

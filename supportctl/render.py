@@ -445,11 +445,14 @@ def _feedback_line(t: Ticket, viewer: str) -> str:
 def _describe_event(event: Any) -> str:
     """One event of the audit trail in words: ``status_changed from new to open``."""
     detail = dict(event.detail)
+    trigger = detail.pop("trigger", None)  # why it happened (SPEC §13)
     words = [event.action.replace("_", " ")]
     if "from" in detail or "to" in detail:
         old, new = detail.pop("from", None), detail.pop("to", None)
         words.append(f"{_event_value(old)} → {_event_value(new)}")
     words += [f"{key} {_event_value(value)}" for key, value in detail.items()]
+    if trigger is not None:
+        words.append(f"(by trigger {_event_value(trigger)})")
     return " ".join(words)
 
 

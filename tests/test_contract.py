@@ -99,6 +99,9 @@ INVOCATIONS = [
     ["--user", "ben", "proxy-access", "toggle", "1020"],
     ["--user", "alice", "org", "view"],
     ["--user", "alice", "report", "--scope", "org"],
+    ["--user", "sam", "triggers", "list"],
+    ["--user", "sam", "triggers", "test", "1025"],
+    ["--user", "sam", "triggers", "run", "1025"],
     ["completion", "bash"],
 ]
 

@@ -53,16 +53,24 @@ def init(app: AppContext, demo: bool) -> None:
         app.note(f"the demo store already exists at {where}")
     else:
         app.note(f"created a demo store at {where}: {_summary(result.counts)}")
-    from supportctl.demo import DEMO_ADMIN
+    from supportctl.demo import DEMO_ADMIN, DEMO_TRIGGERS
 
     settings = app.settings()
+    config = settings.config
     if not settings.user:
-        config = settings.config
         config.set(settings.profile, "user", DEMO_ADMIN)
         config.save()
         app.note(
             f"profile {settings.profile!r} now acts as {DEMO_ADMIN!r}, the demo's brand admin "
             f"(change it with `supportctl config set user NAME`)"
+        )
+    if result.counts is not None and "triggers" not in config.data:
+        config.data["triggers"] = {name: dict(t) for name, t in DEMO_TRIGGERS.items()}
+        config.save()
+        app.note(
+            f"wrote example triggers ({', '.join(DEMO_TRIGGERS)}) into {config.path}: they "
+            "route the tickets you create; try `supportctl --user sam triggers test 1025 1030` "
+            "(delete the [triggers.*] tables to stop them)"
         )
 
 

@@ -71,6 +71,7 @@ FEDRAMP_REFUSAL = (
     "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
 )
 SORT_KEYS = ("created", "updated", "priority", "status", "id")
+HISTORY_SIZE = 5  # the requester's other tickets `tickets show` ends with, for agents
 SCOPES = ("mine", "org")
 
 
@@ -123,6 +124,10 @@ class TicketView:
     escalation: Escalation | None
     users: dict[str, User] = field(default_factory=dict)
     sla: dict[str, Any] = field(default_factory=dict)
+    #: For agents (SPEC §13, 001 "inquiry history"): the requester's other tickets, newest
+    #: five, as ``{id, subject, status, created_at}``; None where it is not shown (customers,
+    #: and backends that do not fetch it).
+    history: list[dict[str, Any]] | None = None
 
 
 @dataclass

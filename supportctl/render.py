@@ -343,7 +343,30 @@ def render_ticket(view: Any, style: Style | None = None) -> str:
     if t.status == "closed":
         lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
         lines.append(_feedback_line(t, view.viewer.username))
+    history = getattr(view, "history", None)
+    if history is not None:
+        lines += _history_lines(history, t.requester, style, who)
     return "\n".join(lines) + "\n"
+
+
+def _history_lines(
+    history: list[dict[str, Any]], requester: str, style: Style, who: Who
+) -> list[str]:
+    """For agents (001 "inquiry history"): the requester's other tickets, newest first."""
+    lines = ["", style(f"Other tickets of {who(requester)} (newest first)", bold=True)]
+    if not history:
+        return [*lines, "  none"]
+    rows = [
+        [
+            printable(h["id"]),
+            h["status"],
+            local_display(h["created_at"]),
+            printable(h["subject"]) or "(no subject)",
+        ]
+        for h in history
+    ]
+    table = format_table(rows, ["ID", "STATUS", "CREATED", "SUBJECT"])
+    return lines + ["  " + line for line in table.splitlines()]
 
 
 def _namer(users: dict[str, Any]) -> Who:

@@ -17,6 +17,7 @@ from typing import Any
 from supportctl.api import (
     BUSY_STATUSES,
     FEDRAMP_REFUSAL,
+    HISTORY_SIZE,
     LEAST_BUSY,
     REMINDER_BODY,
     SCOPES,
@@ -280,8 +281,8 @@ class LocalService(TicketService):
             wanted = {"@me": me, "none": None}.get(query.assignee, query.assignee)
             checks.append(lambda t: t["assignee"] == wanted)
         if query.requester:
-            requester = query.requester
-            checks.append(lambda t: t["requester"] == requester)
+            requesters = self._requesters(query.requester)
+            checks.append(lambda t: t["requester"] in requesters)
         if query.tags:
             tags = frozenset(query.tags)
             checks.append(lambda t: tags.issubset(t["tags"]))
@@ -304,9 +305,19 @@ class LocalService(TicketService):
 
         return match
 
-    @staticmethod
-    def _prefilter(actor: User, query: TicketQuery) -> Prefilter:
+    def _requesters(self, value: str) -> frozenset[str]:
+        """`--requester`: a username, or an email address naming the user(s) who have it
+        (case-insensitively); nothing matches an address no user has."""
+        if "@" not in value or self.storage.get_user(value) is not None:
+            return frozenset({value})
+        wanted = value.strip().casefold()
+        return frozenset(
+            u.username for u in self.storage.list_users() if u.email.casefold() == wanted
+        )
+
+    def _prefilter(self, actor: User, query: TicketQuery) -> Prefilter:
         """Necessary conditions of the query, for backends that can skip tickets early."""
+        requesters = self._requesters(query.requester) if query.requester else frozenset()
         fields: dict[str, frozenset[str]] = {}
         for key, values in (
             ("status", query.statuses),
@@ -321,7 +332,7 @@ class LocalService(TicketService):
         elif query.scope == "org" and actor.role == "admin":
             fields["org"] = frozenset({actor.org})
         if query.requester:
-            fields["requester"] = frozenset({query.requester})
+            fields["requester"] = requesters
         mentions = None
         if query.scope == "mine":
             mentions = frozenset({actor.username})
@@ -361,7 +372,23 @@ class LocalService(TicketService):
             # names in the thread as before: the ticket's own people, not other callers
             users={name: known[name] for name in named if name in known},
             sla=self.sla_of(ticket),
+            history=self.customer_history(ticket) if self.actor.is_agent else None,
         )
+
+    def customer_history(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The requester's other tickets, newest first, at most HISTORY_SIZE (001)."""
+        requester = ticket.requester
+        rows = (
+            row
+            for row in self.storage.ticket_summaries(
+                Prefilter(fields={"requester": frozenset({requester})})
+            )
+            if row["requester"] == requester and row["id"] != ticket.id
+        )
+        newest = heapq.nlargest(
+            HISTORY_SIZE, rows, key=lambda t: (t["created_at"], id_sort_key(t["id"]))
+        )
+        return [{k: row[k] for k in ("id", "subject", "status", "created_at")} for row in newest]
 
     def _users(self, names: Iterable[str | None]) -> dict[str, User]:
         """The users of these names that exist, by name (in the order given)."""

@@ -667,3 +667,11 @@ def test_a_missing_ticket_is_named():
     responses.get(f"{BASE}/ticket/42", status=404, json={"message": "Not Found"})
     with pytest.raises(NotFound, match="^ticket 42 not found$"):
         service().get_visible_ticket("42")
+
+
+def test_sql_requester_by_email():
+    query = TicketQuery(scope="org", requester="ben@acme.example")
+    assert ticket_sql(query, "root", now=NOW) == (
+        "Status != 'deleted'"
+        " AND (Requestor.Name = 'ben@acme.example' OR Requestor.EmailAddress = 'ben@acme.example')"
+    )

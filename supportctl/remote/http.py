@@ -534,6 +534,7 @@ class HttpService(TicketService):
             if doc["escalation"]
             else None,
             users={k: User.from_dict(v, validate=False) for k, v in doc["users"].items()},
+            history=doc.get("history"),
         )
 
     def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:

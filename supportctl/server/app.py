@@ -595,6 +595,7 @@ def get_ticket_view(api: Api, request: Request) -> Response:
             "escalation": view.escalation.to_dict() if view.escalation else None,
             "users": {name: user.to_dict() for name, user in view.users.items()},
             "sla": view.sla,
+            "history": view.history,  # agents: the requester's other tickets; else null
         },
         {},
     )

@@ -71,6 +71,7 @@ FEDRAMP_REFUSAL = (
     "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
 )
 SORT_KEYS = ("created", "updated", "priority", "status", "id")
+HISTORY_SIZE = 5  # the requester's other tickets `tickets show` ends with, for agents
 SCOPES = ("mine", "org")
 
 
@@ -123,6 +124,10 @@ class TicketView:
     escalation: Escalation | None
     users: dict[str, User] = field(default_factory=dict)
     sla: dict[str, Any] = field(default_factory=dict)
+    #: For agents (SPEC §13, 001 "inquiry history"): the requester's other tickets, newest
+    #: five, as ``{id, subject, status, created_at}``; None where it is not shown (customers,
+    #: and backends that do not fetch it).
+    history: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -243,6 +248,188 @@ class SweepOutcome:
             "detail": self.detail,
             "exit_code": self.exit_code,
         }
+
+
+#: Conditions of a trigger (SPEC §13): all must hold; a list means any of its values.
+TRIGGER_CONDITIONS = (
+    "type",
+    "category",
+    "priority",
+    "language",
+    "org",
+    "requester",
+    "subject_contains",
+    "body_contains",
+)
+#: Its actions. `priority` names a condition, so the action that sets it is `set_priority`.
+TRIGGER_ACTIONS = ("group", "assignee", "set_priority", "add_tags")
+LEAST_BUSY = "least-busy"
+#: The statuses that count as an agent's load for `least-busy`.
+BUSY_STATUSES = ("new", "open", "pending")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One `[triggers.NAME]` table (SPEC §13): when a ticket matches every condition, the
+    actions set its group, assignee, priority and tags."""
+
+    name: str
+    conditions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (key, any of these values)
+    group: str | None = None
+    assignee: str | None = None  # a username or "least-busy"
+    priority: str | None = None
+    add_tags: tuple[str, ...] = ()
+
+    def matches(self, ticket: Ticket) -> bool:
+        """Every condition holds (``*_contains`` case-insensitively, the body being the
+        ticket's first message: the request as it was made)."""
+        for key, values in self.conditions:
+            if key == "subject_contains":
+                haystack = ticket.subject.casefold()
+            elif key == "body_contains":
+                haystack = ticket.messages[0].body.casefold() if ticket.messages else ""
+            else:
+                if getattr(ticket, key) not in values:
+                    return False
+                continue
+            if not any(v.casefold() in haystack for v in values):
+                return False
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trigger as `triggers list -o json` and `GET /triggers` show it."""
+        return {
+            "name": self.name,
+            "conditions": {key: list(values) for key, values in self.conditions},
+            "actions": {
+                key: value
+                for key, value in (
+                    ("group", self.group),
+                    ("assignee", self.assignee),
+                    ("priority", self.priority),
+                    ("add_tags", list(self.add_tags) or None),
+                )
+                if value is not None
+            },
+        }
+
+
+def trigger_from_table(name: str, table: Any, where: str) -> Trigger:
+    """A `[triggers.NAME]` table as a Trigger; UsageError (exit 2) naming the trigger and
+    the key for an unknown key, a bad value, or a trigger that does nothing."""
+    here = f"{where}: [triggers.{name}]"
+    if not isinstance(table, dict):
+        raise UsageError(f"{here} must be a table")
+    valid = (*TRIGGER_CONDITIONS, *TRIGGER_ACTIONS)
+    unknown = [key for key in table if key not in valid]
+    if unknown:
+        raise UsageError(f"{here}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    allowed = {"type": TICKET_TYPES, "category": CATEGORIES, "priority": PRIORITIES}
+    conditions = []
+    for key in TRIGGER_CONDITIONS:
+        if key not in table:
+            continue
+        raw = table[key]
+        values = [raw] if isinstance(raw, str) else raw
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) and v.strip() for v in values)
+        ):
+            raise UsageError(f"{here}: {key!r} must be a non-empty string or list of strings")
+        for value in values:
+            if key in allowed and value not in allowed[key]:
+                raise UsageError(
+                    f"{here}: {key!r} value {value!r} is not one of {', '.join(allowed[key])}"
+                )
+        conditions.append((key, tuple(values)))
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise UsageError(f"{here}: {key!r} must be a non-empty string")
+        return value
+
+    priority = text("set_priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise UsageError(
+            f"{here}: 'set_priority' value {priority!r} is not one of {', '.join(PRIORITIES)}"
+        )
+    tags = table.get("add_tags", [])
+    tags = [tags] if isinstance(tags, str) else tags
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise UsageError(f"{here}: 'add_tags' must be a tag or a list of tags")
+    trigger = Trigger(
+        name=name,
+        conditions=tuple(conditions),
+        group=text("group"),
+        assignee=text("assignee"),
+        priority=priority,
+        add_tags=tuple(dict.fromkeys(tags)),
+    )
+    if trigger.assignee == LEAST_BUSY and trigger.group is None:
+        raise UsageError(
+            f"{here}: assignee = \"least-busy\" needs a 'group' (the least busy agent of "
+            "that group is chosen)"
+        )
+    if not any(key in table for key in TRIGGER_ACTIONS):
+        raise UsageError(f"{here} does nothing: give one of {', '.join(TRIGGER_ACTIONS)}")
+    return trigger
+
+
+@dataclass
+class TriggerFiring:
+    """A trigger that fires on a ticket and the changes it makes (or would make)."""
+
+    trigger: str
+    changes: list[dict[str, Any]] = field(default_factory=list)  # {action, from, to}
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"trigger": self.trigger, "changes": self.changes}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class TriggerOutcome:
+    """`triggers test` / `triggers run` for one ticket: which triggers fire, what changes."""
+
+    ticket_id: str
+    fired: list[TriggerFiring] = field(default_factory=list)
+    applied: bool = False  # run: the changes were written
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket": self.ticket_id,
+            "fired": [f.to_dict() for f in self.fired],
+            "applied": self.applied,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> TriggerOutcome:
+        return cls(
+            ticket_id=doc["ticket"],
+            fired=[
+                TriggerFiring(f["trigger"], list(f.get("changes") or []), f.get("note", ""))
+                for f in doc.get("fired") or []
+            ],
+            applied=bool(doc.get("applied")),
+            note=doc.get("note") or "",
+        )
+
+
+def trigger_from_dict(doc: dict[str, Any]) -> Trigger:
+    """A trigger as ``Trigger.to_dict`` writes it (the REST API's `GET /triggers`)."""
+    table = dict(doc.get("conditions") or {})
+    actions = dict(doc.get("actions") or {})
+    if "priority" in actions:
+        actions["set_priority"] = actions.pop("priority")
+    table.update(actions)
+    return trigger_from_table(doc["name"], table, "the server's triggers")
 
 
 @dataclass
@@ -612,6 +799,21 @@ class TicketService(ABC):
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
     ) -> tuple[Ticket, list[Event]]:
         """Returns the ticket and the events this update added (none: nothing changed)."""
+
+    # -- triggers (SPEC §13) --------------------------------------------------------------------
+    # Not abstract: a backend that does not serve `triggers …` (rt: RT has its own scrips) is
+    # refused by the registry before its service is built.
+    def triggers(self) -> list[Trigger]:
+        """The triggers that route tickets created through this service (agents only)."""
+        raise UsageError("triggers are not supported by this backend")
+
+    def test_triggers(self, ticket_id: str) -> TriggerOutcome:
+        """Which triggers would fire on the ticket as it is now; writes nothing (agents)."""
+        raise UsageError("triggers are not supported by this backend")
+
+    def run_triggers(self, ticket_id: str) -> TriggerOutcome:
+        """Apply the triggers to the ticket now, in one change (agents; closed: exit 5)."""
+        raise UsageError("triggers are not supported by this backend")
 
     # -- escalations --------------------------------------------------------------------------
     @abstractmethod

@@ -47,7 +47,15 @@ PROXY_COMMANDS = frozenset({"proxy-access show", "proxy-access toggle"})
 STORE_COMMANDS = frozenset(
     {"store init", "store import", "store export", "store check", "store token"}
 )
-SERVICE_COMMANDS = TICKET_COMMANDS | ESCALATION_COMMANDS | PROXY_COMMANDS | {"org view", "report"}
+#: Triggers route tickets as they are created (SPEC §13): the local backends and the server.
+TRIGGER_COMMANDS = frozenset({"triggers list", "triggers test", "triggers run"})
+SERVICE_COMMANDS = (
+    TICKET_COMMANDS
+    | ESCALATION_COMMANDS
+    | PROXY_COMMANDS
+    | TRIGGER_COMMANDS
+    | {"org view", "report"}
+)
 
 
 @dataclass(frozen=True)
@@ -105,14 +113,19 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def open_service(settings: Settings, *, sla_policy: Any = None) -> TicketService:
+def open_service(
+    settings: Settings, *, sla_policy: Any = None, triggers: Any = None
+) -> TicketService:
     """The configured backend's service, acting as the configured user (or the token's).
-    The caller has checked its command (``Backend.check``) first."""
+    The caller has checked its command (``Backend.check``) first. ``triggers`` route the
+    tickets a local backend creates (a remote's server applies its own)."""
     backend = get_backend(settings.backend)
     if backend.storage is not None:
         from supportctl.service import LocalService
 
-        return LocalService(open_storage(settings), settings.user, sla_policy=sla_policy)
+        return LocalService(
+            open_storage(settings), settings.user, sla_policy=sla_policy, triggers=triggers
+        )
     assert backend.service is not None
     return _load(backend.service)(settings, sla_policy=sla_policy)
 

@@ -109,6 +109,8 @@ class ConfigFile:
                 check_value("banned_words", reply["banned_words"])
             except UsageError as exc:
                 raise UsageError(f"{where}: [reply] {exc.message}") from None
+        if "triggers" in self.data:
+            self.triggers()  # a bad trigger is a configuration error, whatever the command
         for name, profile in profiles.items():
             if not isinstance(profile, dict):
                 raise UsageError(f"{where}: [profiles.{name}] must be a table")
@@ -177,6 +179,17 @@ class ConfigFile:
             except UsageError as exc:
                 raise UsageError(f"{where}: {exc.message}", hint=exc.hint) from None
         return rules
+
+    def triggers(self) -> list[Any]:
+        """`[triggers.NAME]` tables as Triggers, in file order (SPEC §13); an unknown key or
+        value is a UsageError (exit 2) naming the trigger."""
+        from supportctl.api import trigger_from_table
+
+        where = f"config file {self.path}"
+        table = self.data.get("triggers", {})
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: [triggers] must be a table of triggers ([triggers.NAME])")
+        return [trigger_from_table(name, body, where) for name, body in table.items()]
 
     def holds_token(self) -> bool:
         return any("token" in p for p in self.data.get("profiles", {}).values())

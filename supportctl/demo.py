@@ -28,7 +28,13 @@ from typing import Any, NamedTuple
 
 from supportctl.timeutil import format_ts
 
-__all__ = ["DEMO_ADMIN", "attachment_bytes", "demo_attachment_blobs", "demo_documents"]
+__all__ = [
+    "DEMO_ADMIN",
+    "DEMO_TRIGGERS",
+    "attachment_bytes",
+    "demo_attachment_blobs",
+    "demo_documents",
+]
 
 DEMO_ADMIN = "alice"
 
@@ -46,6 +52,30 @@ _USERS: tuple[tuple[str, str, str, str, bool, bool], ...] = (
     ("sam", "Sam Okafor", "support", "agent", False, False),
     ("priya", "Priya Raman", "support", "agent", False, False),
 )
+# The support teams of the agents (users' `groups`): who `least-busy` triggers choose from.
+_GROUPS = {"sam": ["Tier 1", "Engineering liaison"], "priya": ["Billing", "Tier 1"]}
+
+#: Example triggers (SPEC §13) that `store init --demo` writes into a config that has none,
+#: so that a new user can try `triggers test` on the demo's tickets (e.g. 1025, 1030).
+DEMO_TRIGGERS: dict[str, dict[str, Any]] = {
+    "billing": {
+        "category": "billing",
+        "group": "Billing",
+        "assignee": "least-busy",
+        "add_tags": ["billing"],
+    },
+    "tier1-technical": {
+        "category": "technical",
+        "type": ["web", "email", "chat"],
+        "group": "Tier 1",
+        "assignee": "least-busy",
+    },
+    "outage": {
+        "subject_contains": ["outage", "is down", "not loading"],
+        "set_priority": "urgent",
+        "add_tags": ["outage"],
+    },
+}
 _DOMAINS = {"acme": "acme.example", "globex": "globex.example", "support": "support.example"}
 
 
@@ -106,6 +136,7 @@ def _users() -> list[dict[str, Any]]:
             "role": role,
             "fedramp": fedramp,
             "support_access": support_access,
+            "groups": list(_GROUPS.get(username, [])),
         }
         for username, name, org, role, fedramp, support_access in _USERS
     ]

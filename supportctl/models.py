@@ -496,6 +496,8 @@ class User:
     role: str = "user"
     fedramp: bool = False
     support_access: bool = False
+    #: The support teams an agent works in (001); ``[]`` for others and when absent.
+    groups: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -525,7 +527,17 @@ class User:
             role=_enum(data.get("role", "user"), "role", ROLES),
             fedramp=_bool(data.get("fedramp", False), "fedramp"),
             support_access=_bool(data.get("support_access", False), "support_access"),
+            groups=_groups(data.get("groups", [])),
         )
+
+
+def _groups(value: Any) -> list[str]:
+    """A user's ``groups``: a list of non-empty group names, each once (in order)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("field 'groups' must be a list of group names (strings)")
+    for name in value:
+        _str(name, "groups", nonempty=True)
+    return list(dict.fromkeys(value))
 
 
 def _contact(value: Any, name: str) -> dict[str, Any] | None:

@@ -343,7 +343,30 @@ def render_ticket(view: Any, style: Style | None = None) -> str:
     if t.status == "closed":
         lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
         lines.append(_feedback_line(t, view.viewer.username))
+    history = getattr(view, "history", None)
+    if history is not None:
+        lines += _history_lines(history, t.requester, style, who)
     return "\n".join(lines) + "\n"
+
+
+def _history_lines(
+    history: list[dict[str, Any]], requester: str, style: Style, who: Who
+) -> list[str]:
+    """For agents (001 "inquiry history"): the requester's other tickets, newest first."""
+    lines = ["", style(f"Other tickets of {who(requester)} (newest first)", bold=True)]
+    if not history:
+        return [*lines, "  none"]
+    rows = [
+        [
+            printable(h["id"]),
+            h["status"],
+            local_display(h["created_at"]),
+            printable(h["subject"]) or "(no subject)",
+        ]
+        for h in history
+    ]
+    table = format_table(rows, ["ID", "STATUS", "CREATED", "SUBJECT"])
+    return lines + ["  " + line for line in table.splitlines()]
 
 
 def _namer(users: dict[str, Any]) -> Who:
@@ -445,11 +468,14 @@ def _feedback_line(t: Ticket, viewer: str) -> str:
 def _describe_event(event: Any) -> str:
     """One event of the audit trail in words: ``status_changed from new to open``."""
     detail = dict(event.detail)
+    trigger = detail.pop("trigger", None)  # why it happened (SPEC §13)
     words = [event.action.replace("_", " ")]
     if "from" in detail or "to" in detail:
         old, new = detail.pop("from", None), detail.pop("to", None)
         words.append(f"{_event_value(old)} → {_event_value(new)}")
     words += [f"{key} {_event_value(value)}" for key, value in detail.items()]
+    if trigger is not None:
+        words.append(f"(by trigger {_event_value(trigger)})")
     return " ".join(words)
 
 

@@ -15,7 +15,10 @@ from datetime import date, datetime
 from typing import Any
 
 from supportctl.api import (
+    BUSY_STATUSES,
     FEDRAMP_REFUSAL,
+    HISTORY_SIZE,
+    LEAST_BUSY,
     REMINDER_BODY,
     SCOPES,
     SWEEP_ESCALATED,
@@ -30,6 +33,9 @@ from supportctl.api import (
     TicketQuery,
     TicketService,
     TicketView,
+    Trigger,
+    TriggerFiring,
+    TriggerOutcome,
     check_attachments,
     check_body,
     check_date,
@@ -86,11 +92,15 @@ class LocalService(TicketService):
         *,
         clock: Callable[[], datetime] = now,
         sla_policy: SlaPolicy | None = None,
+        triggers: list[Trigger] | None = None,
     ) -> None:
         self.storage = storage
         self.username = username
         self.clock = clock
         self.sla_policy = sla_policy or SlaPolicy()
+        #: The triggers of whoever writes the store (SPEC §13): the acting user's config on
+        #: the json backend, the server's own for the http backend.
+        self._triggers = list(triggers or [])
         self._actor: User | None = None
 
     # -- identity -----------------------------------------------------------------------------
@@ -271,8 +281,8 @@ class LocalService(TicketService):
             wanted = {"@me": me, "none": None}.get(query.assignee, query.assignee)
             checks.append(lambda t: t["assignee"] == wanted)
         if query.requester:
-            requester = query.requester
-            checks.append(lambda t: t["requester"] == requester)
+            requesters = self._requesters(query.requester)
+            checks.append(lambda t: t["requester"] in requesters)
         if query.tags:
             tags = frozenset(query.tags)
             checks.append(lambda t: tags.issubset(t["tags"]))
@@ -295,9 +305,19 @@ class LocalService(TicketService):
 
         return match
 
-    @staticmethod
-    def _prefilter(actor: User, query: TicketQuery) -> Prefilter:
+    def _requesters(self, value: str) -> frozenset[str]:
+        """`--requester`: a username, or an email address naming the user(s) who have it
+        (case-insensitively); nothing matches an address no user has."""
+        if "@" not in value or self.storage.get_user(value) is not None:
+            return frozenset({value})
+        wanted = value.strip().casefold()
+        return frozenset(
+            u.username for u in self.storage.list_users() if u.email.casefold() == wanted
+        )
+
+    def _prefilter(self, actor: User, query: TicketQuery) -> Prefilter:
         """Necessary conditions of the query, for backends that can skip tickets early."""
+        requesters = self._requesters(query.requester) if query.requester else frozenset()
         fields: dict[str, frozenset[str]] = {}
         for key, values in (
             ("status", query.statuses),
@@ -312,7 +332,7 @@ class LocalService(TicketService):
         elif query.scope == "org" and actor.role == "admin":
             fields["org"] = frozenset({actor.org})
         if query.requester:
-            fields["requester"] = frozenset({query.requester})
+            fields["requester"] = requesters
         mentions = None
         if query.scope == "mine":
             mentions = frozenset({actor.username})
@@ -352,7 +372,23 @@ class LocalService(TicketService):
             # names in the thread as before: the ticket's own people, not other callers
             users={name: known[name] for name in named if name in known},
             sla=self.sla_of(ticket),
+            history=self.customer_history(ticket) if self.actor.is_agent else None,
         )
+
+    def customer_history(self, ticket: Ticket) -> list[dict[str, Any]]:
+        """The requester's other tickets, newest first, at most HISTORY_SIZE (001)."""
+        requester = ticket.requester
+        rows = (
+            row
+            for row in self.storage.ticket_summaries(
+                Prefilter(fields={"requester": frozenset({requester})})
+            )
+            if row["requester"] == requester and row["id"] != ticket.id
+        )
+        newest = heapq.nlargest(
+            HISTORY_SIZE, rows, key=lambda t: (t["created_at"], id_sort_key(t["id"]))
+        )
+        return [{k: row[k] for k in ("id", "subject", "status", "created_at")} for row in newest]
 
     def _users(self, names: Iterable[str | None]) -> dict[str, User]:
         """The users of these names that exist, by name (in the order given)."""
@@ -464,7 +500,12 @@ class LocalService(TicketService):
                 events=[self._event("created")],
             )
 
-        return self.storage.create_ticket(make)
+        def make_and_route(ticket_id: str) -> Ticket:
+            ticket = make(ticket_id)
+            self._fire_triggers(ticket)  # in the same atomic create
+            return ticket
+
+        return self.storage.create_ticket(make_and_route if self._triggers else make)
 
     def reply(
         self,
@@ -748,6 +789,123 @@ class LocalService(TicketService):
                 f"the bytes of {name!r} are not in this store (only its metadata was imported)"
             )
         return chosen, data, len(found)
+
+    # -- triggers (SPEC §13; 001) ---------------------------------------------------------------
+    def triggers(self) -> list[Trigger]:
+        self._agents_only("triggers")
+        return list(self._triggers)
+
+    def test_triggers(self, ticket_id: str) -> TriggerOutcome:
+        """Which triggers would fire on the ticket as it is now, and what they would change;
+        nothing is written."""
+        self._agents_only("triggers")
+        ticket = self.get_visible_ticket(ticket_id)
+        copy = Ticket.from_dict(ticket.to_dict(), validate=False)
+        note = "closed: `triggers run` does not change it" if ticket.status == "closed" else ""
+        return TriggerOutcome(ticket.id, self._fire_triggers(copy), note=note)
+
+    def run_triggers(self, ticket_id: str) -> TriggerOutcome:
+        """Apply the triggers to an existing ticket now (agents), in one atomic change."""
+        self._agents_only("triggers run")
+        fired: list[TriggerFiring] = []
+
+        def change(ticket: Ticket) -> Ticket | None:
+            self._visible_or_not_found(ticket)
+            if ticket.status == "closed":
+                raise Conflict(f"ticket {ticket.id} is closed; triggers do not change it")
+            fired[:] = self._fire_triggers(ticket)
+            return ticket if any(f.changes for f in fired) else None
+
+        ticket = self.storage.update_ticket(ticket_id, change)
+        return TriggerOutcome(ticket.id, fired, applied=any(f.changes for f in fired))
+
+    def _agents_only(self, what: str) -> None:
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied(
+                f"{what} is for agents (triggers are support's routing); you are "
+                f"{with_article(actor.role)}"
+            )
+
+    def _fire_triggers(self, ticket: Ticket) -> list[TriggerFiring]:
+        """Run every trigger once, in file order, on ``ticket`` (changed in place): each one
+        that matches the ticket as the earlier ones left it applies its actions, one event
+        per changed field with ``detail.trigger``; an assignee opens a `new` ticket."""
+        fired = []
+        for trigger in self._triggers:
+            if not trigger.matches(ticket):
+                continue
+            firing = TriggerFiring(trigger.name)
+
+            def record(action: str, old: Any, new: Any, firing: TriggerFiring = firing) -> None:
+                ticket.events.append(
+                    self._event(action, **{"from": old, "to": new}, trigger=firing.trigger)
+                )
+                firing.changes.append({"action": action, "from": old, "to": new})
+
+            if trigger.group is not None and trigger.group != ticket.group:
+                record("group_changed", ticket.group, trigger.group)
+                ticket.group = trigger.group
+            if trigger.assignee is not None:
+                assignee = self._trigger_assignee(trigger, ticket, firing)
+                if assignee is not None and assignee != ticket.assignee:
+                    record("assigned", ticket.assignee, assignee)
+                    ticket.assignee = assignee
+                    if ticket.status == "new":
+                        record("status_changed", "new", "open")
+                        ticket.status = "open"
+            if trigger.priority is not None and trigger.priority != ticket.priority:
+                record("priority_changed", ticket.priority, trigger.priority)
+                ticket.priority = trigger.priority
+            if trigger.add_tags:
+                tags = merge_tags(ticket.tags, TicketChanges(add_tags=trigger.add_tags))
+                if tags != ticket.tags:
+                    record("tags_changed", list(ticket.tags), tags)
+                    ticket.tags = tags
+            if firing.changes:
+                ticket.updated_at = ticket.events[-1].at
+            fired.append(firing)
+        return fired
+
+    def _trigger_assignee(
+        self, trigger: Trigger, ticket: Ticket, firing: TriggerFiring
+    ) -> str | None:
+        """The agent a trigger assigns: a named agent, or for `least-busy` the agent of the
+        trigger's group with the fewest new/open/pending tickets assigned (ties: by
+        username) — the current assignee stays when already of the group. A group with no
+        agent leaves the ticket unassigned (a note says so); a named user who is not an
+        agent is a configuration error (exit 2)."""
+        name = trigger.assignee
+        assert name is not None
+        if name != LEAST_BUSY:
+            user = self.storage.get_user(name)
+            if user is None or not user.is_agent:
+                why = "no such user" if user is None else "not an agent"
+                raise UsageError(
+                    f"trigger {trigger.name}: assignee {name!r} is {why}; tickets are "
+                    "assigned to agents",
+                    hint="fix [triggers." + trigger.name + "] in the config",
+                )
+            return name
+        group = trigger.group
+        agents = sorted(
+            u.username for u in self.storage.list_users() if u.is_agent and group in u.groups
+        )
+        if not agents:
+            firing.note = f"no agent in group {group}; left unassigned"
+            return None
+        if ticket.assignee in agents:
+            return ticket.assignee
+        load = dict.fromkeys(agents, 0)
+        busy = Prefilter(fields={"status": frozenset(BUSY_STATUSES)})
+        for row in self.storage.ticket_summaries(busy):
+            if (
+                row["status"] in BUSY_STATUSES
+                and row["assignee"] in load
+                and row["id"] != ticket.id
+            ):
+                load[row["assignee"]] += 1
+        return min(agents, key=lambda agent: (load[agent], agent))
 
     # -- escalations (SPEC §2, §3, §4, §9) ---------------------------------------------------
     def list_escalations(

@@ -688,3 +688,11 @@ def test_a_group_sweep_re_checks_the_queue_by_name():
     rule = SweepRule("g", "expire", timedelta(days=1), groups=("billing",))
     (outcome,) = service().sweep([rule])
     assert outcome.result == "expired", outcome
+
+
+def test_sql_requester_by_email():
+    query = TicketQuery(scope="org", requester="ben@acme.example")
+    assert ticket_sql(query, "root", now=NOW) == (
+        "Status != 'deleted'"
+        " AND (Requestor.Name = 'ben@acme.example' OR Requestor.EmailAddress = 'ben@acme.example')"
+    )

@@ -44,6 +44,7 @@ LAZY_COMMANDS = {
     "proxy-access": ("supportctl.cli.proxy", "proxy_access"),
     "org": ("supportctl.cli.org", "org"),
     "report": ("supportctl.cli.report", "report"),
+    "triggers": ("supportctl.cli.triggers", "triggers"),
     "store": ("supportctl.cli.store", "store"),
     "config": ("supportctl.cli.config", "config"),
     "templates": ("supportctl.cli.templates", "templates_group"),

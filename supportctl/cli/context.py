@@ -58,7 +58,9 @@ class AppContext:
             policy = SlaPolicy.from_config(
                 settings.config.data, f"config file {settings.config.path}"
             )
-            self._service = backends.open_service(settings, sla_policy=policy)
+            self._service = backends.open_service(
+                settings, sla_policy=policy, triggers=settings.config.triggers()
+            )
             self._service.watch_identity(self.warn)
         return self._service
 

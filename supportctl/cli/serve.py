@@ -17,6 +17,14 @@ from supportctl.cli.context import AppContext, pass_app
     help="The store to serve (default: as for every command).",
 )
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="The server's config: its [triggers] route the tickets created through it and its "
+    "[sla] targets apply (default: the config every command reads).",
+)
+@click.option(
     "--threads",
     type=click.IntRange(1, 256),
     default=8,
@@ -24,7 +32,14 @@ from supportctl.cli.context import AppContext, pass_app
     help="Requests served at once (worker threads).",
 )
 @pass_app
-def serve(app: AppContext, host: str, port: int, store_path: str | None, threads: int) -> None:
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    store_path: str | None,
+    config_file: str | None,
+    threads: int,
+) -> None:
     """Serve the REST API over a json store, so a team can share it.
 
     Clients authenticate with tokens from `supportctl store token create USER` and use
@@ -44,7 +59,9 @@ def serve(app: AppContext, host: str, port: int, store_path: str | None, threads
     from supportctl.server.serving import make_server, serve_until_signalled
 
     path = Path(store_path).expanduser() if store_path else app.settings().store_path
-    api = create_app(path)
+    api = create_app(path, config_path=config_file)
+    if api.triggers:
+        app.note(f"{len(api.triggers)} trigger(s) from {api.config_path} route new tickets")
     try:
         server = make_server(host, port, api, threads=threads)
     except OSError as exc:

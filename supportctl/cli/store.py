@@ -54,19 +54,27 @@ def init(app: AppContext, demo: bool) -> None:
     else:
         app.note(f"created a demo store at {where}: {_summary(result.counts)}")
     from supportctl import templates
-    from supportctl.demo import DEMO_ADMIN, DEMO_TEMPLATES
+    from supportctl.demo import DEMO_ADMIN, DEMO_TEMPLATES, DEMO_TRIGGERS
 
     settings = app.settings()
     directory = settings.config.templates_dir(settings.profile)
     if templates.write_examples(directory, DEMO_TEMPLATES):
         app.note(f"wrote {len(DEMO_TEMPLATES)} example reply templates to {directory}")
+    config = settings.config
     if not settings.user:
-        config = settings.config
         config.set(settings.profile, "user", DEMO_ADMIN)
         config.save()
         app.note(
             f"profile {settings.profile!r} now acts as {DEMO_ADMIN!r}, the demo's brand admin "
             f"(change it with `supportctl config set user NAME`)"
+        )
+    if result.counts is not None and "triggers" not in config.data:
+        config.data["triggers"] = {name: dict(t) for name, t in DEMO_TRIGGERS.items()}
+        config.save()
+        app.note(
+            f"wrote example triggers ({', '.join(DEMO_TRIGGERS)}) into {config.path}: they "
+            "route the tickets you create; try `supportctl --user sam triggers test 1025 1030` "
+            "(delete the [triggers.*] tables to stop them)"
         )
 
 

@@ -57,7 +57,9 @@ def tickets() -> None:
 @click.option(
     "--assignee", metavar="U|@me|none", help="Only tickets assigned to U, to you, or to no one."
 )
-@click.option("--requester", metavar="U", help="Only tickets submitted by U.")
+@click.option(
+    "--requester", metavar="U|EMAIL", help="Only tickets submitted by U (a username or email)."
+)
 @click.option(
     "--tag",
     "tags",
@@ -197,13 +199,17 @@ tickets.add_command(list_tickets, "ls")
 @click.option("--no-pager", is_flag=True, help="Never page, even on a terminal.")
 @pass_app
 def show(app: AppContext, ticket_id: str, fmt: str, no_pager: bool) -> None:
-    """Show one ticket: details, thread or transcript, escalation, feedback.
+    """Show one ticket: details, thread or transcript, escalation, feedback; for agents,
+    the requester's other tickets (newest five).
 
     On a terminal long output goes through a pager ($PAGER); never when piped.
     """
     view = app.service("tickets show").show_ticket(ticket_id)
     if fmt == "json":
-        app.out(dumps_json({**view.ticket.to_dict(), "sla": view.sla}) + "\n")
+        doc = {**view.ticket.to_dict(), "sla": view.sla}
+        if view.history is not None:  # agents: the requester's other tickets, newest five
+            doc["history"] = view.history
+        app.out(dumps_json(doc) + "\n")
         return
     text = render_ticket(view, app.style)
     if not no_pager and app.stdout_tty and text.count("\n") > shutil.get_terminal_size().lines:

@@ -45,12 +45,15 @@ from supportctl.api import (
     TicketQuery,
     TicketService,
     TicketView,
+    Trigger,
+    TriggerOutcome,
     actions_failed,
     check_attachments,
     check_query,
     check_url,
     content_type_of,
     merge_tags,
+    trigger_from_dict,
 )
 from supportctl.errors import (
     AuthenticationFailed,
@@ -532,6 +535,7 @@ class HttpService(TicketService):
             if doc["escalation"]
             else None,
             users={k: User.from_dict(v, validate=False) for k, v in doc["users"].items()},
+            history=doc.get("history"),
         )
 
     def attachment(self, ticket_id: str, name: str) -> tuple[Attachment, bytes, int]:
@@ -757,6 +761,23 @@ class HttpService(TicketService):
         if progress:
             progress(len(outcomes))
         return outcomes
+
+    # -- triggers: the server's (SPEC §13) ------------------------------------------------------
+    def triggers(self) -> list[Trigger]:
+        doc, _ = self.client.call("GET", "/triggers")
+        return [trigger_from_dict(t) for t in doc["items"]]
+
+    def test_triggers(self, ticket_id: str) -> TriggerOutcome:
+        if not ticket_id.strip():
+            raise UsageError("a ticket ID must not be empty")
+        doc, _ = self.client.call("GET", f"/tickets/{quote(ticket_id, safe='')}/triggers")
+        return TriggerOutcome.from_dict(doc)
+
+    def run_triggers(self, ticket_id: str) -> TriggerOutcome:
+        if not ticket_id.strip():
+            raise UsageError("a ticket ID must not be empty")
+        doc, _ = self.client.call("POST", f"/tickets/{quote(ticket_id, safe='')}/triggers/run")
+        return TriggerOutcome.from_dict(doc)
 
     # -- proxy access -------------------------------------------------------------------------
     def proxy_access(self, ticket_id: str) -> list[ProxyEntry]:

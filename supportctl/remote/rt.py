@@ -191,7 +191,11 @@ def ticket_sql(query: TicketQuery, me: str, *, now: datetime) -> str:
         owner = {"@me": me, "none": NOBODY}.get(query.assignee, query.assignee)
         where.append(f"Owner = {sql_quote(owner)}")
     if query.requester:
-        where.append(f"Requestor.Name = {sql_quote(query.requester)}")
+        who = sql_quote(query.requester)
+        if "@" in query.requester:  # an email address (RT's user name is often one too)
+            where.append(f"(Requestor.Name = {who} OR Requestor.EmailAddress = {who})")
+        else:
+            where.append(f"Requestor.Name = {who}")
     for tag in dict.fromkeys(query.tags):
         where.append(f"CF.{{{TAGS_FIELD}}} = {sql_quote(tag)}")
     if query.since:

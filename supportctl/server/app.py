@@ -208,7 +208,13 @@ def _str_field(doc: dict[str, Any], name: str, *, required: bool = False) -> str
 class Api:
     """Routes, authentication, idempotency; one ``LocalService`` per request."""
 
-    def __init__(self, store_path: Path | str, *, log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        store_path: Path | str,
+        *,
+        log: Callable[[str], None] | None = None,
+        config_path: Path | str | None = None,
+    ):
         self.store_path = Path(store_path)
         # Fails now, not at the first request, if there is no store. Kept for what the
         # server itself reads and writes: tokens (re-read only when they change) and
@@ -219,10 +225,14 @@ class Api:
         from supportctl.config import ConfigFile
         from supportctl.sla import SlaPolicy
 
-        # The server's own config: its SLA targets apply to every client (profiles and
-        # sweep rules there are the clients' business, so only [sla] is read).
-        config = ConfigFile.load(validate=False)
+        # The server's own config (`serve --config FILE`, else the one every command reads):
+        # its SLA targets apply to every client and its triggers route every ticket created
+        # through it (profiles and sweep rules there are the clients' business, so only
+        # [sla] and [triggers] are read; a bad trigger stops the server from starting).
+        config = ConfigFile.load(Path(config_path) if config_path else None, validate=False)
+        self.config_path = config.path
         self.sla_policy = SlaPolicy.from_config(config.data, f"config file {config.path}")
+        self.triggers = config.triggers()
         self._key_locks: dict[str, threading.Lock] = {}
         self._auth_failures: dict[str, deque[float]] = {}
         self._auth_guard = threading.Lock()
@@ -362,7 +372,7 @@ class Api:
                     "committed": {"endpoint": endpoint, "ticket": ticket.id},
                 },
             )
-        return LocalService(store, request.user, sla_policy=self.sla_policy)
+        return LocalService(store, request.user, sla_policy=self.sla_policy, triggers=self.triggers)
 
     # -- idempotency (SPEC §7: POST retried only with an Idempotency-Key) ---------------------
     def _idempotent(self, request: Request, handler: Handler) -> Response:
@@ -585,6 +595,7 @@ def get_ticket_view(api: Api, request: Request) -> Response:
             "escalation": view.escalation.to_dict() if view.escalation else None,
             "users": {name: user.to_dict() for name, user in view.users.items()},
             "sla": view.sla,
+            "history": view.history,  # agents: the requester's other tickets; else null
         },
         {},
     )
@@ -755,6 +766,24 @@ def post_sweep(api: Api, request: Request) -> Response:
     return 200, [o.to_dict() for o in outcomes], {}
 
 
+def list_triggers(api: Api, request: Request) -> Response:
+    """The server's triggers, in the order they run (agents)."""
+    triggers = api.service(request).triggers()
+    return 200, {"items": [t.to_dict() for t in triggers]}, {}
+
+
+def try_triggers(api: Api, request: Request) -> Response:
+    """Which of the server's triggers would fire on the ticket now; writes nothing."""
+    outcome = api.service(request).test_triggers(request.params["id"])
+    return 200, outcome.to_dict(), {}
+
+
+def run_triggers(api: Api, request: Request) -> Response:
+    """The server's triggers applied to the ticket now, in one change (agents)."""
+    outcome = api.service(request).run_triggers(request.params["id"])
+    return 200, outcome.to_dict(), _changed(outcome.applied)
+
+
 def get_report(api: Api, request: Request) -> Response:
     query = _query(request)
     report = api.service(request).report(
@@ -809,6 +838,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/orgs/{id}", get_org),
     ("POST", "/sweep", post_sweep),
     ("GET", "/report", get_report),
+    ("GET", "/triggers", list_triggers),
+    ("GET", "/tickets/{id}/triggers", try_triggers),
+    ("POST", "/tickets/{id}/triggers/run", run_triggers),
 ]
 
 

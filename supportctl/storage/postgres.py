@@ -8,10 +8,15 @@ newer one is refused with exit 6 and never touched)::
     schema_version   one row per applied step
     store_meta       key → jsonb (the demo mark)
     counters         next ticket number, next escalation number (row locks: no id twice)
-    orgs, users      one jsonb document each (users also by org and role)
-    tickets          the document (jsonb), its listing row (json: key order kept) and the
-                     columns a listing filters and sorts on, indexed
-    escalations      one jsonb document each, by ticket
+    orgs, users      one document each (users also by org and role)
+    tickets          the document and its listing row, and the columns a listing filters
+                     and sorts on, indexed (text, text[])
+    escalations      one document each, by ticket
+
+Documents are ``json``, not ``jsonb``: jsonb reorders object keys, and the order of a
+document's fields (an org's contacts, a ticket's proxy overrides, an event's details) is
+part of what every command prints, identical on every backend. What SQL filters and sorts
+on lives in plain indexed columns instead.
     blobs            attachment bytes (bytea) by SHA-256
     tokens           API tokens (hashes only)
     idempotency      the record of a POST by its key, written in the transaction of its change
@@ -34,7 +39,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 
 from supportctl.errors import NotFound, PermissionDenied, Unavailable, UsageError
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
@@ -89,13 +94,13 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE counters (name text PRIMARY KEY, next bigint NOT NULL)",
         f"INSERT INTO counters VALUES ('ticket', {FIRST_TICKET_ID}), "
         f"('escalation', {FIRST_ESCALATION_NUMBER})",
-        "CREATE TABLE orgs (id text PRIMARY KEY, doc jsonb NOT NULL)",
+        "CREATE TABLE orgs (id text PRIMARY KEY, doc json NOT NULL)",
         "CREATE TABLE users (username text PRIMARY KEY, org text NOT NULL, "
-        "role text NOT NULL, doc jsonb NOT NULL)",
+        "role text NOT NULL, doc json NOT NULL)",
         "CREATE TABLE tickets ("
         " id text PRIMARY KEY,"
         " num bigint,"  # the numeric id (NULL for others): numeric order
-        " doc jsonb NOT NULL,"
+        " doc json NOT NULL,"
         " summary json NOT NULL,"  # the listing row with its SLA marks, keys in order
         " status text NOT NULL, priority text NOT NULL, type text NOT NULL,"
         " category text NOT NULL, org text NOT NULL, requester text NOT NULL,"
@@ -114,13 +119,13 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX tickets_updated ON tickets (updated_at)",
         "CREATE INDEX tickets_num ON tickets (num)",
         "CREATE TABLE escalations (id text PRIMARY KEY, ticket_id text NOT NULL, "
-        "num bigint, doc jsonb NOT NULL)",
+        "num bigint, doc json NOT NULL)",
         "CREATE INDEX escalations_ticket ON escalations (ticket_id)",
         "CREATE TABLE blobs (sha256 text PRIMARY KEY, data bytea NOT NULL)",
         "CREATE TABLE tokens (id text PRIMARY KEY, username text NOT NULL, "
         "sha256 text NOT NULL, created_at text NOT NULL, expires_at text, "
         "position bigserial)",
-        "CREATE TABLE idempotency (key text PRIMARY KEY, record jsonb NOT NULL, "
+        "CREATE TABLE idempotency (key text PRIMARY KEY, record json NOT NULL, "
         "stored double precision NOT NULL)",
         "CREATE INDEX idempotency_stored ON idempotency (stored)",
     ],
@@ -502,7 +507,7 @@ class PostgresStore(Storage):
                         escalation.id,
                         escalation.ticket_id,
                         _num(escalation.id.removeprefix("CP-")),
-                        Jsonb(escalation.to_dict()),
+                        Json(escalation.to_dict()),
                     ),
                 )
             self._put_record(cur, record, ticket)
@@ -551,12 +556,12 @@ class PostgresStore(Storage):
             if by_kind["org"]:
                 cur.executemany(
                     "INSERT INTO orgs (id, doc) VALUES (%s, %s)",
-                    [(o.id, Jsonb(o.to_dict())) for o in by_kind["org"]],
+                    [(o.id, Json(o.to_dict())) for o in by_kind["org"]],
                 )
             if by_kind["user"]:
                 cur.executemany(
                     "INSERT INTO users (username, org, role, doc) VALUES (%s, %s, %s, %s)",
-                    [(u.username, u.org, u.role, Jsonb(u.to_dict())) for u in by_kind["user"]],
+                    [(u.username, u.org, u.role, Json(u.to_dict())) for u in by_kind["user"]],
                 )
             if by_kind["attachment"]:
                 cur.executemany(
@@ -761,7 +766,7 @@ class PostgresStore(Storage):
         cur.execute(
             "INSERT INTO idempotency (key, record, stored) VALUES (%s, %s, %s) "
             "ON CONFLICT (key) DO UPDATE SET record = excluded.record, stored = excluded.stored",
-            (key, Jsonb(record), float(record.get("stored", time.time()))),
+            (key, Json(record), float(record.get("stored", time.time()))),
         )
 
     def prune_requests(self, older_than: float) -> None:
@@ -846,14 +851,12 @@ _COPY_TICKETS = f"COPY tickets ({_TICKET_COLUMNS}) FROM STDIN"
 
 def _ticket_values(ticket: Ticket, agents: set[str], *, text: bool = False) -> tuple[Any, ...]:
     """The row of a ticket (``text``: JSON as text, for COPY)."""
-    from psycopg.types.json import Json
-
     row = _row(ticket, agents)
     doc = ticket.to_dict()
     return (
         ticket.id,
         _num(ticket.id),
-        _dumps(doc) if text else Jsonb(doc),
+        _dumps(doc) if text else Json(doc),
         _dumps(row) if text else Json(row),
         ticket.status,
         ticket.priority,

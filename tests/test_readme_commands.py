@@ -28,6 +28,8 @@ NOT_RUN = {
     "postgresql://": "needs a PostgreSQL server; tests/test_postgres.py runs these against one",
     "serve --threads 16": "serves the PostgreSQL store of the lines above",
     "tokens are not moved": "a token for the PostgreSQL store of the lines above",
+    "creates the schema": "initialises the PostgreSQL store of the lines above",
+    "store export | supportctl store import -": "moves a store into the PostgreSQL one above",
 }
 
 

@@ -86,6 +86,12 @@ REGISTRY: dict[str, Backend] = {
         SERVICE_COMMANDS | STORE_COMMANDS,
         storage="supportctl.storage.jsonstore:JsonStore",
     ),
+    # SPEC §12: the same local service over PostgreSQL (`--store postgresql://…`).
+    "postgres": Backend(
+        "postgres",
+        SERVICE_COMMANDS | STORE_COMMANDS,
+        storage="supportctl.storage.postgres:PostgresStore",
+    ),
     "http": Backend("http", SERVICE_COMMANDS, service="supportctl.remote.http:open_service"),
     "rt": Backend(
         "rt",

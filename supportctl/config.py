@@ -351,6 +351,8 @@ class Settings:
     lock_timeout: float
     config: ConfigFile
     verbose: bool = False
+    #: A PostgreSQL store (``postgresql://…``, SPEC §12) instead of a directory.
+    store_url: str | None = None
 
     @classmethod
     def resolve(
@@ -381,6 +383,11 @@ class Settings:
             token = os.environ.get(values["token_env"])
         chosen_backend = backend or values.get("backend") or "json"
         store_value = store or values.get("store")
+        from supportctl.storage.pgurl import is_postgres_url
+
+        store_url = store_value if is_postgres_url(store_value) else None
+        if store_url is not None and chosen_backend == "json":
+            chosen_backend = "postgres"  # SPEC §12: a database URL is the postgres backend
         lock_timeout = os.environ.get("SUPPORTCTL_LOCK_TIMEOUT", "10")
         try:
             lock_seconds = float(lock_timeout)
@@ -391,7 +398,11 @@ class Settings:
         return cls(
             profile=name,
             backend=chosen_backend,
-            store_path=Path(store_value).expanduser() if store_value else default_store_path(),
+            store_path=(
+                Path(store_value).expanduser()
+                if store_value and store_url is None
+                else default_store_path()
+            ),
             user=user or values.get("user"),
             url=url or values.get("url"),
             token=token,
@@ -399,4 +410,5 @@ class Settings:
             ca_bundle=values.get("ca_bundle"),
             lock_timeout=lock_seconds,
             config=config,
+            store_url=store_url,
         )

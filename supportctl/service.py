@@ -333,10 +333,11 @@ class LocalService(TicketService):
             fields["org"] = frozenset({actor.org})
         if query.requester:
             fields["requester"] = requesters
-        mentions = None
+        mentions = involves = None
         if query.scope == "mine":
             mentions = frozenset({actor.username})
-        return Prefilter(fields=fields, mentions=mentions)
+            involves = actor.username
+        return Prefilter(fields=fields, mentions=mentions, involves=involves)
 
     def _search(
         self, actor: User, rows: Iterable[dict[str, Any]], text: str

@@ -74,9 +74,10 @@ def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | Non
         user, args = args[1], args[2:]
     if not args or args[0] not in REMOTE_NOUNS or user is None:
         return ([*(["--user", user] if user else []), *args]), env
+    import os
+
     from supportctl.config import default_store_path
     from supportctl.storage import admin
-    from supportctl.storage.jsonstore import JsonStore
 
     state = _HTTP
     if state.get("server") is None:
@@ -85,36 +86,75 @@ def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | Non
         from supportctl.server.app import create_app
         from supportctl.server.serving import make_server
 
-        server = make_server(
-            "127.0.0.1", 0, create_app(default_store_path(), log=lambda line: None)
+        # The store every local command of the test uses: the default directory, or the
+        # PostgreSQL database of the http-postgres parameter (SUPPORTCTL_STORE).
+        api = create_app(
+            os.environ.get("SUPPORTCTL_STORE") or default_store_path(), log=lambda line: None
         )
+        server = make_server("127.0.0.1", 0, api)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
         thread.start()
         state.update(
-            server=server, thread=thread, url=f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+            api=api,
+            server=server,
+            thread=thread,
+            url=f"http://127.0.0.1:{server.server_address[1]}/api/v1",
         )
     if user not in state["tokens"]:
-        _record, token = admin.create_token(JsonStore(default_store_path()), user)
+        _record, token = admin.create_token(state["api"].storage, user)
         state["tokens"][user] = token
     env = {**(env or {}), "SUPPORTCTL_TOKEN": state["tokens"][user]}
     return ["--backend", "http", "--url", state["url"], *args], env
 
 
-@pytest.fixture(params=["json", "http"])
+#: The backend fixture's parameters: the json store, the REST API over it, the postgres
+#: store (SPEC §12) and the REST API over that (slow: the full `pytest` of CI runs it).
+BACKENDS = ["json", "http", "postgres", pytest.param("http-postgres", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL for the session (tests/pg.py); skips (or fails, with
+    SUPPORTCTL_PG_REQUIRED=1) where there is none."""
+    from tests import pg
+
+    server = pg.start()
+    yield server
+    pg.finish(server)
+
+
+@pytest.fixture
+def pg_store(pg_server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty database for this test, named by SUPPORTCTL_STORE (so every command of the
+    test uses it, as `--store postgresql://…` would)."""
+    pg_server.reset()
+    monkeypatch.setenv("SUPPORTCTL_STORE", pg_server.url)
+    return pg_server.url
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest):
-    """Run the test once on the json backend and once over http against `serve`'s app."""
+    """Run the test on the json backend, over http against `serve`'s app, on a PostgreSQL
+    store, and over http against `serve` on that PostgreSQL store."""
     global _HTTP
-    if request.param == "http":
-        marker = request.node.get_closest_marker("json_only")
-        if marker:
-            pytest.skip(f"json backend only: {marker.args[0] if marker.args else ''}")
+    name = request.param
+    marker = request.node.get_closest_marker("json_only")
+    if marker and name != "json":
+        pytest.skip(f"json backend only: {marker.args[0] if marker.args else ''}")
+    marker = request.node.get_closest_marker("local_only")
+    if marker and name.startswith("http"):
+        pytest.skip(f"local stores only: {marker.args[0] if marker.args else ''}")
+    if name.endswith("postgres"):
+        request.getfixturevalue("pg_store")
+    if name.startswith("http"):
         _HTTP = {"tokens": {}}
-    yield request.param
+    yield "http" if name.startswith("http") else name
     state, _HTTP = _HTTP, None
     if state and state.get("server"):
         state["server"].shutdown()
         state["thread"].join()
         state["server"].server_close()
+        state["api"].close()
 
 
 def org(id_: str, name: str, **extra) -> dict:
@@ -247,11 +287,92 @@ def jsonl(docs: list[dict]) -> str:
     return "".join(json.dumps(d) + "\n" for d in docs)
 
 
+class PgStoreView:
+    """What tests read of a PostgreSQL store, in the json store's path form: ``view /
+    "tickets" / "1001.json"`` reads the stored ticket (``read_text``, ``read_bytes``,
+    ``exists``), so a test checks the stored state whichever local store holds it."""
+
+    def __init__(self, url: str, parts: tuple[str, ...] = ()) -> None:
+        self.url, self.parts = url, parts
+
+    def __truediv__(self, part: str) -> PgStoreView:
+        return PgStoreView(self.url, (*self.parts, *str(part).split("/")))
+
+    def __str__(self) -> str:
+        from supportctl.storage.pgurl import redact
+
+        return "/".join([redact(self.url), *self.parts])
+
+    def _doc(self) -> dict | None:
+        if len(self.parts) != 2 or not self.parts[1].endswith(".json"):
+            raise FileNotFoundError(str(self))
+        folder, key = self.parts[0], self.parts[1].removesuffix(".json")
+        found = None
+        storage = open_store(self.url)
+        try:
+            if folder == "tickets":
+                found = storage.get_ticket(key)
+            elif folder == "escalations":
+                found = storage.get_escalation(key)
+        finally:
+            storage.close()
+        return found.to_dict() if found is not None else None
+
+    def exists(self) -> bool:
+        if self.parts == ("blobs",):
+            return bool(self.rglob("*"))
+        return bool(self.parts) and self._doc() is not None
+
+    def rglob(self, pattern: str) -> list[PgStoreView]:
+        """Under ``blobs``: one entry per attachment kept (``is_file()``)."""
+        assert self.parts == ("blobs",) and pattern == "*", "only blobs/ is listed"
+        storage = open_store(self.url)
+        try:
+            digests = [r[0] for r in storage._read("SELECT sha256 FROM blobs")]
+        finally:
+            storage.close()
+        return [self / digest for digest in digests]
+
+    def is_file(self) -> bool:
+        return len(self.parts) == 2 and self.parts[0] == "blobs"
+
+    def read_bytes(self) -> bytes:
+        doc = self._doc()
+        if doc is None:
+            raise FileNotFoundError(str(self))
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+    def read_text(self, encoding: str | None = None) -> str:
+        return self.read_bytes().decode("utf-8")
+
+
+def open_store(where):
+    """The storage a test's store fixture names: a json directory or a PostgreSQL view."""
+    if isinstance(where, PgStoreView | str) and str(getattr(where, "url", where)).startswith(
+        "postgres"
+    ):
+        from supportctl.storage.postgres import PostgresStore
+
+        return PostgresStore(getattr(where, "url", where))
+    from supportctl.storage.jsonstore import JsonStore
+
+    return JsonStore(where)
+
+
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The small store, imported through the CLI into the default store location."""
+def store(request: pytest.FixtureRequest) -> Path | PgStoreView:
+    """The small store, imported through the CLI into the default store location (on the
+    postgres parameters: into the test's database)."""
+    import os
+
+    if "backend" in request.fixturenames:
+        request.getfixturevalue("backend")  # first: it names the store
+
     result = run("store", "import", "-", input=jsonl(small_store_docs()))
     assert result.exit_code == 0, result.stderr
     from supportctl.config import default_store_path
 
+    url = os.environ.get("SUPPORTCTL_STORE", "")
+    if url.startswith("postgres"):
+        return PgStoreView(url)
     return default_store_path()

@@ -73,6 +73,11 @@ def test_the_code_keeps_every_contract():
         ("supportctl.render", "socket", "Rendering turns results"),
         ("supportctl.render", "supportctl.fsutil", "Rendering turns results"),
         ("supportctl.server.app", "supportctl.remote.http", "The server runs the local"),
+        ("supportctl.storage.postgres", "supportctl.api", "Storage applies no rules"),
+        ("supportctl.storage.postgres", "supportctl.config", "Storage applies no rules"),
+        ("supportctl.service", "psycopg", "Only the postgres store speaks SQL"),
+        ("supportctl.cli.store", "psycopg", "Only the postgres store speaks SQL"),
+        ("supportctl.storage.jsonstore", "psycopg_pool", "Only the postgres store speaks SQL"),
     ],
 )
 def test_a_wrong_arrow_breaks_a_contract(importer, imported, contract):
@@ -164,7 +169,7 @@ def test_every_backend_is_one_registry_entry_and_no_remote_builds_on_the_local_s
     from supportctl.remote.rt import RtService
     from supportctl.service import LocalService
 
-    assert backends.backend_names() == ["http", "json", "rt"]
+    assert backends.backend_names() == ["http", "json", "postgres", "rt"]
     for cls in (LocalService, HttpService, RtService):
         assert issubclass(cls, TicketService)
         others = {LocalService, HttpService, RtService} - {cls}

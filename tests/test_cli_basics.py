@@ -58,16 +58,16 @@ def test_python_dash_m_entry_point():
     assert result.stdout == f"supportctl {__version__}\n"
 
 
-def test_help_and_json_backend_commands_do_not_import_requests_or_the_server(store):
+def test_help_and_json_backend_commands_do_not_import_requests_the_server_or_psycopg(store):
     code = (
         "import sys\n"
         "from supportctl.cli import cli\n"
-        "for args in (['--help'], ['--user', 'bob', 'tickets', 'list'], ['tickets', 'show', '--help'], ['serve', '--help']):\n"
+        "for args in (['--help'], ['--user', 'bob', 'tickets', 'list'], ['tickets', 'show', '--help'], ['serve', '--help'], ['store', 'check'], ['store', 'token', 'list']):\n"
         "    try:\n"
         "        cli.main(args=args, prog_name='supportctl')\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "for name in ('requests', 'urllib3', 'waitress', 'werkzeug'):\n"
+        "for name in ('requests', 'urllib3', 'waitress', 'werkzeug', 'psycopg', 'psycopg_pool'):\n"
         "    assert name not in sys.modules, name + ' was imported'\n"
         "print('clean')\n"
     )

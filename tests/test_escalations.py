@@ -203,11 +203,11 @@ def test_wait_times_out_with_exit_5(esc_store):
 
 def test_wait_sleeps_between_polls(esc_store):
     from supportctl.service import LocalService
-    from supportctl.storage.jsonstore import JsonStore
+    from tests.conftest import open_store
 
     sleeps: list[float] = []
     clock = iter(range(1000))
-    service = LocalService(JsonStore(esc_store), "bob")
+    service = LocalService(open_store(esc_store), "bob")
     with pytest.raises(Exception, match="timed out"):
         service.wait_for_stage(
             "CP-1", interval=7, timeout=20, sleep=sleeps.append, monotonic=lambda: next(clock) * 5.0

@@ -77,14 +77,14 @@ def test_fedramp_user_is_refused_with_reason(store):
         assert result.stdout == ""
 
 
-@pytest.mark.json_only("identity on the json backend is --user; over http it is the token")
+@pytest.mark.local_only("identity on the json backend is --user; over http it is the token")
 def test_unknown_user_exit_4(store):
     result = run("--user", "nobody", "tickets", "list")
     assert result.exit_code == 4
     assert "unknown user 'nobody'" in result.stderr
 
 
-@pytest.mark.json_only("identity on the json backend is --user; over http it is the token")
+@pytest.mark.local_only("identity on the json backend is --user; over http it is the token")
 def test_no_user_configured_exit_4_and_says_how(store):
     result = run("tickets", "list")
     assert result.exit_code == 4
@@ -92,7 +92,7 @@ def test_no_user_configured_exit_4_and_says_how(store):
     assert "config set user" in result.stderr
 
 
-@pytest.mark.json_only("identity on the json backend is --user; over http it is the token")
+@pytest.mark.local_only("identity on the json backend is --user; over http it is the token")
 def test_user_from_environment_and_profile(store):
     assert run("tickets", "list", "-o", "ids", env={"SUPPORTCTL_USER": "carol"}).stdout.split() == [
         "1002",

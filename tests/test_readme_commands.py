@@ -24,6 +24,12 @@ NOT_RUN = {
     "python3 -m venv": "the install and test commands: this suite runs inside them",
     "gunicorn": "gunicorn is not a dependency; `serve` hosts the same WSGI app",
     "--backend rt": "needs a Request Tracker; tests/test_rt_live.py runs these against one",
+    "supportctl[postgres]": "installs an extra; the test extra already holds it",
+    "postgresql://": "needs a PostgreSQL server; tests/test_postgres.py runs these against one",
+    "serve --threads 16": "serves the PostgreSQL store of the lines above",
+    "tokens are not moved": "a token for the PostgreSQL store of the lines above",
+    "creates the schema": "initialises the PostgreSQL store of the lines above",
+    "store export | supportctl store import -": "moves a store into the PostgreSQL one above",
 }
 
 

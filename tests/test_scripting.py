@@ -83,7 +83,7 @@ def test_global_options_after_the_subcommand(store):
     assert inline.stdout == before.stdout
 
 
-@pytest.mark.json_only("over http the identity is the token's")
+@pytest.mark.local_only("over http the identity is the token's")
 def test_after_the_subcommand_wins(store):
     mine = run("--user", "bob", "tickets", "list", "-o", "ids", "--user", "carol")
     assert (
@@ -91,7 +91,7 @@ def test_after_the_subcommand_wins(store):
     )
 
 
-@pytest.mark.json_only("--store and -v are about the local store")
+@pytest.mark.local_only("--store and -v are about the local store")
 def test_store_no_color_and_verbose_after_the_subcommand(store, tmp_path):
     missing = tmp_path / "nowhere"
     result = run("--user", "dana", "tickets", "list", "--store", str(missing), "-v", "--no-color")
@@ -178,7 +178,7 @@ def test_the_summary_counts_what_was_done(store):
     assert result.stderr.splitlines()[-1] == "closed 1, already closed 1, failed 1"
 
 
-@pytest.mark.json_only("the bar is drawn by the command, whatever the backend")
+@pytest.mark.local_only("the bar is drawn by the command, whatever the backend")
 def test_the_progress_bar_never_shares_a_line_with_a_confirmation(many, monkeypatch):
     import click._termui_impl
 
@@ -263,7 +263,7 @@ def test_sweep_rules_naming_escalated_or_reminding_non_pending_exit_2(store, arg
     assert result.stdout == ""
 
 
-@pytest.mark.json_only("configuration is read by the CLI itself")
+@pytest.mark.local_only("configuration is read by the CLI itself")
 def test_a_configured_rule_naming_escalated_is_a_configuration_error(store, isolated_home):
     config = isolated_home / "config" / "supportctl" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
@@ -343,7 +343,7 @@ def test_a_subject_over_250_characters_is_refused(store):
     assert ok.exit_code == 0, ok.stderr
 
 
-@pytest.mark.json_only("the table is drawn by the command, whatever the backend")
+@pytest.mark.local_only("the table is drawn by the command, whatever the backend")
 def test_a_terminal_table_shortens_long_subjects_machine_formats_keep_them(store, monkeypatch):
     from supportctl.cli.context import AppContext
 
@@ -494,7 +494,7 @@ def test_an_expected_date_in_the_past_is_refused(store):
     assert ok.exit_code == 0, ok.stderr
 
 
-@pytest.mark.json_only("store check is the local store's")
+@pytest.mark.json_only("damages the json store's files for store check to find")
 def test_an_emptied_store_json_is_rebuilt_by_repair(store):
     (store / "store.json").write_bytes(b"")
     assert run("--user", "bob", "tickets", "list").exit_code == 6
@@ -509,7 +509,7 @@ def test_an_emptied_store_json_is_rebuilt_by_repair(store):
     assert made.stdout.strip() == "1007"  # no id allocated twice
 
 
-@pytest.mark.json_only("store check is the local store's")
+@pytest.mark.json_only("damages the json store's files for store check to find")
 def test_repair_that_leaves_damage_does_not_suggest_repair_again(store):
     (store / "tickets" / "1004.json").write_text("{")
     result = run("store", "check", "--repair")
@@ -518,7 +518,7 @@ def test_repair_that_leaves_damage_does_not_suggest_repair_again(store):
     assert "--repair" not in result.stderr
 
 
-@pytest.mark.json_only("the message is the CLI's")
+@pytest.mark.local_only("the message is the CLI's")
 def test_a_refused_close_says_only_why(store):
     result = run("--user", "bob", "tickets", "close", "1001", "--reason", "spam")
     assert result.exit_code == 4
@@ -581,7 +581,7 @@ def test_the_reports_breaching_now_is_what_list_sla_breaching_lists(slas):
     )
 
 
-@pytest.mark.json_only("IDs are read by the CLI")
+@pytest.mark.local_only("IDs are read by the CLI")
 def test_ids_from_stdin_without_a_header_and_with_a_bom(store):
     plain = run("--user", "dana", "tickets", "update", "-", "--priority", "low", input="1004,foo\n")
     assert plain.exit_code == 0, plain.stderr
@@ -594,7 +594,7 @@ def test_ids_from_stdin_without_a_header_and_with_a_bom(store):
     assert shown["priority"] == "urgent"
 
 
-@pytest.mark.json_only("argv is parsed by the CLI")
+@pytest.mark.local_only("argv is parsed by the CLI")
 def test_global_options_between_a_group_and_its_command_and_odd_argv(store):
     before = run("--user", "dana", "tickets", "list", "-o", "ids").stdout
     assert run("tickets", "--user", "dana", "list", "-o", "ids").stdout == before
@@ -614,7 +614,7 @@ def test_malformed_urls_are_usage_errors_not_bugs(isolated_home, url):
     assert run("config", "set", "url", url).exit_code == 2
 
 
-@pytest.mark.json_only("configuration is read by the CLI itself")
+@pytest.mark.local_only("configuration is read by the CLI itself")
 def test_a_sweep_rule_a_sweep_may_not_run_fails_the_sweep_not_every_command(store, isolated_home):
     config = isolated_home / "config" / "supportctl" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)

@@ -108,13 +108,13 @@ def test_remind_posts_once_and_never_twice_in_a_row(aged):
     assert doc["messages"][-1]["body"] == REMINDER
     assert doc["status"] == "pending"
     # even once it is idle again, no second reminder follows the first
-    from supportctl.storage.jsonstore import JsonStore
+    from tests.conftest import open_store
 
     def age(t):
         t.updated_at = ago(days=8)
         return t
 
-    JsonStore(aged).update_ticket("3006", age)
+    open_store(aged).update_ticket("3006", age)
     again = sweep("--action", "remind", "--idle", "7d", "-o", "json").json()
     assert {o["ticket"]: o["result"] for o in again} == {"3006": "skipped", "3007": "skipped"}
     assert len(status(aged, "3006")["messages"]) == 1
@@ -176,18 +176,18 @@ def test_table_report_and_summary(aged):
     assert "sweep with rule builtin: 2 closed" in result.stderr
 
 
-@pytest.mark.json_only("the re-check is observed inside the store's lock")
+@pytest.mark.local_only("the re-check is observed inside the store's own transaction")
 def test_a_ticket_changed_during_the_sweep_is_rechecked_and_skipped(aged):
     from supportctl.api import BUILTIN_SWEEP_RULE
     from supportctl.service import LocalService
-    from supportctl.storage.jsonstore import JsonStore
+    from tests.conftest import open_store
 
-    store = JsonStore(aged)
+    store = open_store(aged)
     real_update = store.update_ticket
 
     def customer_replies_first(ticket_id, change):
         if ticket_id == "3001":
-            LocalService(JsonStore(aged), "bob").reply("3001", "Actually it broke again")
+            LocalService(open_store(aged), "bob").reply("3001", "Actually it broke again")
         return real_update(ticket_id, change)
 
     store.update_ticket = customer_replies_first  # type: ignore[method-assign]

@@ -209,13 +209,14 @@ def _root_options_end(args: list[str]) -> int:
 @click.option(
     "--backend",
     envvar="SUPPORTCTL_BACKEND",
-    help="Backend by name (json: the local store).",
+    help="Backend by name (json: the local store; postgres: a store in PostgreSQL).",
 )
 @click.option(
     "--store",
     envvar="SUPPORTCTL_STORE",
-    metavar="PATH",
-    help="Directory of the json store (default: $XDG_DATA_HOME/supportctl).",
+    metavar="DIR|URL",
+    help="The local store: a json store directory (default: $XDG_DATA_HOME/supportctl) "
+    "or a postgresql:// URL.",
 )
 @click.option("--url", envvar="SUPPORTCTL_URL", help="Base URL of the REST API.")
 @click.option(

@@ -13,8 +13,9 @@ from supportctl.cli.context import AppContext, pass_app
 @click.option(
     "--store",
     "store_path",
-    metavar="PATH",
-    help="The store to serve (default: as for every command).",
+    metavar="DIR|URL",
+    help="The store to serve: a json store directory or a postgresql:// URL "
+    "(default: as for every command).",
 )
 @click.option(
     "--config",
@@ -40,13 +41,15 @@ def serve(
     config_file: str | None,
     threads: int,
 ) -> None:
-    """Serve the REST API over a json store, so a team can share it.
+    """Serve the REST API over a local store (json or PostgreSQL), so a team can share it.
 
     Clients authenticate with tokens from `supportctl store token create USER` and use
     `--backend http --url http://HOST:PORT/api/v1`. One access-log line per request goes to
     stderr (never a token). SIGINT or SIGTERM stop accepting, let the requests in flight
     finish (up to 30 s), then stop. Runs on waitress; the same app is
-    `supportctl.server.wsgi:app` for any other WSGI server.
+    `supportctl.server.wsgi:app` for any other WSGI server. Over PostgreSQL the server
+    keeps a pool of up to --threads connections; several `serve` processes may share one
+    database. GET /api/v1/health answers 200 while the store answers, else 503.
 
     \b
     Example:
@@ -58,8 +61,13 @@ def serve(
     from supportctl.server.app import API_PREFIX, create_app
     from supportctl.server.serving import make_server, serve_until_signalled
 
-    path = Path(store_path).expanduser() if store_path else app.settings().store_path
-    api = create_app(path, config_path=config_file)
+    target: str | Path  # a directory, or a postgresql:// URL (the server tells them apart)
+    if store_path:
+        target = store_path
+    else:
+        settings = app.settings()
+        target = settings.store_url or settings.store_path
+    api = create_app(target, config_path=config_file, threads=threads)
     if api.triggers:
         app.note(f"{len(api.triggers)} trigger(s) from {api.config_path} route new tickets")
     try:
@@ -67,14 +75,18 @@ def serve(
     except OSError as exc:
         from supportctl.errors import Unavailable
 
+        api.close()
         raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     bound_host, bound_port = server.server_address[:2]
 
     def announce() -> None:
         app.note(
-            f"serving {path} on http://{bound_host}:{bound_port}{API_PREFIX} "
+            f"serving {api.location} on http://{bound_host}:{bound_port}{API_PREFIX} "
             "(Ctrl-C or SIGTERM stops)"
         )
 
-    serve_until_signalled(server, announce)
+    try:
+        serve_until_signalled(server, announce)
+    finally:
+        api.close()
     app.note("stopped")

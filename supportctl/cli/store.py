@@ -18,7 +18,7 @@ from supportctl.storage import admin
 
 @click.group()
 def store() -> None:
-    """Create, import, export and check the local json store."""
+    """Create, import, export and check the local store (json or PostgreSQL)."""
 
 
 def _summary(counts: dict[str, int]) -> str:

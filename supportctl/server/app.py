@@ -1,4 +1,4 @@
-"""The REST API of SPEC §7 as a WSGI application over a json store.
+"""The REST API of SPEC §7 as a WSGI application over a local store (json or PostgreSQL).
 
 Every request runs the same local service as the CLI (``supportctl.service``), as the user
 its bearer token belongs to, so the rules of SPEC §3 hold identically over HTTP.  Errors are
@@ -38,7 +38,9 @@ from supportctl.errors import (
 )
 from supportctl.service import LocalService
 from supportctl.storage import admin
+from supportctl.storage.base import Storage
 from supportctl.storage.jsonstore import JsonStore
+from supportctl.storage.pgurl import is_postgres_url
 from supportctl.timeutil import parse_ts
 
 API_PREFIX = "/api/v1"
@@ -214,14 +216,23 @@ class Api:
         *,
         log: Callable[[str], None] | None = None,
         config_path: Path | str | None = None,
+        threads: int = 8,
     ):
-        self.store_path = Path(store_path)
+        self.log = log or _log_line
+        self.lock_timeout = _lock_timeout()
+        self.store_url = str(store_path) if is_postgres_url(str(store_path)) else None
+        self.store_path = Path(store_path).expanduser() if self.store_url is None else None
         # Fails now, not at the first request, if there is no store. Kept for what the
         # server itself reads and writes: tokens (re-read only when they change) and
         # idempotency records; each request's changes go through its own service.
-        self.storage = JsonStore(self.store_path)
-        self.log = log or _log_line
-        self.lock_timeout = _lock_timeout()
+        self.storage: Storage
+        if self.store_url is not None:
+            from supportctl.storage.postgres import PostgresStore
+
+            # SPEC §12: one pool of connections, as many as requests served at once.
+            self.storage = PostgresStore.pooled(self.store_url, size=threads)
+        else:
+            self.storage = JsonStore(self.store_path)
         from supportctl.config import ConfigFile
         from supportctl.sla import SlaPolicy
 
@@ -358,8 +369,25 @@ class Api:
             count = len(failures)
         self.log(f"{address} authentication failed ({count} in the last {AUTH_WINDOW} s)")
 
+    @property
+    def location(self) -> str:
+        """The store as it may be shown (a URL without its password)."""
+        return self.storage.location
+
+    def open_store(self) -> Storage:
+        """A store handle for one request (its own pending idempotency record)."""
+        if self.store_path is None:
+            return self.storage.session()  # type: ignore[attr-defined]
+        return JsonStore(self.store_path, lock_timeout=self.lock_timeout)
+
+    def close(self) -> None:
+        """Release the store's connections (a PostgreSQL pool)."""
+        closing = getattr(self.storage, "close_pool", None)
+        if closing is not None:
+            closing()
+
     def service(self, request: Request) -> LocalService:
-        store = JsonStore(self.store_path, lock_timeout=self.lock_timeout)
+        store = self.open_store()
         if request.commit_key is not None:
             # The change this POST makes commits with a record of it, so that a retry after
             # a crash between the two is answered, not applied again.
@@ -490,8 +518,12 @@ class Api:
 def get_health(api: Api, request: Request) -> Response:
     """200 `{"status": "ok"}` when the store answers (it opens and its users read), else
     503 problem+json (raised as Unavailable)."""
-    store = JsonStore(api.store_path, lock_timeout=api.lock_timeout)
-    store.list_users()
+    store = api.open_store()
+    ping = getattr(store, "ping", None)
+    if ping is not None:
+        ping()  # the database answers
+    else:
+        store.list_users()
     return 200, {"status": "ok"}, {"Cache-Control": "no-store"}
 
 

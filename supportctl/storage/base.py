@@ -35,11 +35,13 @@ class Prefilter:
 
     The service still applies every rule exactly; a backend that ignores this is correct,
     only slower.  ``fields``: the field must equal one of the values.  ``mentions``: at
-    least one of these strings is a value somewhere in the summary.
+    least one of these strings is a value somewhere in the summary.  ``involves``: this
+    user is the requester, a cc user or the assignee (a store with those columns uses it).
     """
 
     fields: dict[str, frozenset[str]] = field(default_factory=dict)
     mentions: frozenset[str] | None = None
+    involves: str | None = None
 
 
 @dataclass

@@ -514,6 +514,18 @@ def sweep_rule_from_dict(doc: Any) -> SweepRule:
     """A rule as the REST API carries it (``SweepRule.to_dict``); UsageError when malformed."""
     if not isinstance(doc, dict):
         raise UsageError("each sweep rule must be an object")
+    known = {"name", "action", "idle_seconds", "statuses", "priorities", "types", "orgs", "groups"}
+    unknown = sorted(set(doc) - known)
+    if unknown:  # a filter this server does not know would widen the sweep: refused
+        raise UsageError(
+            f"unknown sweep rule field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+        )
+    for key in ("statuses", "priorities", "types", "orgs", "groups"):
+        value = doc.get(key)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+        ):
+            raise UsageError(f"sweep rule field {key!r} must be a list of strings")
     try:
         idle = timedelta(seconds=float(doc["idle_seconds"]))
         rule = SweepRule(

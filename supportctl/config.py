@@ -132,9 +132,14 @@ class ConfigFile:
 
     def banned_words(self, profile: str) -> tuple[str, ...]:
         """The profile's `banned_words` and those of the top-level [reply] table."""
-        words = [*self.profile(profile).get("banned_words", ())]
-        words += self.data.get("reply", {}).get("banned_words", ())
-        return tuple(dict.fromkeys(check_value("banned_words", words)))
+        words: list[str] = []
+        for value in (
+            self.profile(profile).get("banned_words"),
+            self.data.get("reply", {}).get("banned_words"),
+        ):
+            if value is not None:  # a list, or "word, a phrase" as `config set` takes it
+                words += check_value("banned_words", value)
+        return tuple(dict.fromkeys(words))
 
     def sweep_rules(self, *, build: bool = True) -> dict[str, Any]:
         """`[sweep.rules.NAME]` tables as SweepRules. Without ``build`` only their form is

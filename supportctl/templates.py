@@ -104,7 +104,11 @@ def load_all(directory: Path) -> list[Template]:
     """Every template of the directory, by name; a damaged one is an error naming it."""
     if not directory.is_dir():
         return []
-    return [parse(path) for path in sorted(directory.glob("*.md")) if path.is_file()]
+    return [
+        parse(path)
+        for path in sorted(directory.glob("*.md"))
+        if path.is_file() and _TEMPLATE_NAME.fullmatch(path.stem)
+    ]
 
 
 def load(directory: Path, name: str) -> Template:
@@ -112,7 +116,15 @@ def load(directory: Path, name: str) -> Template:
         raise UsageError(f"invalid template name {name!r}: letters, digits, '_', '-' or '.'")
     path = directory / f"{name}.md"
     if not path.is_file():
-        have = [p.stem for p in sorted(directory.glob("*.md"))] if directory.is_dir() else []
+        have = (
+            [
+                p.stem
+                for p in sorted(directory.glob("*.md"))
+                if p.is_file() and _TEMPLATE_NAME.fullmatch(p.stem)
+            ]
+            if directory.is_dir()
+            else []
+        )
         listing = f"templates there: {', '.join(have)}" if have else "there are none"
         raise NotFound(
             f"no template {name!r} in {directory}; {listing}",
@@ -130,7 +142,7 @@ def parse(path: Path) -> Template:
     except UnicodeDecodeError:
         raise UsageError(f"{where} is not valid UTF-8") from None
     meta: dict[str, Any] = {}
-    body = text.removeprefix("\ufeff")
+    body = text.removeprefix("\ufeff").replace("\r\n", "\n")
     lines = body.splitlines(keepends=True)
     if lines and lines[0].strip() == _FENCE:
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == _FENCE), None)
@@ -268,12 +280,12 @@ def _patterns(words: Iterable[str]) -> list[tuple[str, re.Pattern[str]]]:
 def find_banned(body: str, words: Iterable[str]) -> list[Banned]:
     """Each banned word or phrase found in ``body``, with its line (1-based): NFKC and
     case-insensitive (``ＢＡＤ`` is ``bad``), whole words only (``badge`` is not ``bad``)."""
-    patterns = _patterns(words)
+    folded = _fold(body)  # newlines survive folding: line numbers count them in the folded text
     found = []
-    for number, line in enumerate(body.splitlines(), 1):
-        folded = _fold(line)
-        found.extend(Banned(word, number) for word, pattern in patterns if pattern.search(folded))
-    return found
+    for word, pattern in _patterns(words):
+        for match in pattern.finditer(folded):
+            found.append(Banned(word, folded.count("\n", 0, match.start()) + 1))
+    return sorted(set(found), key=lambda b: (b.line, b.word))
 
 
 def mark_banned(body: str, words: Iterable[str]) -> str:

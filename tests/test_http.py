@@ -1200,3 +1200,40 @@ def test_an_answer_cut_off_mid_body_is_exit_6_not_a_traceback(store):
     assert result.exit_code == 6
     assert "sent an incomplete answer to GET /tickets" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_head_has_the_get_headers_and_no_body(store, live):
+    import socket
+
+    token = token_for(store, "bob")
+    with socket.create_connection(("127.0.0.1", live.port), timeout=5) as sock:
+        sock.sendall(
+            b"HEAD /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+            + b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        time.sleep(0.5)
+        answer = sock.recv(65536)
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 15" in head
+    assert rest.startswith(b"HTTP/1.1 200")  # the next answer, not the HEAD's body
+
+
+def test_expect_continue_over_the_limit_gets_413_not_100(store, live):
+    answer = _raw(
+        live,
+        b"POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 20000000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:60]
+    assert b"100 Continue" not in answer
+
+
+def test_the_server_refuses_sweep_rule_fields_it_does_not_know(store, live):
+    headers = {"Authorization": f"Bearer {token_for(store, 'dana')}"}
+    rule = {"action": "close", "idle_seconds": 0, "colour": "red"}
+    answer = requests.post(f"{live.url}/sweep", json={"rules": [rule]}, headers=headers, timeout=5)
+    assert answer.status_code == 400 and "colour" in answer.json()["detail"]
+    rule = {"action": "close", "idle_seconds": 0, "groups": "Tier 1"}
+    answer = requests.post(f"{live.url}/sweep", json={"rules": [rule]}, headers=headers, timeout=5)
+    assert answer.status_code == 400 and "list of strings" in answer.json()["detail"]

@@ -318,3 +318,30 @@ def test_actions_refused_after_the_reply(store, backend):
     else:
         assert bodies[-1] == "Handed over"
         assert "replied to ticket 1001, but its actions failed" in result.stderr
+
+
+def test_review_findings_on_replies(store):
+    # a phrase wrapped onto two lines is still found, on the line it starts
+    assert [(b.word, b.line) for b in templates.find_banned("a bad\nidea", ["bad idea"])] == [
+        ("bad idea", 1)
+    ]
+    # banned_words as one comma-separated string in the file, as `config set` takes it
+    set_config('[reply]\nbanned_words = "darn, heck"\n')
+    refused = run("--user", "dana", "tickets", "reply", "1001", "-m", "oh heck")
+    assert refused.exit_code == 2 and "'heck' (line 1)" in refused.stderr
+    # IDs and the body cannot both come from standard input
+    both = run("--user", "dana", "tickets", "reply", "-", "--body-file", "-", input="1001\n")
+    assert both.exit_code == 2 and "reads the ticket IDs from standard input" in both.stderr
+    # a customer's internal note is refused before the preview, as before sending
+    note = run("--user", "bob", "tickets", "reply", "1001", "-m", "x", "--internal", "--preview")
+    assert note.exit_code == 4
+    # a preview of a reply to a closed ticket says it would not be sent
+    closed = run("--user", "dana", "tickets", "reply", "1006", "-m", "hello", "--preview")
+    assert closed.exit_code == 0 and "Not sent: ticket 1006 is closed" in closed.stdout
+    # a CRLF template sends no carriage returns; unusable file names are not listed
+    write_template("crlf", "Hello\r\nbye\r\n")
+    write_template(".draft", "x")
+    names = [t["name"] for t in run("templates", "list", "-o", "json").json()]
+    assert ".draft" not in names and "crlf" in names
+    assert run("--user", "dana", "tickets", "reply", "1001", "--template", "crlf").exit_code == 0
+    assert ticket_doc(store, "1001")["messages"][-1]["body"] == "Hello\nbye"

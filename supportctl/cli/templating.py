@@ -160,6 +160,11 @@ def preview(
     if draft.banned:
         listing = ", ".join(f"{b.word!r} (line {b.line})" for b in draft.banned)
         lines.append(f"Banned words: {listing} — not sent without --allow-banned")
+    if ticket.status == "closed":
+        lines.append(
+            f"Not sent: ticket {ticket.id} is closed (a reply would exit 5; open a new ticket "
+            "that references it)"
+        )
     return "\n".join(lines) + "\n"
 
 

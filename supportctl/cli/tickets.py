@@ -427,6 +427,7 @@ def reply(
     from supportctl.cli.inputs import read_body, read_ids
     from supportctl.cli.templating import Drafts, load_template, refuse_actions_for_customers
     from supportctl.cli.templating import preview as draw_preview
+    from supportctl.errors import PermissionDenied, UsageError
 
     service = app.service("tickets reply")
     _json_allowed(app, fmt, "tickets reply")
@@ -436,6 +437,15 @@ def reply(
         templates.check_known(template, values)
         internal = internal or template.internal
         refuse_actions_for_customers(service, template)
+    if ids == ("-",) and (
+        body_file == "-" or (message is None and body_file is None and template is None)
+    ):
+        raise UsageError(
+            "`-` reads the ticket IDs from standard input: give the body with -m or "
+            "--body-file FILE (or a --template)"
+        )
+    if internal and not service.actor.is_agent:
+        raise PermissionDenied("internal notes are for agents only")
     targets = read_ids(ids)
     if template is not None and message is None and body_file is None:
         body = ""  # the template is the message

@@ -287,7 +287,8 @@ class Api:
         header_list += [(k, v) for k, v in headers.items()]
         start_response(f"{status} {STATUS_TEXT.get(status, 'Unknown')}", header_list)
         self._access_log(environ, request, status, len(payload), started)
-        return [payload]
+        # HEAD: the GET's headers (Content-Length included), never its body (RFC 9110 §9.3.2)
+        return [b""] if request.method == "HEAD" else [payload]
 
     def _dispatch(self, request: Request) -> Response:
         request.body  # noqa: B018 -- read now: over the limit is 413 before authentication

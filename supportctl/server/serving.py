@@ -66,6 +66,14 @@ class _Parser(HTTPRequestParser):
         if self.chunked:
             self.body_rcv = _Chunks(self.body_rcv.buf)
 
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.error is not None:
+            # A refused request (e.g. Content-Length over the limit) gets its error now,
+            # never "100 Continue" inviting the client to send the body first.
+            self.expect_continue = False
+        return consumed
+
 
 class _ProblemTask(ErrorTask):
     """Waitress's own refusals (400, 413, 431, 501) as problem+json, logged once each."""
@@ -154,7 +162,8 @@ class Server(TcpWSGIServer):
                     break
                 wasyncore.loop(timeout=0.05, map=self._map, use_poll=True, count=1)
         finally:
-            self.task_dispatcher.shutdown(cancel_pending=True, timeout=DRAIN_TIMEOUT)
+            # The drain above waited for the requests in flight; this only stops idle threads.
+            self.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
             wasyncore.close_all(self._map)
             self._stopped.set()
 

@@ -496,16 +496,17 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
 # -- org view -----------------------------------------------------------------------------------
 
 
+def _printable_contact(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return printable(value) if isinstance(value, str) else value
+    return {f: printable(x) if isinstance(x, str) else x for f, x in value.items()}
+
+
 def _printable_org(org: Any) -> Any:
     from dataclasses import replace
 
-    team = {
-        k: printable(v) if isinstance(v, str) else v for k, v in (org.account_team or {}).items()
-    }
-    billing = {
-        k: ({f: printable(x) if isinstance(x, str) else x for f, x in c.items()} if c else c)
-        for k, c in (org.billing or {}).items()
-    }
+    team = {k: _printable_contact(v) for k, v in (org.account_team or {}).items()}
+    billing = {k: _printable_contact(c) for k, c in (org.billing or {}).items()}
     return replace(
         org,
         name=printable(org.name),
@@ -514,6 +515,41 @@ def _printable_org(org: Any) -> Any:
         account_team=team,
         billing=billing,
     )
+
+
+def contact_line(contact: Any, *, updated: bool = False) -> str:
+    """A contact (SPEC §2) on one line: ``Name <email> (updated …)``, ``-`` for none."""
+    if not contact:
+        return "-"
+    if isinstance(contact, str):  # a bare name (stores before contacts)
+        return contact
+    text = contact.get("name") or "-"
+    if contact.get("email"):
+        text += f" <{contact['email']}>"
+    if updated:
+        text += f" (updated {local_display(contact.get('updated_at')) or 'unknown'})"
+    return text
+
+
+ACCOUNT_TEAM_LABELS = (
+    ("success_manager", "Customer success manager"),
+    ("account_executive", "Account executive"),
+    ("technical_account_manager", "Technical account manager"),
+)
+BILLING_LABELS = (("primary_contact", "Primary contact"), ("billing_contact", "Billing contact"))
+
+
+def billing_lines(org: Any) -> list[str]:
+    """The billing contacts with their update times, and when they were last confirmed."""
+    billing = org.billing or {}
+    lines = [
+        f"  {label + ':':<28}{contact_line(billing.get(key), updated=True)}"
+        for key, label in BILLING_LABELS
+    ]
+    confirmed = local_display(billing.get("confirmed_at")) or "never"
+    lines.append(f"  {'Confirmed:':<28}{confirmed}")
+    lines.append(f"  {'Renewal date:':<28}{org.renewal_date or '-'}")
+    return lines
 
 
 def _printable_view_users(view: Any) -> Any:
@@ -535,25 +571,9 @@ def render_org(view: Any, style: Any) -> str:
     lines += [f"Data centre:  {org.data_center or '-'}", f"Package:      {org.package or '-'}"]
     team = org.account_team or {}
     lines += ["", style("Account team", bold=True)]
-    for key, label in (
-        ("success_manager", "Customer success manager"),
-        ("account_executive", "Account executive"),
-        ("technical_account_manager", "Technical account manager"),
-    ):
-        lines.append(f"  {label + ':':<28}{team.get(key) or '-'}")  # labels are ASCII
-    lines += ["", style("Billing contacts", bold=True)]
-    for key, label in (
-        ("primary_contact", "Primary contact"),
-        ("billing_contact", "Billing contact"),
-    ):
-        contact = (org.billing or {}).get(key)
-        if contact:
-            updated = local_display(contact.get("updated_at")) or "unknown"
-            lines.append(
-                f"  {label + ':':<28}{contact['name']} <{contact['email']}> (updated {updated})"
-            )
-        else:
-            lines.append(f"  {label + ':':<28}-")
+    for key, label in ACCOUNT_TEAM_LABELS:  # labels are ASCII
+        lines.append(f"  {label + ':':<28}{contact_line(team.get(key))}")
+    lines += ["", style("Billing contacts", bold=True), *billing_lines(org)]
     lines += ["", style(f"Users ({len(view.users)})", bold=True)]
     users = [
         [u.username, u.role, u.name, f"<{u.email}>", "FedRAMP" if u.fedramp else None]

@@ -274,7 +274,9 @@ PNG = bytes.fromhex(
 def test_attachments_come_back_byte_for_byte_whatever_their_encoding(cli, tmp_path):
     """RT re-encodes text parts from a charset it guesses; files go as octet-stream."""
     files = {
-        "sjis.txt": "日本語のログです。エラーが発生しました。原因を調べています".encode("shift_jis")[:50],
+        "sjis.txt": "日本語のログです。エラーが発生しました。原因を調べています".encode(
+            "shift_jis"
+        )[:50],
         "utf16.txt": "\ufeffUTF-16 with a BOM: ünïcödé".encode("utf-16-le"),
         "latin1.csv": "name;city\nJosé;Münster\n".encode("latin-1"),
         "nul.txt": b"before\x00after\n",

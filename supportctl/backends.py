@@ -47,7 +47,16 @@ PROXY_COMMANDS = frozenset({"proxy-access show", "proxy-access toggle"})
 STORE_COMMANDS = frozenset(
     {"store init", "store import", "store export", "store check", "store token"}
 )
-SERVICE_COMMANDS = TICKET_COMMANDS | ESCALATION_COMMANDS | PROXY_COMMANDS | {"org view", "report"}
+ACCOUNT_COMMANDS = frozenset(
+    {"me", "me support-access", "org billing show", "org billing set", "org billing confirm"}
+)
+SERVICE_COMMANDS = (
+    TICKET_COMMANDS
+    | ESCALATION_COMMANDS
+    | PROXY_COMMANDS
+    | ACCOUNT_COMMANDS
+    | {"org view", "report"}
+)
 
 
 @dataclass(frozen=True)

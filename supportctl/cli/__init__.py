@@ -43,6 +43,7 @@ LAZY_COMMANDS = {
     "escalations": ("supportctl.cli.escalations", "escalations"),
     "proxy-access": ("supportctl.cli.proxy", "proxy_access"),
     "org": ("supportctl.cli.org", "org"),
+    "me": ("supportctl.cli.me", "me"),
     "report": ("supportctl.cli.report", "report"),
     "store": ("supportctl.cli.store", "store"),
     "config": ("supportctl.cli.config", "config"),

@@ -639,11 +639,17 @@ def render_me(view: Any, style: Any, fedramp_note: str) -> str:
         ("User type", user.role),
         ("Data centre", org.data_center or "-"),
         ("FedRAMP", "yes" if user.fedramp else "no"),
-        ("Proxy login access", "on" if user.support_access else "off"),
+        (
+            "Proxy login access",
+            "- (a customer's setting)"
+            if user.role == "agent"
+            else ("on" if user.support_access else "off"),
+        ),
     ]
     lines = [style(f"{printable(user.name)} ({printable(user.username)})", bold=True)]
     lines += [f"  {label + ':':<28}{value}" for label, value in rows[1:]]
-    lines.append(f"  {'':<28}(the account default; a ticket's own setting wins)")
+    if user.role != "agent":
+        lines.append(f"  {'':<28}(the account default; a ticket's own setting wins)")
     lines += ["", style("Account team", bold=True)]
     if view.account_team is not None:
         team = {k: _printable_contact(v) for k, v in view.account_team.items()}

@@ -335,3 +335,9 @@ def test_the_demo_org_shows_the_notice_to_its_admin():
     view = run("org", "view")
     assert view.exit_code == 0 and "please check the billing contacts" in view.stderr
     assert "please check" not in run("--user", "ben", "org", "view").stderr
+
+
+def test_me_help_documents_the_exit_codes_and_agents_have_no_proxy_default(store):
+    assert "Exit codes:" in run("me", "--help").stdout
+    out = run("--user", "dana", "me").stdout
+    assert "Proxy login access:         - (a customer's setting)" in out

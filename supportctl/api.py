@@ -18,6 +18,7 @@ the sweep loop.
 from __future__ import annotations
 
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -139,6 +140,8 @@ class OrgView:
     users: list[User]
     ticket_counts: dict[str, int] = field(default_factory=dict)
     open_escalations: list[Escalation] = field(default_factory=list)
+    #: Full view: whether the billing contacts are due for confirmation (SPEC §14).
+    confirm_due: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """SPEC §9: ``{org, users, ticket_counts, open_escalations}``, or for users
@@ -155,6 +158,86 @@ class OrgView:
             "users": [u.to_dict() for u in self.users],
             "ticket_counts": self.ticket_counts,
             "open_escalations": [e.to_dict() for e in self.open_escalations],
+            "confirm_due": self.confirm_due,
+        }
+
+
+# -- account pages (SPEC §14; seed 002) ---------------------------------------------------------
+
+#: Days before the renewal from which brand admins are asked to confirm the billing contacts.
+RENEWAL_NOTICE_DAYS = 150
+BILLING_KINDS = {"primary": "primary_contact", "billing": "billing_contact"}
+_EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;.]+(\.[^@\s<>,;.]+)+")
+FEDRAMP_CONTACTS = (
+    "contact details of brand admins are not shown to FedRAMP users (for security reasons); "
+    "ask your organisation how to reach them"
+)
+
+
+def confirm_due(org: Org, today: date) -> bool:
+    """SPEC §14: the renewal is within RENEWAL_NOTICE_DAYS days and the billing contacts were
+    not confirmed since RENEWAL_NOTICE_DAYS days before it."""
+    if not org.renewal_date:
+        return False
+    renewal = date.fromisoformat(org.renewal_date)
+    window = timedelta(days=RENEWAL_NOTICE_DAYS)
+    if not today <= renewal <= today + window:
+        return False
+    confirmed = (org.billing or {}).get("confirmed_at")
+    return confirmed is None or confirmed[:10] < (renewal - window).isoformat()
+
+
+def check_contact(name: str, email: str) -> tuple[str, str]:
+    """A billing contact as `org billing set` takes it: a name and an address that looks
+    like one (exit 2 otherwise)."""
+    name, email = (name or "").strip(), (email or "").strip()
+    if not name:
+        raise UsageError("--name must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name + email):
+        raise UsageError("--name and --email must not contain control characters")
+    if len(name) > 200:
+        raise UsageError("--name is at most 200 characters")
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise UsageError(
+            f"--email {email!r} does not look like an email address (name@example.com)"
+        )
+    return name, email
+
+
+@dataclass
+class MeView:
+    """What `me` shows (SPEC §14): the caller, their org, and who to talk to."""
+
+    user: User
+    org: Org
+    account_team: dict[str, Any] | None = None  # brand admins and agents
+    admins: list[dict[str, Any]] | None = None  # plain users; both None for FedRAMP users
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": self.user.to_dict(),
+            "org": {"id": self.org.id, "name": self.org.name, "data_center": self.org.data_center},
+            "account_team": self.account_team,
+            "admins": self.admins,
+        }
+
+
+@dataclass
+class BillingView:
+    """What `org billing show` shows: the org's billing contacts and the renewal notice."""
+
+    org: Org
+    confirm_due: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        billing = self.org.billing or {}
+        return {
+            "org": self.org.id,
+            "renewal_date": self.org.renewal_date,
+            "primary_contact": billing.get("primary_contact"),
+            "billing_contact": billing.get("billing_contact"),
+            "confirmed_at": billing.get("confirmed_at"),
+            "confirm_due": self.confirm_due,
         }
 
 
@@ -895,6 +978,30 @@ class TicketService(ABC):
     # -- organisations, sweeps, reports ------------------------------------------------------
     @abstractmethod
     def org_view(self, org_id: str | None = None) -> OrgView: ...
+
+    # -- account pages (SPEC §14): not abstract, a remote without them is refused by the
+    # registry before it is built (rt) ---------------------------------------------------------
+    def me(self) -> MeView:
+        """The caller's profile, org and contacts (`me`)."""
+        raise unsupported("me", type(self).__name__)
+
+    def set_support_access(self, value: bool) -> tuple[User, bool]:
+        """Set the caller's account-level proxy login default; returns (user, changed)."""
+        raise unsupported("me support-access", type(self).__name__)
+
+    def billing(self, org_id: str | None = None) -> BillingView:
+        """The org's billing contacts (its brand admins only)."""
+        raise unsupported("org billing show", type(self).__name__)
+
+    def set_billing_contact(
+        self, kind: str, name: str, email: str, org_id: str | None = None
+    ) -> tuple[BillingView, bool]:
+        """Set the primary or billing contact (``kind``: primary|billing); (view, changed)."""
+        raise unsupported("org billing set", type(self).__name__)
+
+    def confirm_billing(self, org_id: str | None = None) -> BillingView:
+        """Record that a brand admin confirmed the billing contacts (``confirmed_at``)."""
+        raise unsupported("org billing confirm", type(self).__name__)
 
     @abstractmethod
     def sweep(

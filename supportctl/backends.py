@@ -49,11 +49,15 @@ STORE_COMMANDS = frozenset(
 )
 #: Triggers route tickets as they are created (SPEC §13): the local backends and the server.
 TRIGGER_COMMANDS = frozenset({"triggers list", "triggers test", "triggers run"})
+ACCOUNT_COMMANDS = frozenset(
+    {"me", "me support-access", "org billing show", "org billing set", "org billing confirm"}
+)
 SERVICE_COMMANDS = (
     TICKET_COMMANDS
     | ESCALATION_COMMANDS
     | PROXY_COMMANDS
     | TRIGGER_COMMANDS
+    | ACCOUNT_COMMANDS
     | {"org view", "report"}
 )
 

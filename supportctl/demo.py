@@ -87,8 +87,18 @@ def _orgs(now: datetime) -> list[dict[str, Any]]:
     def ago(days: int) -> datetime:
         return now - timedelta(days=days)
 
-    def team(sm: str | None, ae: str | None, tam: str | None) -> dict[str, str | None]:
-        return {"success_manager": sm, "account_executive": ae, "technical_account_manager": tam}
+    def team(*names: str | None) -> dict[str, dict[str, str] | None]:
+        """The account team as contacts (SPEC §2): people of the support vendor."""
+        keys = ("success_manager", "account_executive", "technical_account_manager")
+        return {
+            key: _contact(name, f"{name.lower().replace(' ', '.')}@support.example", ago(300))
+            if name
+            else None
+            for key, name in zip(keys, names, strict=True)
+        }
+
+    def renews(days: int) -> str:
+        return (now + timedelta(days=days)).date().isoformat()
 
     return [
         {
@@ -96,12 +106,15 @@ def _orgs(now: datetime) -> list[dict[str, Any]]:
             "name": "Acme Corp",
             "data_center": "US-1 (Washington DC)",
             "package": "CX Enterprise",
+            # Within 150 days and never confirmed: admins see the renewal notice (SPEC §14).
+            "renewal_date": renews(70),
             "account_team": team("Rachel Kim", "Tom Alvarez", "Hiro Tanaka"),
             "billing": {
                 "primary_contact": _contact(
                     "Alice Nakamura", "alice.nakamura@acme.example", ago(95)
                 ),
                 "billing_contact": _contact("Greg Hall", "accounts.payable@acme.example", ago(410)),
+                "confirmed_at": None,
             },
         },
         {
@@ -109,10 +122,12 @@ def _orgs(now: datetime) -> list[dict[str, Any]]:
             "name": "Globex Corporation",
             "data_center": "EU-1 (Frankfurt)",
             "package": "CX Professional",
+            "renewal_date": renews(290),
             "account_team": team("Lena Fischer", "Marco Rossi", None),
             "billing": {
                 "primary_contact": _contact("Gary Oldham", "gary.oldham@globex.example", ago(200)),
                 "billing_contact": None,
+                "confirmed_at": format_ts(ago(200)),
             },
         },
         {

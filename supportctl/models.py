@@ -540,15 +540,46 @@ def _groups(value: Any) -> list[str]:
     return list(dict.fromkeys(value))
 
 
+ACCOUNT_TEAM = ("success_manager", "account_executive", "technical_account_manager")
+BILLING_CONTACTS = ("primary_contact", "billing_contact")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def contact(value: Any) -> dict[str, Any] | None:
+    """A contact as stored (SPEC §2): ``{name, email, updated_at}`` or None; a bare name
+    (what older stores and import lines hold) is a name-only contact."""
+    if isinstance(value, str):
+        return {"name": value, "email": None, "updated_at": None}
+    return value
+
+
 def _contact(value: Any, name: str) -> dict[str, Any] | None:
+    value = contact(value)
     if value is None:
         return None
     _obj(value, name)
+    unknown = sorted(set(value) - {"name", "email", "updated_at"})
+    if unknown:
+        raise ValueError(f"unknown {name} field(s): {', '.join(unknown)}")
     return {
-        "name": _str(_req(value, "name"), f"{name}.name"),
-        "email": _str(_req(value, "email"), f"{name}.email"),
+        "name": _str(value.get("name"), f"{name}.name", nonempty=True),
+        "email": _str(value.get("email"), f"{name}.email", nullable=True),
         "updated_at": _ts(value.get("updated_at"), f"{name}.updated_at", nullable=True),
     }
+
+
+def _date(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError(f"field {name!r} must be a date YYYY-MM-DD (got {value!r})")
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"field {name!r} must be a date YYYY-MM-DD (got {value!r})") from None
+    return value
 
 
 @dataclass
@@ -557,6 +588,7 @@ class Org:
     name: str
     data_center: str = ""
     package: str = ""
+    renewal_date: str | None = None
     account_team: dict[str, Any] = field(default_factory=dict)
     billing: dict[str, Any] = field(default_factory=dict)
 
@@ -566,7 +598,12 @@ class Org:
     @classmethod
     def from_dict(cls, data: dict[str, Any], validate: bool = True) -> Org:
         if not validate:
-            return cls(**data)
+            org = cls(**data)
+            # A bare name where a contact belongs (stores before contacts): a contact.
+            team = org.account_team or {}
+            if any(isinstance(v, str) for v in team.values()):
+                org.account_team = {k: contact(v) for k, v in team.items()}
+            return org
         _obj(data, "org")
         _check_unknown(data, cls, "org")
         org_id = _str(_req(data, "id"), "id", nonempty=True)
@@ -574,18 +611,25 @@ class Org:
             raise ValueError(f"field 'id' has characters not allowed (got {org_id!r})")
         team = _obj(data.get("account_team", {}), "account_team")
         billing = _obj(data.get("billing", {}), "billing")
+        unknown = sorted(set(team) - set(ACCOUNT_TEAM)) + sorted(
+            set(billing) - {*BILLING_CONTACTS, "confirmed_at"}
+        )
+        if unknown:
+            raise ValueError(f"unknown account_team/billing field(s): {', '.join(unknown)}")
         return cls(
             id=org_id,
             name=_str(_req(data, "name"), "name", nonempty=True),
             data_center=_str(data.get("data_center", ""), "data_center"),
             package=_str(data.get("package", ""), "package"),
+            renewal_date=_date(data.get("renewal_date"), "renewal_date"),
             account_team={
-                key: _str(team.get(key), f"account_team.{key}", nullable=True)
-                for key in ("success_manager", "account_executive", "technical_account_manager")
+                key: _contact(team.get(key), f"account_team.{key}") for key in ACCOUNT_TEAM
             },
             billing={
-                key: _contact(billing.get(key), f"billing.{key}")
-                for key in ("primary_contact", "billing_contact")
+                **{key: _contact(billing.get(key), f"billing.{key}") for key in BILLING_CONTACTS},
+                "confirmed_at": _ts(
+                    billing.get("confirmed_at"), "billing.confirmed_at", nullable=True
+                ),
             },
         )
 

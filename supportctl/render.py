@@ -522,16 +522,17 @@ def render_escalation_progress(esc: Any, style: Any) -> list[str]:
 # -- org view -----------------------------------------------------------------------------------
 
 
+def _printable_contact(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return printable(value) if isinstance(value, str) else value
+    return {f: printable(x) if isinstance(x, str) else x for f, x in value.items()}
+
+
 def _printable_org(org: Any) -> Any:
     from dataclasses import replace
 
-    team = {
-        k: printable(v) if isinstance(v, str) else v for k, v in (org.account_team or {}).items()
-    }
-    billing = {
-        k: ({f: printable(x) if isinstance(x, str) else x for f, x in c.items()} if c else c)
-        for k, c in (org.billing or {}).items()
-    }
+    team = {k: _printable_contact(v) for k, v in (org.account_team or {}).items()}
+    billing = {k: _printable_contact(c) for k, c in (org.billing or {}).items()}
     return replace(
         org,
         name=printable(org.name),
@@ -542,10 +543,48 @@ def _printable_org(org: Any) -> Any:
     )
 
 
+def contact_line(contact: Any, *, updated: bool = False) -> str:
+    """A contact (SPEC §2) on one line: ``Name <email> (updated …)``, ``-`` for none."""
+    if not contact:
+        return "-"
+    if isinstance(contact, str):  # a bare name (stores before contacts)
+        return contact
+    text = contact.get("name") or "-"
+    if contact.get("email"):
+        text += f" <{contact['email']}>"
+    if updated:
+        text += f" (updated {local_display(contact.get('updated_at')) or 'unknown'})"
+    return text
+
+
+ACCOUNT_TEAM_LABELS = (
+    ("success_manager", "Customer success manager"),
+    ("account_executive", "Account executive"),
+    ("technical_account_manager", "Technical account manager"),
+)
+BILLING_LABELS = (("primary_contact", "Primary contact"), ("billing_contact", "Billing contact"))
+
+
+def billing_lines(org: Any) -> list[str]:
+    """The billing contacts with their update times, and when they were last confirmed."""
+    billing = org.billing or {}
+    lines = [
+        f"  {label + ':':<28}{contact_line(billing.get(key), updated=True)}"
+        for key, label in BILLING_LABELS
+    ]
+    confirmed = local_display(billing.get("confirmed_at")) or "never"
+    lines.append(f"  {'Confirmed:':<28}{confirmed}")
+    lines.append(f"  {'Renewal date:':<28}{org.renewal_date or '-'}")
+    return lines
+
+
 def _printable_view_users(view: Any) -> Any:
     from dataclasses import replace
 
-    users = [replace(u, name=printable(u.name), email=printable(u.email)) for u in view.users]
+    users = [
+        replace(u, name=printable(u.name), email=printable(u.email) if u.email else u.email)
+        for u in view.users
+    ]
     return replace(view, users=users)
 
 
@@ -556,33 +595,26 @@ def render_org(view: Any, style: Any) -> str:
     lines = [style(f"{org.name} ({org.id})", bold=True)]
     if not view.full:
         lines += ["", "Brand admins (ask them about your organisation's account):"]
-        lines += [f"  {u.name} <{u.email}> ({u.username})" for u in view.users] or ["  none"]
+        lines += [
+            f"  {u.name} <{u.email}> ({u.username})" if u.email else f"  {u.name} ({u.username})"
+            for u in view.users
+        ] or ["  none"]
         return "\n".join(lines) + "\n"
     lines += [f"Data centre:  {org.data_center or '-'}", f"Package:      {org.package or '-'}"]
     team = org.account_team or {}
     lines += ["", style("Account team", bold=True)]
-    for key, label in (
-        ("success_manager", "Customer success manager"),
-        ("account_executive", "Account executive"),
-        ("technical_account_manager", "Technical account manager"),
-    ):
-        lines.append(f"  {label + ':':<28}{team.get(key) or '-'}")  # labels are ASCII
-    lines += ["", style("Billing contacts", bold=True)]
-    for key, label in (
-        ("primary_contact", "Primary contact"),
-        ("billing_contact", "Billing contact"),
-    ):
-        contact = (org.billing or {}).get(key)
-        if contact:
-            updated = local_display(contact.get("updated_at")) or "unknown"
-            lines.append(
-                f"  {label + ':':<28}{contact['name']} <{contact['email']}> (updated {updated})"
-            )
-        else:
-            lines.append(f"  {label + ':':<28}-")
+    for key, label in ACCOUNT_TEAM_LABELS:  # labels are ASCII
+        lines.append(f"  {label + ':':<28}{contact_line(team.get(key))}")
+    lines += ["", style("Billing contacts", bold=True), *billing_lines(org)]
     lines += ["", style(f"Users ({len(view.users)})", bold=True)]
     users = [
-        [u.username, u.role, u.name, f"<{u.email}>", "FedRAMP" if u.fedramp else None]
+        [
+            u.username,
+            u.role,
+            u.name,
+            f"<{u.email}>" if u.email else "(not shown)",
+            "FedRAMP" if u.fedramp else None,
+        ]
         for u in view.users
     ]
     if users:  # aligned by display width, whatever the names' script
@@ -596,4 +628,66 @@ def render_org(view: Any, style: Any) -> str:
             f", expected {esc.expected_resolution} (estimate)" if esc.expected_resolution else ""
         )
         lines.append(f"  {esc.id}  ticket {esc.ticket_id}  {esc.stage.replace('_', ' ')}{expected}")
+    return "\n".join(lines) + "\n"
+
+
+# -- account pages (SPEC §14) -------------------------------------------------------------------
+
+
+def renewal_notice(org: Any) -> str:
+    """The notice of SPEC §14 for brand admins, on stderr."""
+    return (
+        f"Your contract renews on {printable(org.renewal_date or '')}: please check the billing "
+        "contacts. If they are right, confirm them with `supportctl org billing confirm`; "
+        "if not, edit them with `supportctl org billing set primary|billing --name NAME "
+        "--email ADDRESS`."
+    )
+
+
+def render_billing(view: Any, style: Any) -> str:
+    """`org billing show` as text."""
+    org = _printable_org(view.org)
+    lines = [style(f"Billing contacts of {org.id}", bold=True), *billing_lines(org)]
+    if view.confirm_due:
+        lines.append(f"  {'Confirmation due:':<28}yes (before the renewal)")
+    return "\n".join(lines) + "\n"
+
+
+def render_me(view: Any, style: Any, fedramp_note: str) -> str:
+    """`me` as text: the profile, then the account team, the brand admins, or neither."""
+    user = view.user
+    org = _printable_org(view.org)
+    rows = [
+        ("Name", printable(user.name)),
+        ("Email", printable(user.email or "-")),
+        ("Username", printable(user.username)),
+        ("Org ID", f"{org.id} ({org.name})" if org.name and org.name != org.id else org.id),
+        ("User type", user.role),
+        ("Data centre", org.data_center or "-"),
+        ("FedRAMP", "yes" if user.fedramp else "no"),
+        (
+            "Proxy login access",
+            "- (a customer's setting)"
+            if user.role == "agent"
+            else ("on" if user.support_access else "off"),
+        ),
+    ]
+    lines = [style(f"{printable(user.name)} ({printable(user.username)})", bold=True)]
+    lines += [f"  {label + ':':<28}{value}" for label, value in rows[1:]]
+    if user.role != "agent":
+        lines.append(f"  {'':<28}(the account default; a ticket's own setting wins)")
+    lines += ["", style("Account team", bold=True)]
+    if view.account_team is not None:
+        team = {k: _printable_contact(v) for k, v in view.account_team.items()}
+        for key, label in ACCOUNT_TEAM_LABELS:
+            lines.append(f"  {label + ':':<28}{contact_line(team.get(key))}")
+    elif view.admins is not None:
+        lines.append("  Brand admins (ask them about your organisation's account):")
+        for admin in view.admins:
+            name, email = printable(admin["name"]), printable(admin.get("email") or "")
+            lines.append(f"    {name} <{email}> ({printable(admin['username'])})")
+        if not view.admins:
+            lines.append("    none")
+    else:
+        lines.append(f"  {fedramp_note[0].upper()}{fedramp_note[1:]}.")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from supportctl.api import (
+    BILLING_KINDS,
     BUSY_STATUSES,
     FEDRAMP_REFUSAL,
     HISTORY_SIZE,
@@ -23,7 +24,9 @@ from supportctl.api import (
     SCOPES,
     SWEEP_ESCALATED,
     SWEEP_RESULTS,
+    BillingView,
     ListResult,
+    MeView,
     NewAttachment,
     OrgView,
     ProxyEntry,
@@ -38,8 +41,10 @@ from supportctl.api import (
     TriggerOutcome,
     check_attachments,
     check_body,
+    check_contact,
     check_date,
     check_query,
+    confirm_due,
     content_type_of,
     etag,
     merge_tags,
@@ -66,6 +71,7 @@ from supportctl.models import (
     Escalation,
     Event,
     Message,
+    Org,
     Ticket,
     User,
     id_sort_key,
@@ -1094,6 +1100,8 @@ class LocalService(TicketService):
         if org is None:
             raise NotFound(f"org {org_id} not found")
         members = [u for u in self.storage.list_users() if u.org == org_id]
+        if actor.fedramp:  # no brand admin's contact details, anywhere (SPEC §14; 002)
+            org, members = _without_admin_contacts(org, members)
         admins = [u for u in members if u.is_admin]
         if actor.role == "user":
             return OrgView(org=org, full=False, users=admins)
@@ -1111,7 +1119,93 @@ class LocalService(TicketService):
             ),
             key=lambda e: e.id,
         )
-        return OrgView(org, True, members, counts, open_escalations)
+        # It asks the viewer to act, so it is for the org's brand admins only (SPEC §14).
+        due = actor.is_admin and confirm_due(org, self.clock().date())
+        return OrgView(org, True, members, counts, open_escalations, confirm_due=due)
+
+    # -- account pages (SPEC §14; seed 002) ---------------------------------------------------
+    def me(self) -> MeView:
+        actor = self.actor
+        org = self.storage.get_org(actor.org) or Org(id=actor.org, name=actor.org)
+        if actor.fedramp:
+            return MeView(actor, org)
+        if actor.role == "user":
+            admins = [
+                {"username": u.username, "name": u.name, "email": u.email}
+                for u in self.storage.list_users()
+                if u.org == actor.org and u.is_admin
+            ]
+            return MeView(actor, org, admins=admins)
+        return MeView(actor, org, account_team=dict(org.account_team or {}))
+
+    def set_support_access(self, value: bool) -> tuple[User, bool]:
+        if self.actor.is_agent:
+            raise PermissionDenied(
+                "proxy login access is a customer's setting; agents have none of their own"
+            )
+        changed = False
+
+        def change(user: User) -> User | None:
+            nonlocal changed
+            if user.support_access == value:
+                return None
+            changed = True
+            return replace(user, support_access=value)
+
+        self._actor = self.storage.update_user(self.actor.username, change)
+        return self._actor, changed
+
+    def _billing_org(self, org_id: str | None) -> Org:
+        """The org whose billing contacts the actor may see and change: their own, as one
+        of its brand admins (SPEC §14); anyone else exit 4."""
+        actor = self.actor
+        org_id = org_id or actor.org
+        if not actor.is_admin or org_id != actor.org:
+            raise PermissionDenied(
+                "billing contacts are for the brand admins of the organisation"
+                + ("" if actor.is_admin else f"; you are {with_article(actor.role)}")
+            )
+        org = self.storage.get_org(org_id)
+        if org is None:
+            raise NotFound(f"org {org_id} not found")
+        return org
+
+    def _billing_view(self, org: Org) -> BillingView:
+        return BillingView(org, confirm_due(org, self.clock().date()))
+
+    def billing(self, org_id: str | None = None) -> BillingView:
+        return self._billing_view(self._billing_org(org_id))
+
+    def set_billing_contact(
+        self, kind: str, name: str, email: str, org_id: str | None = None
+    ) -> tuple[BillingView, bool]:
+        if kind not in BILLING_KINDS:
+            raise UsageError(f"invalid contact {kind!r}; valid: {', '.join(BILLING_KINDS)}")
+        name, email = check_contact(name, email)
+        key = BILLING_KINDS[kind]
+        org = self._billing_org(org_id)
+        changed = False
+
+        def change(doc: Org) -> Org | None:
+            nonlocal changed
+            current = (doc.billing or {}).get(key) or {}
+            if current.get("name") == name and current.get("email") == email:
+                return None
+            changed = True
+            contact = {"name": name, "email": email, "updated_at": format_ts(self.clock())}
+            return replace(doc, billing={**(doc.billing or {}), key: contact})
+
+        org = self.storage.update_org(org.id, change)
+        return self._billing_view(org), changed
+
+    def confirm_billing(self, org_id: str | None = None) -> BillingView:
+        org = self._billing_org(org_id)
+        moment = format_ts(self.clock())
+
+        def change(doc: Org) -> Org:
+            return replace(doc, billing={**(doc.billing or {}), "confirmed_at": moment})
+
+        return self._billing_view(self.storage.update_org(org.id, change))
 
     # -- sweeps (SPEC §4, §9; 001, 004) -------------------------------------------------------
     def sweep(
@@ -1328,3 +1422,19 @@ def _sort_key(sort: str) -> Callable[[dict[str, Any]], Any]:
     if sort == "status":
         return lambda t: (_STATUS_RANK[t["status"]], t["created_at"], id_sort_key(t["id"]))
     return lambda t: id_sort_key(t["id"])
+
+
+def _without_admin_contacts(org: Org, members: list[User]) -> tuple[Org, list[User]]:
+    """The org and its users as a FedRAMP user may see them: no brand admin's email address
+    (SPEC §14; 002: "for security reasons"), in the users and in the billing contacts."""
+    addresses = {u.email.casefold() for u in members if u.is_admin and u.email}
+    members = [replace(u, email=None) if u.is_admin else u for u in members]  # type: ignore[arg-type]
+    billing = {
+        key: (
+            dict(value, email=None)
+            if isinstance(value, dict) and (value.get("email") or "").casefold() in addresses
+            else value
+        )
+        for key, value in (org.billing or {}).items()
+    }
+    return replace(org, billing=billing), members

@@ -51,7 +51,7 @@ class Result:
 
 # While a test runs against the http backend: the in-process server and its tokens.
 _HTTP: dict | None = None
-REMOTE_NOUNS = ("tickets", "escalations", "proxy-access", "org", "triggers")
+REMOTE_NOUNS = ("tickets", "escalations", "proxy-access", "org", "triggers", "me")
 
 
 def run(*args: str, input: str | bytes | None = None, env: dict | None = None) -> Result:

@@ -316,7 +316,7 @@ def test_nullable_fields_are_type_lists(spec: dict[str, Any]) -> None:
 def test_org_view_has_both_shapes(spec: dict[str, Any]) -> None:
     shapes = [_resolve(spec, s) for s in _schema(spec, "OrgView")["oneOf"]]
     keys = [set(s["required"]) for s in shapes]
-    assert {"org", "users", "ticket_counts", "open_escalations"} in keys
+    assert {"org", "users", "ticket_counts", "open_escalations", "confirm_due"} in keys
     assert {"org", "admins"} in keys
 
 

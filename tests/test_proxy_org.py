@@ -148,7 +148,7 @@ def _with_org_details(store):
 
 def test_admin_sees_everything_of_their_org(store):
     doc = run("--user", "alice", "org", "view", "-o", "json").json()
-    assert set(doc) == {"org", "users", "ticket_counts", "open_escalations"}
+    assert set(doc) == {"org", "users", "ticket_counts", "open_escalations", "confirm_due"}
     assert doc["org"]["id"] == "acme"
     assert {u["username"]: u["role"] for u in doc["users"]} == {
         "alice": "admin",

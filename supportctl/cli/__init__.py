@@ -43,6 +43,7 @@ LAZY_COMMANDS = {
     "escalations": ("supportctl.cli.escalations", "escalations"),
     "proxy-access": ("supportctl.cli.proxy", "proxy_access"),
     "org": ("supportctl.cli.org", "org"),
+    "me": ("supportctl.cli.me", "me"),
     "report": ("supportctl.cli.report", "report"),
     "triggers": ("supportctl.cli.triggers", "triggers"),
     "store": ("supportctl.cli.store", "store"),
@@ -275,8 +276,8 @@ def _walk(group: click.Command) -> Any:
 def _document_exit_codes(top: click.Command) -> None:
     """Every command's help ends with the exit codes of SPEC §8."""
     for command in [top, *_walk(top)]:
-        if not isinstance(command, click.Group):
-            command.epilog = EXIT_CODES
+        if not isinstance(command, click.Group) or command.invoke_without_command:
+            command.epilog = EXIT_CODES  # a group that runs by itself (`me`) too
 
 
 #: Dynamic completion by parameter name: ticket and escalation IDs, profiles, columns

@@ -34,8 +34,11 @@ from urllib3.util.retry import Retry
 
 from supportctl import __version__
 from supportctl.api import (
+    BILLING_KINDS,
     FEDRAMP_REFUSAL,
+    BillingView,
     ListResult,
+    MeView,
     NewAttachment,
     OrgView,
     ProxyEntry,
@@ -49,6 +52,7 @@ from supportctl.api import (
     TriggerOutcome,
     actions_failed,
     check_attachments,
+    check_contact,
     check_query,
     check_url,
     content_type_of,
@@ -807,6 +811,7 @@ class HttpService(TicketService):
                 open_escalations=[
                     Escalation.from_dict(e, validate=False) for e in doc["open_escalations"]
                 ],
+                confirm_due=bool(doc.get("confirm_due")),
             )
         org = Org(id=doc["org"]["id"], name=doc["org"]["name"])
         admins = [
@@ -814,6 +819,60 @@ class HttpService(TicketService):
             for a in doc["admins"]
         ]
         return OrgView(org=org, full=False, users=admins)
+
+    # -- account pages (SPEC §14) --------------------------------------------------------------
+    def me(self) -> MeView:
+        doc, _ = self.client.call("GET", "/me/profile")
+        org = doc["org"]
+        return MeView(
+            user=User.from_dict(doc["user"], validate=False),
+            org=Org(id=org["id"], name=org["name"], data_center=org.get("data_center") or ""),
+            account_team=doc.get("account_team"),
+            admins=doc.get("admins"),
+        )
+
+    def set_support_access(self, value: bool) -> tuple[User, bool]:
+        doc, response = self.client.call(
+            "PUT", "/me/support-access", json={"support_access": value}
+        )
+        return User.from_dict(doc, validate=False), _changed(response)
+
+    @staticmethod
+    def _billing_view(doc: dict[str, Any]) -> BillingView:
+        org = Org(
+            id=doc["org"],
+            name=doc["org"],
+            renewal_date=doc.get("renewal_date"),
+            billing={k: doc.get(k) for k in ("primary_contact", "billing_contact", "confirmed_at")},
+        )
+        return BillingView(org, bool(doc.get("confirm_due")))
+
+    @staticmethod
+    def _org_path(org_id: str | None) -> str:
+        return f"/orgs/{quote(org_id or '@me', safe='@')}/billing"
+
+    def billing(self, org_id: str | None = None) -> BillingView:
+        doc, _ = self.client.call("GET", self._org_path(org_id))
+        return self._billing_view(doc)
+
+    def set_billing_contact(
+        self, kind: str, name: str, email: str, org_id: str | None = None
+    ) -> tuple[BillingView, bool]:
+        if kind not in BILLING_KINDS:
+            raise UsageError(f"invalid contact {kind!r}; valid: {', '.join(BILLING_KINDS)}")
+        name, email = check_contact(name, email)  # refused before anything is sent
+        doc, response = self.client.call(
+            "PUT", f"{self._org_path(org_id)}/{kind}", json={"name": name, "email": email}
+        )
+        return self._billing_view(doc), _changed(response)
+
+    def confirm_billing(self, org_id: str | None = None) -> BillingView:
+        doc, _ = self.client.call("POST", f"{self._org_path(org_id)}/confirm")
+        return self._billing_view(doc)
+
+
+def _changed(response: requests.Response) -> bool:
+    return response.headers.get("Supportctl-Changed") != "false"
 
 
 def open_service(settings: Any, *, sla_policy: Any = None) -> HttpService:

@@ -835,6 +835,47 @@ def get_org(api: Api, request: Request) -> Response:
     return 200, service.org_view(None if org_id == "@me" else org_id).to_dict(), {}
 
 
+# -- account pages (SPEC §14) -------------------------------------------------------------------
+
+
+def _org_param(request: Request) -> str | None:
+    org_id = request.params["id"]
+    return None if org_id == "@me" else org_id
+
+
+def get_me_profile(api: Api, request: Request) -> Response:
+    return 200, api.service(request).me().to_dict(), {}
+
+
+def put_me_support_access(api: Api, request: Request) -> Response:
+    doc = request.document()
+    if "support_access" not in doc:
+        raise UsageError("missing field 'support_access' (true or false)")
+    user, changed = api.service(request).set_support_access(
+        _bool(doc["support_access"], "support_access")
+    )
+    return 200, user.to_dict(), _changed(changed)
+
+
+def get_billing(api: Api, request: Request) -> Response:
+    return 200, api.service(request).billing(_org_param(request)).to_dict(), {}
+
+
+def put_billing_contact(api: Api, request: Request) -> Response:
+    doc = request.document()
+    view, changed = api.service(request).set_billing_contact(
+        request.params["kind"],
+        _str_field(doc, "name", required=True) or "",
+        _str_field(doc, "email", required=True) or "",
+        _org_param(request),
+    )
+    return 200, view.to_dict(), _changed(changed)
+
+
+def confirm_billing(api: Api, request: Request) -> Response:
+    return 200, api.service(request).confirm_billing(_org_param(request)).to_dict(), {}
+
+
 #: Endpoints answered without a token.
 PUBLIC = frozenset({get_health})
 
@@ -853,6 +894,8 @@ COMMITTING_POSTS = frozenset(
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/health", get_health),
     ("GET", "/me", get_me),
+    ("GET", "/me/profile", get_me_profile),
+    ("PUT", "/me/support-access", put_me_support_access),
     ("GET", "/tickets", list_tickets),
     ("POST", "/tickets", create_ticket),
     ("GET", "/tickets/{id}", get_ticket),
@@ -869,6 +912,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/escalations/{id}", get_escalation),
     ("POST", "/escalations/{id}/advance", advance_escalation),
     ("GET", "/orgs/{id}", get_org),
+    ("GET", "/orgs/{id}/billing", get_billing),
+    ("PUT", "/orgs/{id}/billing/{kind}", put_billing_contact),
+    ("POST", "/orgs/{id}/billing/confirm", confirm_billing),
     ("POST", "/sweep", post_sweep),
     ("GET", "/report", get_report),
     ("GET", "/triggers", list_triggers),

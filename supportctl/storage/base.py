@@ -108,6 +108,16 @@ class Storage(ABC):
     @abstractmethod
     def list_orgs(self) -> list[Org]: ...
 
+    def update_user(self, username: str, change: Callable[[User], User | None]) -> User:
+        """Apply ``change`` to a copy of the user atomically (None: nothing changed); the
+        account pages (SPEC §14) change a user's ``support_access``. NotFound if absent."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change users yet")
+
+    def update_org(self, org_id: str, change: Callable[[Org], Org | None]) -> Org:
+        """Apply ``change`` to a copy of the org atomically (None: nothing changed); the
+        account pages (SPEC §14) change its billing contacts. NotFound if absent."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change orgs yet")
+
     # -- tickets ------------------------------------------------------------------------------
     @abstractmethod
     def get_ticket(self, ticket_id: str) -> Ticket | None: ...

@@ -53,7 +53,9 @@ from supportctl.storage.base import (
     TokenRecord,
 )
 
-SCHEMA = 2  # 1 → 2: index lines carry each ticket's SLA marks (`_sla`)
+# 1 → 2: index lines carry each ticket's SLA marks (`_sla`);
+# 2 → 3: account-team members are contacts (a bare name becomes {name, email: null, …}).
+SCHEMA = 3
 FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 COMPACT_SLACK = 1 << 20  # bytes of index growth tolerated before compaction is considered
@@ -658,6 +660,41 @@ class JsonStore(Storage):
                 out.append(esc)
         return out
 
+    # -- Storage: users and orgs (SPEC §14) ------------------------------------------------------
+    def update_user(self, username: str, change: Callable[[User], User | None]) -> User:
+        """Apply ``change`` to a user under the lock; ``None`` means nothing changed."""
+        with self._locked():
+            users = self._users_map()
+            if username not in users:
+                raise NotFound(f"user {username} not found")
+            changed = change(User.from_dict(users[username].to_dict(), validate=False))
+            if changed is None:
+                return users[username]
+            users = {**users, username: changed}
+            try:
+                atomic_write(self.users_path, _directory_bytes(users))
+            except OSError as exc:
+                raise _write_error(self.users_path, exc) from None
+            self._users = users
+            return changed
+
+    def update_org(self, org_id: str, change: Callable[[Org], Org | None]) -> Org:
+        """Apply ``change`` to an org under the lock; ``None`` means nothing changed."""
+        with self._locked():
+            orgs = self._orgs_map()
+            if org_id not in orgs:
+                raise NotFound(f"org {org_id} not found")
+            changed = change(Org.from_dict(json.loads(_dumps(orgs[org_id].to_dict())), False))
+            if changed is None:
+                return orgs[org_id]
+            orgs = {**orgs, org_id: changed}
+            try:
+                atomic_write(self.orgs_path, _directory_bytes(orgs))
+            except OSError as exc:
+                raise _write_error(self.orgs_path, exc) from None
+            self._orgs = orgs
+            return changed
+
     # -- Storage: whole store -----------------------------------------------------------------
     def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
         """All or nothing: files are written under a journal that rolls back on a crash."""
@@ -789,6 +826,11 @@ class JsonStore(Storage):
                         if ticket is not None:
                             rows.append(self.index_row(ticket))
                     self._rewrite_index(rows)
+                elif step == 2:
+                    # Org.from_dict reads a bare team name as a contact; write that back.
+                    orgs = self._directory(self.orgs_path, Org, "id")
+                    atomic_write(self.orgs_path, _directory_bytes(orgs))
+                    self._orgs = None
                 self._write_meta(dict(self._meta, schema=step + 1))
 
     # -- idempotency records --------------------------------------------------------------------

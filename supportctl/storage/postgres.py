@@ -405,6 +405,43 @@ class PostgresStore(Storage):
         rows = self._read("SELECT doc FROM orgs ORDER BY id")
         return [Org.from_dict(r[0], validate=False) for r in rows]
 
+    def update_user(self, username: str, change: Callable[[User], User | None]) -> User:
+        """Apply ``change`` to the user under its row lock (None: nothing changed)."""
+
+        def work(cur: psycopg.Cursor) -> User:
+            cur.execute("SELECT doc FROM users WHERE username = %s FOR UPDATE", (username,))
+            row = cur.fetchone()
+            if row is None:
+                raise NotFound(f"user {username} not found")
+            current = User.from_dict(row[0], validate=False)
+            changed = change(User.from_dict(current.to_dict(), validate=False))
+            if changed is None:
+                return current
+            cur.execute(
+                "UPDATE users SET org = %s, role = %s, doc = %s WHERE username = %s",
+                (changed.org, changed.role, Json(changed.to_dict()), username),
+            )
+            return changed
+
+        return self._run(work)
+
+    def update_org(self, org_id: str, change: Callable[[Org], Org | None]) -> Org:
+        """Apply ``change`` to the org under its row lock (None: nothing changed)."""
+
+        def work(cur: psycopg.Cursor) -> Org:
+            cur.execute("SELECT doc FROM orgs WHERE id = %s FOR UPDATE", (org_id,))
+            row = cur.fetchone()
+            if row is None:
+                raise NotFound(f"org {org_id} not found")
+            current = Org.from_dict(row[0], validate=False)
+            changed = change(Org.from_dict(current.to_dict(), validate=False))
+            if changed is None:
+                return current
+            cur.execute("UPDATE orgs SET doc = %s WHERE id = %s", (Json(changed.to_dict()), org_id))
+            return changed
+
+        return self._run(work)
+
     def _agents(self, cur: psycopg.Cursor) -> set[str]:
         cur.execute("SELECT username FROM users WHERE role = 'agent'")
         return {r[0] for r in cur.fetchall()}

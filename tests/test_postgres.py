@@ -172,3 +172,24 @@ def test_export_from_json_imports_into_postgres_with_every_document(tmp_path, pg
     rows = run(*listing).json()
     assert len(rows) == 183  # every demo ticket
     assert rows == run("--store", str(json_store), *listing).json()
+
+
+def test_a_move_json_to_postgres_to_json_keeps_every_document_and_token(tmp_path, pg_store):
+    """SPEC §12: `store export --with-tokens` moves a store without re-issuing tokens."""
+    from supportctl.storage import admin
+    from supportctl.storage.jsonstore import JsonStore
+
+    first, last = tmp_path / "first", tmp_path / "last"
+    assert run("--store", str(first), "store", "init", "--demo").exit_code == 0
+    token = run("--store", str(first), "store", "token", "create", "sam", "--expires", "30d")
+    secret = token.stdout.strip()
+    exported = run("--store", str(first), "store", "export", "--with-tokens")
+    assert exported.exit_code == 0 and "tokens' hashes" in exported.stderr
+    assert '"kind":"token"' in exported.stdout and secret not in exported.stdout
+    assert run("store", "import", "-", input=exported.stdout).exit_code == 0  # into postgres
+    middle = run("store", "export", "--with-tokens")
+    assert middle.stdout == exported.stdout
+    moved = run("--store", str(last), "store", "import", "-", input=middle.stdout)
+    assert moved.exit_code == 0 and "1 token" in moved.stderr
+    assert run("--store", str(last), "store", "export", "--with-tokens").stdout == exported.stdout
+    assert admin.authenticate(JsonStore(last), secret) == "sam"  # the same token works

@@ -295,3 +295,26 @@ def test_bad_attachment_lines(store, content, why):
     result = run("store", "import", "-", input=json.dumps(line) + "\n")
     assert result.exit_code == 2
     assert why in result.stderr
+
+
+def test_token_lines_are_checked_and_never_replace_a_token(tmp_path):
+    """`store import` of `--with-tokens` lines: the hash form, the user, a taken id."""
+    assert run("store", "init", "--demo").exit_code == 0
+    made = run("store", "token", "create", "sam")
+    assert made.exit_code == 0
+    exported = run("store", "export", "--with-tokens").stdout
+    (line,) = [json.loads(x) for x in exported.splitlines() if '"kind":"token"' in x]
+    again = run("store", "import", "-", input=json.dumps(line) + "\n")
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    bad = [
+        ({**line, "id": "t2", "sha256": "nothex"}, "64 hex digits"),
+        ({**line, "id": "t3", "user": "nobody"}, "unknown user 'nobody'"),
+        ({**line, "id": "t4", "token": "sct_x"}, "unknown token field(s) token"),
+        ({**line, "id": "t5", "created_at": "yesterday"}, "RFC 3339"),
+    ]
+    for doc, error in bad:
+        result = run("store", "import", "-", input=json.dumps(doc) + "\n")
+        assert result.exit_code == 2 and error in result.stderr, (doc, result.stderr)
+    listed = run("store", "token", "list", "-o", "json").json()
+    assert [t["id"] for t in listed] == [line["id"]]  # nothing added by a refused import
+    assert '"kind":"token"' not in run("store", "export").stdout  # only when asked

@@ -114,13 +114,28 @@ def _read_lines(source: str) -> list[bytes]:
 
 @store.command("export")
 @click.argument("target", metavar="[FILE|-]", default="-")
+@click.option(
+    "--with-tokens",
+    is_flag=True,
+    help="Also the API tokens (their hashes), so clients keep working after a move.",
+)
 @pass_app
-def export(app: AppContext, target: str) -> None:
-    """Write every document as JSON Lines (stdout by default), for `store import`."""
+def export(app: AppContext, target: str, with_tokens: bool) -> None:
+    """Write every document as JSON Lines (stdout by default), for `store import`.
+
+    With --with-tokens the API tokens go too, as stored (hashes, never a token): `store
+    import` on another store (json or PostgreSQL) then accepts the same tokens.
+
+    \b
+    Example:
+      supportctl store export --with-tokens | supportctl --store postgresql://db/support store import -
+    """
     from supportctl.fsutil import atomic_write
     from supportctl.render import dumps_jsonl
 
-    docs = admin.export_documents(app.storage("store export"))
+    docs = admin.export_documents(app.storage("store export"), with_tokens=with_tokens)
+    if with_tokens:
+        app.note("the export holds the API tokens' hashes: keep it as safe as the store")
     if target == "-":
         out = sys.stdout
         for doc in docs:

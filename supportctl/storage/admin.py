@@ -11,6 +11,7 @@ import gc
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from supportctl.errors import AuthenticationFailed, Conflict, NotFound, UsageError
 from supportctl.models import KINDS, Ticket
 from supportctl.storage.base import DuplicateDocuments, Storage, TokenRecord
-from supportctl.timeutil import format_ts, now
+from supportctl.timeutil import format_ts, now, parse_ts
 
 
 @dataclass
@@ -89,17 +90,56 @@ def import_into(
 
 
 def import_checked(storage: Storage, parsed: list[ImportLine]) -> dict[str, int]:
-    """Import lines already checked by ``check_import``; ids taken meanwhile are bad lines."""
+    """Import lines already checked by ``check_import``; ids taken meanwhile are bad lines.
+    Token lines (`store export --with-tokens`) join the store's tokens in the same hold."""
+    tokens = [p.doc for p in parsed if p.kind == "token"]
+    documents = [p for p in parsed if p.kind != "token"] if tokens else parsed
     try:
-        return storage.import_documents([(p.kind, p.doc) for p in parsed])
+        if not tokens:
+            return storage.import_documents([(p.kind, p.doc) for p in documents])
+        with storage.transaction():
+            taken = {t.id for t in storage.list_tokens()}
+            clash = [p for p in parsed if p.kind == "token" and p.doc.id in taken]
+            if clash:
+                raise _import_error([_exists(p) for p in clash])
+            counts = storage.import_documents([(p.kind, p.doc) for p in documents])
+            storage.save_tokens([*storage.list_tokens(), *tokens])
+            return {**counts, "token": len(tokens)}
     except DuplicateDocuments as exc:
-        raise _import_error([_exists(parsed[i]) for i in exc.positions]) from None
+        raise _import_error([_exists(documents[i]) for i in exc.positions]) from None
 
 
-def export_documents(storage: Storage) -> Iterator[dict[str, Any]]:
-    """Every document as an import line's object (``kind`` first)."""
+def export_documents(storage: Storage, *, with_tokens: bool = False) -> Iterator[dict[str, Any]]:
+    """Every document as an import line's object (``kind`` first); with ``with_tokens``
+    also the API tokens as stored (their hashes, never a token), to move a store."""
     for kind, doc in storage.export_documents():
         yield {"kind": kind, **doc}
+    if with_tokens:
+        for record in storage.list_tokens():
+            yield {"kind": "token", **vars(record)}
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _token_line(obj: dict[str, Any]) -> TokenRecord:
+    """A `kind: token` line of `store export --with-tokens`, checked."""
+    unknown = sorted(set(obj) - {"id", "user", "sha256", "created_at", "expires_at"})
+    if unknown:
+        raise ValueError(f"unknown token field(s) {', '.join(unknown)}")
+    for key in ("id", "user", "sha256", "created_at"):
+        if not isinstance(obj.get(key), str) or not obj[key]:
+            raise ValueError(f"token field {key!r} must be a non-empty string")
+    if not _SHA256.fullmatch(obj["sha256"]):
+        raise ValueError("token field 'sha256' must be 64 hex digits (the token's hash)")
+    expires = obj.get("expires_at")
+    for key, value in (("created_at", obj["created_at"]), ("expires_at", expires)):
+        if value is not None:
+            try:
+                parse_ts(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"token field {key!r} must be an RFC 3339 time") from None
+    return TokenRecord(obj["id"], obj["user"], obj["sha256"], obj["created_at"], expires)
 
 
 def check_import(lines: Iterable[bytes], storage: Storage | None) -> list[ImportLine]:
@@ -135,9 +175,13 @@ def parse_import(lines: Iterable[bytes]) -> tuple[list[ImportLine], list[str]]:
             if not isinstance(obj, dict):
                 raise ValueError("not a JSON object")
             kind = obj.pop("kind", None)
-            if kind not in KINDS:
-                raise ValueError(f"'kind' must be one of {', '.join(KINDS)} (got {kind!r})")
-            line = ImportLine(number, kind, KINDS[kind].from_dict(obj))
+            if kind == "token":
+                line = ImportLine(number, kind, _token_line(obj))
+            elif kind not in KINDS:
+                valid = ", ".join([*KINDS, "token"])
+                raise ValueError(f"'kind' must be one of {valid} (got {kind!r})")
+            else:
+                line = ImportLine(number, kind, KINDS[kind].from_dict(obj))
         except UnicodeDecodeError:
             errors.append(f"line {number}: not valid UTF-8")
         except RecursionError:
@@ -177,6 +221,8 @@ def _reference_errors(parsed: list[ImportLine], storage: Storage | None) -> list
         missing = []
         if p.kind == "user" and p.doc.org not in orgs:
             missing.append(f"org {p.doc.org!r}")
+        elif p.kind == "token" and p.doc.user not in users:
+            missing.append(f"user {p.doc.user!r}")
         elif p.kind == "ticket":
             t: Ticket = p.doc
             if t.org not in orgs:

@@ -696,3 +696,21 @@ def test_sql_requester_by_email():
         "Status != 'deleted'"
         " AND (Requestor.Name = 'ben@acme.example' OR Requestor.EmailAddress = 'ben@acme.example')"
     )
+
+
+@responses.activate
+def test_the_login_starts_in_the_background_and_the_first_request_waits_for_it():
+    login = responses.post(
+        f"{SITE}/NoAuth/Login.html",
+        status=302,
+        headers={"Set-Cookie": "RT_SID_rt.test.80=abc123; path=/; HttpOnly"},
+    )
+    responses.get(f"{BASE}/ticket/7", json=rt_ticket())
+    client = RtClient(BASE, auth=("root", "pw"), token=None, sleep=lambda s: None)
+    client.start_login()
+    client.start_login()  # once
+    svc = RtService(client, "root")
+    assert svc._raw("7")["id"] == 7
+    assert len(login.calls) == 1
+    (read,) = [c.request for c in responses.calls if c.request.url.startswith(BASE)]
+    assert read.headers["Cookie"] == "RT_SID_rt.test.80=abc123"  # after the login, not before

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -402,11 +403,20 @@ class RtClient(HttpClient):
     ):
         super().__init__(base_url, None, **kw)
         self._login_with = auth
+        self._login: threading.Thread | None = None
         if token:
             self.session.headers["Authorization"] = f"token {token}"
         elif auth:
             self.session.auth = auth
             self.session.headers["Referer"] = self.site + "/"
+
+    def start_login(self) -> None:
+        """Begin the login now, in the background, while the command gets ready (reads its
+        input, checks its arguments); the first request waits for it. The session is not
+        touched by anything else until then."""
+        if self._login_with is not None and self._login is None:
+            self._login = threading.Thread(target=self._log_in, args=self._login_with, daemon=True)
+            self._login.start()
 
     @property
     def site(self) -> str:
@@ -416,7 +426,10 @@ class RtClient(HttpClient):
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        if self._login_with is not None:
+        if self._login is not None:
+            self._login.join()
+            self._login = None
+        elif self._login_with is not None:
             self._log_in(*self._login_with)
         return super().request(method, path, **kwargs)
 
@@ -1102,4 +1115,5 @@ def open_service(settings: Any, *, sla_policy: SlaPolicy | None = None) -> RtSer
         ca_bundle=settings.ca_bundle,
         verbose=getattr(settings, "verbose", False),
     )
+    client.start_login()  # RT's password check overlaps the command's own start
     return RtService(client, username or settings.user, sla_policy=sla_policy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client as http_client
 import json
 import os
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -625,8 +627,11 @@ def test_read_timeouts_are_retried_then_exit_6(scripted, capsys):
     )
 
 
-def test_connect_timeouts_are_retried_then_exit_6(capsys):
-    with socket.socket() as listener:  # a full accept queue: new connections are not answered
+@contextlib.contextmanager
+def unanswering_port() -> Iterator[int]:
+    """A port whose accept queue is full: new connections are not answered (connect
+    timeouts), as with a host that drops connection attempts."""
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(0)
         port = listener.getsockname()[1]
@@ -634,16 +639,21 @@ def test_connect_timeouts_are_retried_then_exit_6(capsys):
         for sock in fillers:
             sock.setblocking(False)
             sock.connect_ex(("127.0.0.1", port))
-        url = f"http://127.0.0.1:{port}/api/v1"
-        sleeps: list[float] = []
         try:
-            with pytest.raises(Unavailable, match=r"timed out \(4 tries\)"):
-                HttpClient(url, "tok", timeout=0.05, verbose=True, sleep=sleeps.append).call(
-                    "GET", "/me"
-                )
+            yield port
         finally:
             for sock in fillers:
                 sock.close()
+
+
+def test_connect_timeouts_are_retried_then_exit_6(capsys):
+    sleeps: list[float] = []
+    with unanswering_port() as port:
+        url = f"http://127.0.0.1:{port}/api/v1"
+        with pytest.raises(Unavailable, match=r"timed out \(4 tries\)"):
+            HttpClient(url, "tok", timeout=0.05, verbose=True, sleep=sleeps.append).call(
+                "GET", "/me"
+            )
     assert len(sleeps) == 3
     assert (
         verbose_lines(capsys) == [f"supportctl: GET {url}/me failed after N ms: ConnectTimeout"] * 4
@@ -666,21 +676,10 @@ def test_no_try_starts_that_could_end_after_the_14_s_deadline(capsys):
 
 @pytest.mark.slow
 def test_a_host_that_drops_connection_attempts_fails_in_about_10_s():
-    with socket.socket() as listener:  # a full accept queue: new connections are not answered
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        fillers = [socket.socket() for _ in range(3)]
-        for sock in fillers:
-            sock.setblocking(False)
-            sock.connect_ex(("127.0.0.1", port))
+    with unanswering_port() as port:
         start = time.monotonic()
-        try:
-            with pytest.raises(Unavailable, match=r"timed out \(2 tries\)"):
-                HttpClient(f"http://127.0.0.1:{port}/api/v1", "tok").call("GET", "/me")
-        finally:
-            for sock in fillers:
-                sock.close()
+        with pytest.raises(Unavailable, match=r"timed out \(2 tries\)"):
+            HttpClient(f"http://127.0.0.1:{port}/api/v1", "tok").call("GET", "/me")
     assert 10.0 <= time.monotonic() - start < 11.5  # 2 × 5 s connect timeout + the backoff
 
 

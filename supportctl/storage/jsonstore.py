@@ -663,36 +663,42 @@ class JsonStore(Storage):
     # -- Storage: users and orgs (SPEC §14) ------------------------------------------------------
     def update_user(self, username: str, change: Callable[[User], User | None]) -> User:
         """Apply ``change`` to a user under the lock; ``None`` means nothing changed."""
-        with self._locked():
-            users = self._users_map()
-            if username not in users:
-                raise NotFound(f"user {username} not found")
-            changed = change(User.from_dict(users[username].to_dict(), validate=False))
-            if changed is None:
-                return users[username]
-            users = {**users, username: changed}
-            try:
-                atomic_write(self.users_path, _directory_bytes(users))
-            except OSError as exc:
-                raise _write_error(self.users_path, exc) from None
-            self._users = users
-            return changed
+        return self._update_directory(
+            "user", username, self._users_map, self.users_path, "_users", User, change
+        )
 
     def update_org(self, org_id: str, change: Callable[[Org], Org | None]) -> Org:
         """Apply ``change`` to an org under the lock; ``None`` means nothing changed."""
+        return self._update_directory(
+            "org", org_id, self._orgs_map, self.orgs_path, "_orgs", Org, change
+        )
+
+    def _update_directory(
+        self,
+        kind: str,
+        key: str,
+        current: Callable[[], dict[str, Any]],
+        path: Path,
+        cache: str,
+        cls: Any,
+        change: Callable[[Any], Any],
+    ) -> Any:
+        """One document of users.json or orgs.json, changed on a copy and the whole file
+        rewritten atomically (and its in-memory copy replaced) when it changed."""
         with self._locked():
-            orgs = self._orgs_map()
-            if org_id not in orgs:
-                raise NotFound(f"org {org_id} not found")
-            changed = change(Org.from_dict(json.loads(_dumps(orgs[org_id].to_dict())), False))
+            documents = current()
+            if key not in documents:
+                raise NotFound(f"{kind} {key} not found")
+            copy = cls.from_dict(json.loads(_dumps(documents[key].to_dict())), validate=False)
+            changed = change(copy)
             if changed is None:
-                return orgs[org_id]
-            orgs = {**orgs, org_id: changed}
+                return documents[key]
+            documents = {**documents, key: changed}
             try:
-                atomic_write(self.orgs_path, _directory_bytes(orgs))
+                atomic_write(path, _directory_bytes(documents))
             except OSError as exc:
-                raise _write_error(self.orgs_path, exc) from None
-            self._orgs = orgs
+                raise _write_error(path, exc) from None
+            setattr(self, cache, documents)
             return changed
 
     # -- Storage: whole store -----------------------------------------------------------------

@@ -407,37 +407,50 @@ class PostgresStore(Storage):
 
     def update_user(self, username: str, change: Callable[[User], User | None]) -> User:
         """Apply ``change`` to the user under its row lock (None: nothing changed)."""
-
-        def work(cur: psycopg.Cursor) -> User:
-            cur.execute("SELECT doc FROM users WHERE username = %s FOR UPDATE", (username,))
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound(f"user {username} not found")
-            current = User.from_dict(row[0], validate=False)
-            changed = change(User.from_dict(current.to_dict(), validate=False))
-            if changed is None:
-                return current
-            cur.execute(
-                "UPDATE users SET org = %s, role = %s, doc = %s WHERE username = %s",
-                (changed.org, changed.role, Json(changed.to_dict()), username),
-            )
-            return changed
-
-        return self._run(work)
+        return self._update_row(
+            "SELECT doc FROM users WHERE username = %s FOR UPDATE",
+            "UPDATE users SET org = %s, role = %s, doc = %s WHERE username = %s",
+            lambda u: (u.org, u.role, Json(u.to_dict()), username),
+            f"user {username}",
+            username,
+            User,
+            change,
+        )
 
     def update_org(self, org_id: str, change: Callable[[Org], Org | None]) -> Org:
         """Apply ``change`` to the org under its row lock (None: nothing changed)."""
+        return self._update_row(
+            "SELECT doc FROM orgs WHERE id = %s FOR UPDATE",
+            "UPDATE orgs SET doc = %s WHERE id = %s",
+            lambda o: (Json(o.to_dict()), org_id),
+            f"org {org_id}",
+            org_id,
+            Org,
+            change,
+        )
 
-        def work(cur: psycopg.Cursor) -> Org:
-            cur.execute("SELECT doc FROM orgs WHERE id = %s FOR UPDATE", (org_id,))
+    def _update_row(
+        self,
+        select: str,
+        update: str,
+        values: Callable[[Any], tuple[Any, ...]],
+        what: str,
+        key: str,
+        cls: Any,
+        change: Callable[[Any], Any],
+    ) -> Any:
+        """One user or org document, changed on a copy under its row lock."""
+
+        def work(cur: psycopg.Cursor) -> Any:
+            cur.execute(select, (key,))
             row = cur.fetchone()
             if row is None:
-                raise NotFound(f"org {org_id} not found")
-            current = Org.from_dict(row[0], validate=False)
-            changed = change(Org.from_dict(current.to_dict(), validate=False))
+                raise NotFound(f"{what} not found")
+            current = cls.from_dict(row[0], validate=False)
+            changed = change(cls.from_dict(current.to_dict(), validate=False))
             if changed is None:
                 return current
-            cur.execute("UPDATE orgs SET doc = %s WHERE id = %s", (Json(changed.to_dict()), org_id))
+            cur.execute(update, values(changed))
             return changed
 
         return self._run(work)

@@ -99,6 +99,14 @@ def describe_actions(changes: TicketChanges) -> dict[str, Any]:
     return out
 
 
+def actions_text(changes: TicketChanges) -> str:
+    """The actions in one line, e.g. ``status pending, add_tags a, b``."""
+    return ", ".join(
+        f"{key} {', '.join(value) if isinstance(value, list) else value}"
+        for key, value in describe_actions(changes).items()
+    )
+
+
 # -- files ------------------------------------------------------------------------------------
 def load_all(directory: Path) -> list[Template]:
     """Every template of the directory, by name; a damaged one is an error naming it."""

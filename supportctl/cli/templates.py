@@ -56,10 +56,7 @@ def list_templates(app: AppContext, fmt: str) -> None:
             t.name,
             t.description,
             "note" if t.internal else "reply",
-            ", ".join(
-                f"{k} {', '.join(v) if isinstance(v, list) else v}"
-                for k, v in templates.describe_actions(t.actions).items()
-            ),
+            templates.actions_text(t.actions),
         ]
         for t in found
     ]

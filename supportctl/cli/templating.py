@@ -155,8 +155,7 @@ def preview(
         files = ", ".join(f"{a.name} ({len(a.data):,} bytes)" for a in attachments)
         lines.append(f"Attachments: {files}")
     if actions is not None and not actions.empty:
-        described = templates.describe_actions(actions)
-        lines.append("Then: " + ", ".join(f"{k} {_show(v)}" for k, v in described.items()))
+        lines.append(f"Then: {templates.actions_text(actions)}")
     if draft.banned:
         listing = ", ".join(f"{b.word!r} (line {b.line})" for b in draft.banned)
         lines.append(f"Banned words: {listing} — not sent without --allow-banned")
@@ -173,10 +172,6 @@ def _address(view: TicketView, username: str) -> str:
     if user is None:
         return username
     return f"{user.name} <{user.email}>" if user.email else user.name
-
-
-def _show(value: Any) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def refuse_actions_for_customers(service: TicketService, template: templates.Template) -> None:

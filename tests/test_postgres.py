@@ -158,7 +158,9 @@ def test_a_change_and_its_request_record_commit_together(pg):
     assert storage.get_request(other) is None
 
 
-def test_export_from_json_imports_into_postgres_with_every_document(tmp_path, pg_store):
+def test_export_from_json_imports_into_postgres_with_every_document(
+    tmp_path, pg_store, monkeypatch
+):
     json_store = tmp_path / "json"
     assert run("--store", str(json_store), "store", "init", "--demo").exit_code == 0
     exported = run("--store", str(json_store), "store", "export")
@@ -167,7 +169,13 @@ def test_export_from_json_imports_into_postgres_with_every_document(tmp_path, pg
     assert imported.exit_code == 0, imported.stderr
     again = run("store", "export")
     assert again.stdout == exported.stdout
-    # and the listing agrees, row for row
+    # and the listing agrees, row for row, at one moment: an SLA target the demo sets
+    # relative to its creation may pass between two listings taken a second apart
+    import supportctl.service
+    from supportctl.timeutil import now
+
+    frozen = now()
+    monkeypatch.setattr(supportctl.service, "now", lambda: frozen)
     listing = ("--user", "sam", "tickets", "list", "--scope", "org", "-o", "json")
     rows = run(*listing).json()
     assert len(rows) == 183  # every demo ticket

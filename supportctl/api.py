@@ -44,6 +44,7 @@ from supportctl.sla import SLA_FILTERS
 
 # SPEC §3 attachments (000): per message, per file, allowed extensions.
 MAX_SUBJECT = 250  # characters
+CONNECT_TIMEOUT = 5.0  # seconds a remote backend waits for a connection (SPEC §9)
 MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 512_000
 CONTENT_TYPES = {

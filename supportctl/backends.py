@@ -100,7 +100,7 @@ REGISTRY: dict[str, Backend] = {
     "rt": Backend(
         "rt",
         TICKET_COMMANDS - {"tickets feedback"},
-        service="supportctl.remote.rt:open_service",
+        service="supportctl.remote.rtlogin:open_service",
     ),
 }
 

@@ -105,3 +105,17 @@ def test_unexpected_failure_says_it_is_a_bug(store, monkeypatch):
     ]
     verbose = run("-v", "--user", "bob", "tickets", "list")
     assert "Traceback" in verbose.stderr
+
+
+def test_the_rt_login_is_on_its_way_before_requests_is_imported():
+    """RT's password check (0.3–0.5 s) overlaps loading the rt backend: the module that
+    starts it needs only the standard library."""
+    code = (
+        "import sys\n"
+        "import supportctl.remote.rtlogin\n"
+        "assert 'requests' not in sys.modules and 'urllib3' not in sys.modules\n"
+        "print('clean')\n"
+    )
+    result = _subprocess("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "clean\n"

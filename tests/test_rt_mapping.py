@@ -714,3 +714,152 @@ def test_the_login_starts_in_the_background_and_the_first_request_waits_for_it()
     assert len(login.calls) == 1
     (read,) = [c.request for c in responses.calls if c.request.url.startswith(BASE)]
     assert read.headers["Cookie"] == "RT_SID_rt.test.80=abc123"  # after the login, not before
+
+
+# -- the early login (remote/rtlogin.py): sent before requests is imported -------------------
+class _LoginSite:
+    """A local web server standing in for RT's /NoAuth/Login.html (the early login speaks
+    http.client, which `responses` does not see)."""
+
+    def __init__(self, set_cookie: str | None = "RT_SID_site.80=early1; path=/; HttpOnly"):
+        import http.server
+        import threading
+
+        self.posts: list[tuple[str, str, dict[str, str]]] = []
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                site.posts.append((self.path, body, dict(self.headers)))
+                self.send_response(302)
+                if set_cookie:
+                    self.send_header("Set-Cookie", set_cookie)
+                self.send_header("Location", "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def login_site():
+    site = _LoginSite()
+    yield site
+    site.close()
+
+
+@responses.activate
+def test_the_early_login_goes_over_the_standard_library_and_its_cookie_rides_along(
+    login_site, monkeypatch
+):
+    from supportctl.remote import rtlogin
+
+    for name in ("http_proxy", "HTTPS_PROXY", "ALL_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    base = login_site.url + "/REST/2.0"
+    responses.get(f"{base}/ticket/7", json=rt_ticket())
+    svc = rtlogin.open_service(settings(url=login_site.url, token="root:pw"))
+    svc.client.sleep = lambda s: None
+    assert svc._raw("7")["id"] == 7
+    ((path, body, headers),) = login_site.posts  # one login, over the standard library
+    assert path == "/NoAuth/Login.html" and body == "user=root&pass=pw"
+    assert headers["Referer"] == login_site.url + "/"
+    assert not [c for c in responses.calls if "Login.html" in c.request.url]  # not twice
+    (read,) = [c.request for c in responses.calls]
+    assert read.headers["Cookie"] == "RT_SID_site.80=early1"
+    assert read.headers["Authorization"].startswith("Basic ")  # the fallback still goes along
+
+
+@responses.activate
+def test_an_early_login_that_cannot_connect_leaves_the_password_on_each_request(monkeypatch):
+    import socket
+
+    from supportctl.remote import rtlogin
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused at once
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    responses.get(f"{url}/REST/2.0/ticket/7", json=rt_ticket())
+    svc = rtlogin.open_service(settings(url=url, token="root:pw"))
+    assert svc._raw("7")["id"] == 7
+    (read,) = [c.request for c in responses.calls]
+    assert "Cookie" not in read.headers and read.headers["Authorization"].startswith("Basic ")
+
+
+@responses.activate
+def test_with_a_proxy_in_the_environment_requests_logs_in_as_before(login_site, monkeypatch):
+    from supportctl.remote import rtlogin
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    login = responses.post(
+        f"{SITE}/NoAuth/Login.html",
+        status=302,
+        headers={"Set-Cookie": "RT_SID_rt.test.80=abc123; path=/; HttpOnly"},
+    )
+    responses.get(f"{BASE}/ticket/7", json=rt_ticket())
+    svc = rtlogin.open_service(settings(token="root:pw"))
+    assert svc._raw("7")["id"] == 7
+    assert len(login.calls) == 1 and not login_site.posts
+
+
+def test_a_token_needs_no_login_and_bad_input_fails_before_any(login_site):
+    from supportctl.remote import rtlogin
+
+    svc = rtlogin.open_service(settings(url=login_site.url, token="1-14-abcdef", user="sam"))
+    assert svc.client._early is None and not login_site.posts
+    with pytest.raises(UsageError, match="invalid URL"):
+        rtlogin.open_service(settings(url="rt.example.com", token="root:pw"))
+    with pytest.raises(AuthenticationFailed, match="needs credentials"):
+        rtlogin.open_service(settings(url=login_site.url))
+    assert not login_site.posts
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("RT_SID_x.80=abc; path=/; HttpOnly", {"name": "RT_SID_x.80", "value": "abc", "path": "/"}),
+        ("a=b; Path=/rt; Secure", {"name": "a", "value": "b", "path": "/rt", "secure": True}),
+        ("a=", {"name": "a", "value": "", "path": "/"}),
+        ("novalue", None),
+        ("=x", None),
+    ],
+)
+def test_set_cookie_headers_are_read_for_the_jar(header, expected):
+    from supportctl.remote.rtlogin import parse_set_cookie
+
+    assert parse_set_cookie(header) == expected
+
+
+def test_the_early_login_trusts_what_requests_would(tmp_path, monkeypatch):
+    import ssl
+
+    import certifi
+
+    from supportctl.remote.rtlogin import EarlyLogin
+
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr(ssl, "create_default_context", lambda **kw: seen.append(kw))
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+
+    def trust(ca_bundle=None):
+        EarlyLogin(
+            "https://rt.test", "u", "p", connect_timeout=1, timeout=1, ca_bundle=ca_bundle
+        )._tls()
+        return seen.pop()
+
+    assert trust() == {"cafile": certifi.where()}
+    assert trust(str(tmp_path)) == {"capath": str(tmp_path)}  # a directory of certificates
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp.pem")
+    assert trust() == {"cafile": "/etc/corp.pem"}
+    assert trust("/etc/mine.pem") == {"cafile": "/etc/mine.pem"}  # --ca-bundle first

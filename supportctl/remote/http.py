@@ -35,6 +35,7 @@ from urllib3.util.retry import Retry
 from supportctl import __version__
 from supportctl.api import (
     BILLING_KINDS,
+    CONNECT_TIMEOUT,
     FEDRAMP_REFUSAL,
     BillingView,
     ListResult,
@@ -79,7 +80,6 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES = 3
 MAX_TOTAL_BACKOFF = 10.0  # seconds of waiting between tries, at most, for one call
 OVERALL_DEADLINE = 14.0  # an unreachable server fails well within 15 s (SPEC §9)
-CONNECT_TIMEOUT = 5.0
 PAGE_SIZE = 500
 #: The server names the token's user on every authenticated answer (so no GET /me is needed
 #: to check a configured user against it).

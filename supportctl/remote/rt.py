@@ -69,11 +69,11 @@ from supportctl.models import (
     User,
 )
 from supportctl.remote.http import HttpClient
+from supportctl.remote.rtlogin import REST_PATH, EarlyLogin, credentials, rest_url
 from supportctl.sla import SlaPolicy, evaluate, marks
 from supportctl.sla import matches as sla_matches
 from supportctl.timeutil import back, format_ts, now, parse_ts
 
-REST_PATH = "/REST/2.0"
 PAGE_SIZE = 100
 NOBODY = "Nobody"
 UNSET_DATE = "1970-01-01T00:00:00Z"
@@ -399,11 +399,19 @@ class RtClient(HttpClient):
     session's writes only with a ``Referer`` on its own site, which is sent (docs/rt.md)."""
 
     def __init__(
-        self, base_url: str, *, auth: tuple[str, str] | None, token: str | None, **kw: Any
+        self,
+        base_url: str,
+        *,
+        auth: tuple[str, str] | None,
+        token: str | None,
+        login: EarlyLogin | None = None,
+        **kw: Any,
     ):
         super().__init__(base_url, None, **kw)
-        self._login_with = auth
+        self._login_with = auth if login is None else None
         self._login: threading.Thread | None = None
+        #: A login the registry began before this module was imported (remote/rtlogin.py).
+        self._early = login
         if token:
             self.session.headers["Authorization"] = f"token {token}"
         elif auth:
@@ -426,12 +434,27 @@ class RtClient(HttpClient):
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        if self._login is not None:
+        if self._early is not None:
+            self._take_over(self._early.wait())
+            self._early = None
+        elif self._login is not None:
             self._login.join()
             self._login = None
         elif self._login_with is not None:
             self._log_in(*self._login_with)
         return super().request(method, path, **kwargs)
+
+    def _take_over(self, login: EarlyLogin) -> None:
+        """The early login's cookies go into the session's jar, as if it had logged in."""
+        self._say(login.line)
+        for cookie in login.cookies:
+            self.session.cookies.set(
+                cookie["name"],
+                cookie["value"],
+                domain=login.host,
+                path=cookie["path"],
+                secure=cookie.get("secure", False),
+            )
 
     def _log_in(self, user: str, password: str) -> None:
         """One password check for the whole command (RT's web login, for its session
@@ -1066,39 +1089,11 @@ def _rt_fields(
 
 
 # -- the registry entry -------------------------------------------------------------------------
-def credentials(settings: Any) -> tuple[tuple[str, str] | None, str | None, str | None]:
-    """(basic auth, token, username) from the settings (docs/rt.md):
-
-    - ``token`` of the form ``user:password`` → basic auth as that user;
-    - ``user`` with ``SUPPORTCTL_RT_PASSWORD`` set → basic auth as that user;
-    - any other ``token`` → an RT auth token (``Authorization: token …``); the acting user
-      is ``user`` (REST2 does not say whose a token is).
-    """
-    token = settings.token
-    user = settings.user
-    password = os.environ.get("SUPPORTCTL_RT_PASSWORD")
-    if token and ":" in token:
-        name, _, secret = token.partition(":")
-        return (name, secret), None, name
-    if token:
-        return None, token, user
-    if user and password:
-        return (user, password), None, user
-    raise AuthenticationFailed(
-        "the rt backend needs credentials",
-        hint="set SUPPORTCTL_TOKEN to an RT auth token (with --user NAME) or to user:password, "
-        "or --user NAME with SUPPORTCTL_RT_PASSWORD",
-    )
-
-
-def rest_url(url: str) -> str:
-    """The REST2 base: ``https://rt.example.com`` → ``https://rt.example.com/REST/2.0``."""
-    url = url.rstrip("/")
-    return url if url.endswith(REST_PATH) else url + REST_PATH
-
-
-def open_service(settings: Any, *, sla_policy: SlaPolicy | None = None) -> RtService:
-    """Registry factory for `--backend rt`: identity is the credentials' RT user."""
+def open_service(
+    settings: Any, *, sla_policy: SlaPolicy | None = None, login: EarlyLogin | None = None
+) -> RtService:
+    """The rt backend's service; identity is the credentials' RT user. ``login``: RT's login
+    already under way (``rtlogin.open_service``, the registry's factory, starts it)."""
     if not settings.url:
         raise UsageError(
             "the rt backend needs RT's URL",
@@ -1114,6 +1109,7 @@ def open_service(settings: Any, *, sla_policy: SlaPolicy | None = None) -> RtSer
         timeout=settings.timeout,
         ca_bundle=settings.ca_bundle,
         verbose=getattr(settings, "verbose", False),
+        login=login,
     )
-    client.start_login()  # RT's password check overlaps the command's own start
+    client.start_login()  # without an early login: RT's check overlaps the command's start
     return RtService(client, username or settings.user, sla_policy=sla_policy)

@@ -214,6 +214,47 @@ def matches(wanted: str, row: dict[str, Any], sla: dict[str, Any]) -> bool:
     return state(sla) == wanted
 
 
+_TARGETS = (
+    ("first_response", "first_response_due", "first_response_at"),
+    ("resolution", "resolution_due", "resolved_at"),
+)
+
+
+def next_due(row: dict[str, Any], sla: dict[str, Any]) -> str | None:
+    """The nearest due time of a target not yet met (`tickets list --sort due`); None when
+    none is pending: the ticket is resolved or closed, excluded, or both targets were met."""
+    if sla.get("excluded") or row.get("status") in ("resolved", "closed"):
+        return None
+    return min((sla[due] for _name, due, done in _TARGETS if sla[done] is None), default=None)
+
+
+def targets(sla: dict[str, Any], created_at: str, now: datetime) -> list[dict[str, Any]]:
+    """Each target of a ticket's ``sla`` object as `tickets show` tells it: ``name``,
+    ``due``, ``at`` (when it was met, or None), ``state`` (``met``, ``breached``,
+    ``at-risk`` or ``on-time``) and ``left`` (time to the due time; negative once it passed;
+    for a met target, how early or late it was met).  Empty for an excluded ticket."""
+    if sla.get("excluded"):
+        return []
+    created = parse_ts(created_at)
+    out = []
+    for name, due_key, done_key in _TARGETS:
+        due = parse_ts(sla[due_key])
+        at = sla[done_key]
+        if at is not None:
+            left = due - parse_ts(at)
+            state = "met" if left >= timedelta(0) else "breached"
+        else:
+            left = due - now
+            if left < timedelta(0):
+                state = "breached"
+            elif left < (due - created) * AT_RISK_SHARE:
+                state = "at-risk"
+            else:
+                state = "on-time"
+        out.append({"name": name, "due": sla[due_key], "at": at, "state": state, "left": left})
+    return out
+
+
 def describe(sla: dict[str, Any], now: datetime) -> str:
     """The SLA column: time left, or how long ago it was breached."""
     if sla.get("excluded"):

@@ -5,7 +5,7 @@ http (the shared ``backend`` fixture), through the CLI."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -377,14 +377,17 @@ def test_default_table_has_priority_after_status(triage):
 
 
 # -- --sort due -----------------------------------------------------------------------------------
-def _ago(**delta) -> str:
-    return ts(NOW - timedelta(**delta))
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
 
 
-def due_docs() -> list[dict]:
+def due_docs(base: datetime) -> list[dict]:
     """Tickets whose nearest pending target is known (defaults: first response urgent 1h,
     high 4h, normal 1d, low 2d; resolution urgent 1d, high 3d, normal 7d, low 14d)."""
-    base = [d for d in small_store_docs() if d["kind"] != "ticket"]
+    people = [d for d in small_store_docs() if d["kind"] != "ticket"]
+
+    def _ago(**delta) -> str:
+        return ts(base - timedelta(**delta))
 
     def t(id_: str, priority: str, created: str, **extra) -> dict:
         return ticket(
@@ -393,7 +396,7 @@ def due_docs() -> list[dict]:
 
     answered = [message("m1", "dana", "On it", at=_ago(minutes=50))]
     return [
-        *base,
+        *people,
         t("2001", "urgent", _ago(hours=2)),  # first response due 1h ago: breached
         t("2002", "normal", _ago(hours=30), status="new"),  # due 6h ago: breached longest
         t("2003", "high", _ago(hours=1)),  # due in 3h
@@ -414,10 +417,12 @@ def due_docs() -> list[dict]:
 
 
 @pytest.fixture
-def due_store(backend):
-    result = run("store", "import", "-", input=jsonl(due_docs()))
+def due_store(backend) -> datetime:
+    """The due-time store, its times counted back from now; the moment they were."""
+    base = _now()
+    result = run("store", "import", "-", input=jsonl(due_docs(base)))
     assert result.exit_code == 0, result.stderr
-    return backend
+    return base
 
 
 DUE_ORDER = ["2009", "2002", "2001", "2003", "2004", "2005", "2006"]
@@ -472,11 +477,11 @@ def test_show_prints_each_target(due_store):
     result = run("--user", "dana", "tickets", "show", "2006")
     assert result.exit_code == 0, result.stderr
     first, resolution = _section(result.stdout)
-    created = NOW - timedelta(hours=1)
+    created = due_store - timedelta(hours=1)
     fmt = "%Y-%m-%d %H:%M"
     assert first.startswith("  First response:  met · due ")
     assert (created + timedelta(days=2)).strftime(fmt) in first
-    assert f"at {(NOW - timedelta(minutes=50)).strftime(fmt)}" in first
+    assert f"at {(due_store - timedelta(minutes=50)).strftime(fmt)}" in first
     assert first.endswith("to spare")
     assert resolution.startswith("  Resolution:      on time · due ")
     assert (created + timedelta(days=14)).strftime(fmt) in resolution
@@ -500,7 +505,13 @@ def test_show_breached_and_at_risk(due_store):
 def test_show_at_risk(backend):
     docs = [
         *[d for d in small_store_docs() if d["kind"] != "ticket"],
-        ticket("3001", "bob", "acme", priority="high", created_at=_ago(hours=3, minutes=30)),
+        ticket(
+            "3001",
+            "bob",
+            "acme",
+            priority="high",
+            created_at=ts(_now() - timedelta(hours=3, minutes=30)),
+        ),
     ]
     assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
     first, _ = _section(run("--user", "dana", "tickets", "show", "3001").stdout)
@@ -554,3 +565,65 @@ def test_render_counts_time_left_from_the_given_moment():
     text = render_ticket(view, now=NOW + timedelta(days=2))
     first, _ = _section(text)
     assert first.startswith("  First response:  breached") and first.endswith("24h overdue")
+
+
+# -- the rt backend ---------------------------------------------------------------------------------
+def test_rt_maps_group_to_queues_and_resolution_to_statuses():
+    from datetime import UTC, datetime
+
+    from supportctl.api import TicketQuery
+    from supportctl.remote.rt import ticket_sql
+
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    sql = ticket_sql(TicketQuery(scope="org", groups=("Billing", "Tier 1")), "root", now=now)
+    assert sql == "Status != 'deleted' AND (Queue = 'Billing' OR Queue = 'Tier 1')"
+    sql = ticket_sql(TicketQuery(scope="org", resolutions=("solved", "other")), "root", now=now)
+    assert sql == "Status != 'deleted' AND (Status = 'resolved' OR Status = 'rejected')"
+    # resolutions RT cannot hold (spam, duplicate, …) match nothing, like other such filters
+    sql = ticket_sql(TicketQuery(scope="org", resolutions=("spam",)), "root", now=now)
+    assert sql.endswith(" AND id = 0")
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "hint"),
+    [
+        (
+            {"sort": "due"},
+            "`tickets list --sort due` is not supported by the `rt` backend",
+            "--sla",
+        ),
+        (
+            {"groups": ("@mine",)},
+            "`tickets list --group @mine` is not supported by the `rt` backend",
+            "--group QUEUE",
+        ),
+    ],
+)
+def test_rt_refuses_sort_due_and_my_groups_before_any_request(query, message, hint):
+    import responses
+
+    from supportctl.api import TicketQuery
+    from supportctl.errors import UsageError
+    from supportctl.remote.rt import RtClient, RtService
+
+    with responses.RequestsMock() as mocked:
+        service = RtService(
+            RtClient("http://rt.test/REST/2.0", auth=None, token="t", sleep=lambda s: None),
+            "root",
+        )
+        with pytest.raises(UsageError) as caught:
+            service.list_tickets(TicketQuery(scope="org", **query))
+        assert not mocked.calls
+    assert caught.value.message == message
+    assert hint in (caught.value.hint or "")
+
+
+def test_rt_refusal_through_the_cli(isolated_home):
+    result = run(
+        "--backend", "rt", "--url", "http://rt.test", "tickets", "list", "--sort", "due",
+        env={"SUPPORTCTL_TOKEN": "a:b"},
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "supportctl: error: `tickets list --sort due` is not supported by the `rt` backend"
+    )

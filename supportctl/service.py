@@ -77,12 +77,12 @@ from supportctl.models import (
     User,
     id_sort_key,
 )
-from supportctl.sla import SlaPolicy, marks, next_due
+from supportctl.sla import SlaPolicy, due_clock, marks
 from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
 from supportctl.sla import matches as sla_matches
 from supportctl.storage.base import Prefilter, Storage
-from supportctl.timeutil import back, epoch, format_ts, now
+from supportctl.timeutil import back, format_ts, now
 
 _PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}  # low=0 … urgent=3
 # Lifecycle order; "largest first" (the default) puts the newest state, `new`, first.
@@ -184,7 +184,7 @@ class LocalService(TicketService):
         key = _sort_key(query.sort)
         descending = not query.asc
         if query.sort == "due":  # soonest due first (SPEC §16); --asc: latest first
-            key, descending = _due_key(lambda r: self._sla(r, moment), query.asc), query.asc
+            key, descending = _due_key(due_clock(self.sla_policy), query.asc), query.asc
         if query.limit:
             # The first N of a sort, streamed: only N rows are kept (same order as a sort,
             # ties included); the rest are only counted.
@@ -1448,7 +1448,7 @@ def _wanted_groups(query: TicketQuery, actor: User) -> frozenset[str]:
 
 
 def _due_key(
-    sla_of: Callable[[dict[str, Any]], dict[str, Any]], latest_first: bool
+    due: Callable[[dict[str, Any], dict[str, Any]], float | None], latest_first: bool
 ) -> Callable[[dict[str, Any]], Any]:
     """`--sort due` (SPEC §16), for an ascending sort (``latest_first``: a descending one):
     the nearest due time of a target not yet met, so breached tickets come first, most
@@ -1458,10 +1458,10 @@ def _due_key(
     last = 0 if latest_first else 1
 
     def key(row: dict[str, Any]) -> Any:
-        due = next_due(row, sla_of(row))
+        at = due(row, row.get("_sla") or {})
         return (
-            last if due is None else 1 - last,
-            0.0 if due is None else epoch(due),
+            last if at is None else 1 - last,
+            0.0 if at is None else at,
             -_PRIORITY_RANK[row["priority"]],
             row["created_at"],
             id_sort_key(row["id"]),

@@ -26,7 +26,7 @@ from typing import Any
 
 from supportctl.api import MY_GROUPS, SCOPES, SORT_KEYS
 from supportctl.errors import UsageError
-from supportctl.models import CATEGORIES, PRIORITIES, RESOLUTIONS, STATUSES, TICKET_TYPES
+from supportctl.models import CATEGORIES, PRIORITIES, RESOLUTIONS, STATUSES, TICKET_TYPES, User
 from supportctl.render import LIST_FORMATS, TICKET_COLUMNS
 from supportctl.sla import SLA_FILTERS
 
@@ -257,12 +257,18 @@ def find_view(name: str, saved: dict[str, View]) -> View:
     return views[name]
 
 
-def combine(
-    view: View, given: dict[str, Any], *, my_groups: Callable[[], list[str]]
-) -> dict[str, Any]:
+def combine(view: View, given: dict[str, Any], *, actor: Callable[[], User]) -> dict[str, Any]:
     """The view's flags with those given on the command line (parameter → value), as the
-    module's docstring says; ``my_groups`` gives the acting user's groups when ``@mine``
-    must meet a named group."""
+    module's docstring says.  Without a scope or an org from either, the scope is every
+    ticket ``actor()`` may see: ``org`` for agents and brand admins, ``mine`` for users;
+    ``actor()``'s groups stand for ``@mine`` where it must meet a named group."""
+    merged = _merge(view, given, lambda: actor().groups)
+    if merged.get("scope") is None and merged.get("org") is None:
+        merged["scope"] = "mine" if actor().role == "user" else "org"
+    return merged
+
+
+def _merge(view: View, given: dict[str, Any], my_groups: Callable[[], list[str]]) -> dict[str, Any]:
     merged = dict(view.flags)
     for param, value in given.items():
         if param not in merged or param in REPLACING:

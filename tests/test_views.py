@@ -627,3 +627,73 @@ def test_rt_refusal_through_the_cli(isolated_home):
     assert result.stderr.splitlines()[0] == (
         "supportctl: error: `tickets list --sort due` is not supported by the `rt` backend"
     )
+
+
+def _pending_due(doc: dict) -> str | None:
+    """The oracle of `--sort due`, from a listed ticket's own `sla` object."""
+    sla = doc["sla"]
+    if sla["excluded"] or doc["status"] in ("resolved", "closed"):
+        return None
+    pending = [
+        sla[due]
+        for due, done in (
+            ("first_response_due", "first_response_at"),
+            ("resolution_due", "resolved_at"),
+        )
+        if sla[done] is None
+    ]
+    return min(pending, default=None)
+
+
+def test_sort_due_agrees_with_each_tickets_sla_object_on_the_demo(backend):
+    assert run("store", "init", "--demo").exit_code == 0
+    result = run(
+        "--user", "sam", "tickets", "list", "--scope", "org", "--sort", "due", "-o", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    dues = [_pending_due(doc) for doc in result.json()]
+    timed = [d for d in dues if d is not None]
+    assert len(timed) > 20
+    assert dues[: len(timed)] == sorted(timed)  # soonest first, none without a due time among them
+    assert all(d is None for d in dues[len(timed) :])
+    first = result.json()[0]
+    assert first["sla"]["breached"]  # the most overdue one is breached
+    limited = run(
+        "--user",
+        "sam",
+        "tickets",
+        "list",
+        "--scope",
+        "org",
+        "--sort",
+        "due",
+        "--limit",
+        "10",
+        "-o",
+        "ids",
+    )
+    assert limited.stdout.split() == [doc["id"] for doc in result.json()[:10]]
+
+
+def test_combine_keeps_the_narrower_bound_and_every_tag():
+    from types import SimpleNamespace
+
+    from supportctl.views import View, combine
+
+    view = View("v", "saved", {"idle": "2d", "tags": ("vip",), "since": "7d", "until": "1d"})
+    agent = SimpleNamespace(role="agent", groups=[])
+    merged = combine(
+        view,
+        {"idle": "36h", "tags": ("sso", "vip"), "since": "30d", "until": "2d"},
+        actor=lambda: agent,
+    )
+    assert merged == {
+        "idle": "2d",
+        "tags": ("vip", "sso"),
+        "since": "7d",
+        "until": "2d",
+        "scope": "org",
+    }
+    user = SimpleNamespace(role="user", groups=[])
+    assert combine(view, {}, actor=lambda: user)["scope"] == "mine"
+    assert "scope" not in combine(View("o", "saved", {"org": "acme"}), {}, actor=lambda: user)

@@ -150,9 +150,7 @@ def list_tickets(ctx: click.Context, view_name: str | None, **flags: Any) -> Non
             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         }
         service = app.service("tickets list")
-        flags.update(combine(view, given, my_groups=lambda: service.actor.groups))
-        if flags["scope"] is None and flags["org"] is None:
-            flags["scope"] = "mine" if service.actor.role == "user" else "org"
+        flags.update(combine(view, given, actor=lambda: service.actor))
         if flags["group"] == (MY_GROUPS,) and not service.actor.groups:
             app.note(f"you are in no support group, so view {view_name!r} selects nothing")
     _list(app, service or app.service("tickets list"), **flags)

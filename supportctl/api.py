@@ -72,7 +72,9 @@ FEEDBACK_AGAIN = "Thank you — feedback for ticket {id} was already received."
 FEDRAMP_REFUSAL = (
     "FedRAMP users cannot view support ticket history: FedRAMP regulations do not allow it"
 )
-SORT_KEYS = ("created", "updated", "priority", "status", "id")
+SORT_KEYS = ("created", "updated", "priority", "status", "id", "due")
+#: `--group @mine`: any of the acting user's `groups` (SPEC §16's `group` view).
+MY_GROUPS = "@mine"
 HISTORY_SIZE = 5  # the requester's other tickets `tickets show` ends with, for agents
 SCOPES = ("mine", "org")
 
@@ -98,6 +100,8 @@ class TicketQuery:
     asc: bool = False
     limit: int = 50  # 0 = all
     sla: str | None = None  # breached, at-risk or ok (SPEC §10)
+    groups: tuple[str, ...] = ()  # any of; MY_GROUPS = any of the actor's groups (SPEC §16)
+    resolutions: tuple[str, ...] = ()  # any of (closed tickets' resolution)
 
 
 @dataclass

@@ -111,6 +111,8 @@ class ConfigFile:
                 raise UsageError(f"{where}: [reply] {exc.message}") from None
         if "triggers" in self.data:
             self.triggers()  # a bad trigger is a configuration error, whatever the command
+        if "views" in self.data:
+            self.views()  # so is a bad saved view
         for name, profile in profiles.items():
             if not isinstance(profile, dict):
                 raise UsageError(f"{where}: [profiles.{name}] must be a table")
@@ -195,6 +197,17 @@ class ConfigFile:
         if not isinstance(table, dict):
             raise UsageError(f"{where}: [triggers] must be a table of triggers ([triggers.NAME])")
         return [trigger_from_table(name, body, where) for name, body in table.items()]
+
+    def views(self) -> dict[str, Any]:
+        """`[views.NAME]` tables as saved Views, in file order (SPEC §16); an unknown key or
+        a bad value is a UsageError (exit 2) naming the view and the key."""
+        from supportctl.views import view_from_table
+
+        where = f"config file {self.path}"
+        table = self.data.get("views", {})
+        if not isinstance(table, dict):
+            raise UsageError(f"{where}: [views] must be a table of views ([views.NAME])")
+        return {name: view_from_table(name, body, where) for name, body in table.items()}
 
     def holds_token(self) -> bool:
         return any("token" in p for p in self.data.get("profiles", {}).values())

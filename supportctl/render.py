@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from supportctl.models import SUMMARY_EXCLUDED, Ticket, display_subject
@@ -315,14 +316,18 @@ Style = Callable[..., str]
 Who = Callable[[str | None], str]
 
 
-def render_ticket(view: Any, style: Style | None = None) -> str:
+def render_ticket(view: Any, style: Style | None = None, *, now: datetime | None = None) -> str:
     """The full per-type view of `tickets show` (SPEC §4) for an ``api.TicketView``:
-    details, escalation, resources, call, transcript or thread, history, closing state."""
+    details, service level, escalation, resources, call, transcript or thread, history,
+    closing state. ``now``: the moment time left is counted from (default: the clock)."""
     style = style or (lambda text, **_: text)
     t: Ticket = _printable_ticket(view.ticket)
     who = _namer(view.users)
     lines = [style(f"Ticket {t.id}  {t.display_subject()}", bold=True), ""]
     lines += _detail_lines(t, view.proxy_access, who)
+    if view.sla:
+        lines += ["", style("Service level", bold=True)]
+        lines += _sla_lines(t, view.sla, now or _now())
     if t.escalation_id:
         lines += ["", style("Escalation", bold=True)]
         if view.escalation is None:
@@ -347,6 +352,45 @@ def render_ticket(view: Any, style: Style | None = None) -> str:
     if history is not None:
         lines += _history_lines(history, t.requester, style, who)
     return "\n".join(lines) + "\n"
+
+
+_TARGET_LABELS = {"first_response": "First response", "resolution": "Resolution"}
+_STATE_WORDS = {"met": "met", "breached": "breached", "at-risk": "at risk", "on-time": "on time"}
+
+
+def _sla_lines(t: Ticket, sla: dict[str, Any], now: datetime) -> list[str]:
+    """SPEC §16: each target's due time, met/breached/at risk and time left, or excluded."""
+    from supportctl.sla import human, targets
+
+    if sla.get("excluded"):
+        return [f"  excluded: closed as {t.resolution}, so it has no service level"]
+    found = targets(sla, t.created_at, now)
+    width = max(len(label) for label in _TARGET_LABELS.values()) + 3
+    lines = []
+    for target in found:
+        left = target["left"]
+        if target["at"] is not None:
+            at = local_display(target["at"])
+            if target["state"] == "breached":
+                detail = f"met at {at}, {human(-left)} late"
+            else:
+                detail = f"at {at}, {human(left)} to spare"
+        elif target["state"] == "breached":
+            detail = f"{human(-left)} overdue"
+        else:
+            detail = f"{human(left)} left"
+        label = (_TARGET_LABELS[target["name"]] + ":").ljust(width)
+        lines.append(
+            f"  {label}{_STATE_WORDS[target['state']]} · due {local_display(target['due'])} · "
+            f"{detail}"
+        )
+    return lines
+
+
+def _now() -> datetime:
+    from supportctl.timeutil import now
+
+    return now()
 
 
 def _history_lines(

@@ -20,6 +20,7 @@ from supportctl.api import (
     FEDRAMP_REFUSAL,
     HISTORY_SIZE,
     LEAST_BUSY,
+    MY_GROUPS,
     REMINDER_BODY,
     SCOPES,
     SWEEP_ESCALATED,
@@ -76,7 +77,7 @@ from supportctl.models import (
     User,
     id_sort_key,
 )
-from supportctl.sla import SlaPolicy, marks
+from supportctl.sla import SlaPolicy, due_clock, marks
 from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
 from supportctl.sla import matches as sla_matches
@@ -181,6 +182,9 @@ class LocalService(TicketService):
             wanted = query.sla
             selected = (r for r in selected if sla_matches(wanted, r, self._sla(r, moment)))
         key = _sort_key(query.sort)
+        descending = not query.asc
+        if query.sort == "due":  # soonest due first (SPEC §16); --asc: latest first
+            key, descending = _due_key(due_clock(self.sla_policy), query.asc), query.asc
         if query.limit:
             # The first N of a sort, streamed: only N rows are kept (same order as a sort,
             # ties included); the rest are only counted.
@@ -191,12 +195,12 @@ class LocalService(TicketService):
                     counted[0] += 1
                     yield row
 
-            pick = heapq.nsmallest if query.asc else heapq.nlargest
+            pick = heapq.nlargest if descending else heapq.nsmallest
             rows = pick(query.limit, count(selected), key=key)
             total = counted[0]
         else:
             rows = list(selected)
-            rows.sort(key=key, reverse=not query.asc)
+            rows.sort(key=key, reverse=descending)
             total = len(rows)
         if with_thread:
             return ListResult(tickets=self.with_threads(rows), total=total)
@@ -292,6 +296,12 @@ class LocalService(TicketService):
         if query.tags:
             tags = frozenset(query.tags)
             checks.append(lambda t: tags.issubset(t["tags"]))
+        if query.groups:
+            groups = _wanted_groups(query, actor)
+            checks.append(lambda t: t["group"] in groups)
+        if query.resolutions:
+            resolutions = frozenset(query.resolutions)
+            checks.append(lambda t: t["resolution"] in resolutions)
         # RFC 3339 UTC strings of one fixed form compare in time order.
         if query.since:
             since = format_ts(query.since)
@@ -339,6 +349,10 @@ class LocalService(TicketService):
             fields["org"] = frozenset({actor.org})
         if query.requester:
             fields["requester"] = requesters
+        if query.groups and _wanted_groups(query, actor):
+            fields["group"] = _wanted_groups(query, actor)
+        if query.resolutions:
+            fields["resolution"] = frozenset(query.resolutions)
         mentions = involves = None
         if query.scope == "mine":
             mentions = frozenset({actor.username})
@@ -1422,6 +1436,38 @@ def _sort_key(sort: str) -> Callable[[dict[str, Any]], Any]:
     if sort == "status":
         return lambda t: (_STATUS_RANK[t["status"]], t["created_at"], id_sort_key(t["id"]))
     return lambda t: id_sort_key(t["id"])
+
+
+def _wanted_groups(query: TicketQuery, actor: User) -> frozenset[str]:
+    """`--group`: the names given, `@mine` standing for the actor's own groups."""
+    names = set(query.groups)
+    if MY_GROUPS in names:
+        names.discard(MY_GROUPS)
+        names.update(actor.groups)
+    return frozenset(names)
+
+
+def _due_key(
+    due: Callable[[dict[str, Any], dict[str, Any]], float | None], latest_first: bool
+) -> Callable[[dict[str, Any]], Any]:
+    """`--sort due` (SPEC §16), for an ascending sort (``latest_first``: a descending one):
+    the nearest due time of a target not yet met, so breached tickets come first, most
+    overdue first; ties by priority (urgent first), then the older ticket, then the id.
+    Tickets with no pending target (resolved, closed, excluded, both targets met) come
+    last either way."""
+    last = 0 if latest_first else 1
+
+    def key(row: dict[str, Any]) -> Any:
+        at = due(row, row.get("_sla") or {})
+        return (
+            last if at is None else 1 - last,
+            0.0 if at is None else at,
+            -_PRIORITY_RANK[row["priority"]],
+            row["created_at"],
+            id_sort_key(row["id"]),
+        )
+
+    return key
 
 
 def _without_admin_contacts(org: Org, members: list[User]) -> tuple[Org, list[User]]:

@@ -6,6 +6,7 @@ marks in its listing index, so lists and reports need not read whole threads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -212,6 +213,59 @@ def matches(wanted: str, row: dict[str, Any], sla: dict[str, Any]) -> bool:
     if wanted == "breaching":
         return breaching(row, sla)
     return state(sla) == wanted
+
+
+_TARGETS = (
+    ("first_response", "first_response_due", "first_response_at"),
+    ("resolution", "resolution_due", "resolved_at"),
+)
+
+
+def due_clock(policy: SlaPolicy) -> Callable[[dict[str, Any], dict[str, str | None]], float | None]:
+    """`tickets list --sort due`: a function of a listing row and its SLA marks giving the
+    nearest due time (epoch seconds) of a target not yet met; None when none is pending: the
+    ticket is resolved or closed, excluded, or both targets were met.  Epoch arithmetic, as
+    `assess`: it runs on every row a sort reads."""
+    first = {p: t.total_seconds() for p, t in policy.first_response.items()}
+    resolution = {p: t.total_seconds() for p, t in policy.resolution.items()}
+
+    def due(row: dict[str, Any], found: dict[str, str | None]) -> float | None:
+        if row["status"] in ("resolved", "closed"):  # excluded tickets are closed ones
+            return None
+        if _first_response(row, found) is None:
+            return epoch(row["created_at"]) + first[row["priority"]]
+        if found.get("res") is None:
+            return epoch(row["created_at"]) + resolution[row["priority"]]
+        return None
+
+    return due
+
+
+def targets(sla: dict[str, Any], created_at: str, now: datetime) -> list[dict[str, Any]]:
+    """Each target of a ticket's ``sla`` object as `tickets show` tells it: ``name``,
+    ``due``, ``at`` (when it was met, or None), ``state`` (``met``, ``breached``,
+    ``at-risk`` or ``on-time``) and ``left`` (time to the due time; negative once it passed;
+    for a met target, how early or late it was met).  Empty for an excluded ticket."""
+    if sla.get("excluded"):
+        return []
+    created = parse_ts(created_at)
+    out = []
+    for name, due_key, done_key in _TARGETS:
+        due = parse_ts(sla[due_key])
+        at = sla[done_key]
+        if at is not None:
+            left = due - parse_ts(at)
+            state = "met" if left >= timedelta(0) else "breached"
+        else:
+            left = due - now
+            if left < timedelta(0):
+                state = "breached"
+            elif left < (due - created) * AT_RISK_SHARE:
+                state = "at-risk"
+            else:
+                state = "on-time"
+        out.append({"name": name, "due": sla[due_key], "at": at, "state": state, "left": left})
+    return out
 
 
 def describe(sla: dict[str, Any], now: datetime) -> str:

@@ -121,6 +121,8 @@ INVOCATIONS = [
     ["--user", "sam", "triggers", "list"],
     ["--user", "sam", "triggers", "test", "1025"],
     ["--user", "sam", "triggers", "run", "1025"],
+    ["views", "list"],
+    ["--user", "sam", "tickets", "list", "--view", "mine-open", "--sort", "due"],
     ["completion", "bash"],
     ["templates", "path"],
     ["templates", "list"],

@@ -351,9 +351,10 @@ def test_a_terminal_table_shortens_long_subjects_machine_formats_keep_them(store
     run("--user", "bob", "tickets", "create", "--subject", long.strip(), "-m", "body")
     with monkeypatch.context() as patched:
         patched.setattr(AppContext, "stdout_tty", property(lambda self: True))
-        table = run("--user", "bob", "tickets", "list", env={"COLUMNS": "80"})
+        # 100: the user's table (with PRIORITY) and a subject of at least 20 columns fit
+        table = run("--user", "bob", "tickets", "list", env={"COLUMNS": "100"})
         lines = table.stdout.splitlines()
-        assert all(len(line) <= 80 for line in lines), lines
+        assert all(len(line) <= 100 for line in lines), lines
         assert any(line.rstrip().split("  ")[1].endswith("…") for line in lines[1:])
         wide = run("--user", "bob", "tickets", "list", env={"COLUMNS": "400"})
         assert long.strip() in wide.stdout

@@ -46,6 +46,7 @@ LAZY_COMMANDS = {
     "me": ("supportctl.cli.me", "me"),
     "report": ("supportctl.cli.report", "report"),
     "triggers": ("supportctl.cli.triggers", "triggers"),
+    "views": ("supportctl.cli.views", "views"),
     "store": ("supportctl.cli.store", "store"),
     "config": ("supportctl.cli.config", "config"),
     "templates": ("supportctl.cli.templates", "templates_group"),
@@ -289,6 +290,7 @@ COMPLETERS = {
     "profile": "complete_profiles",
     "local_profile": "complete_profiles",
     "columns": "complete_columns",
+    "view_name": "complete_views",
 }
 
 

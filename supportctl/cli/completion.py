@@ -93,6 +93,24 @@ def complete_columns(
     ]
 
 
+def complete_views(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """`tickets list --view <TAB>`: the built-in views, then the config's saved ones."""
+    try:
+        from supportctl.config import ConfigFile
+        from supportctl.views import all_views
+
+        found = all_views(ConfigFile.load().views())
+        return [
+            CompletionItem(name, help=view.description or None)
+            for name, view in found.items()
+            if name.startswith(incomplete)
+        ]
+    except Exception:  # noqa: BLE001
+        return []
+
+
 def completion_source(cli: click.Command, shell: str) -> str:
     from click.shell_completion import get_completion_class
 
@@ -109,7 +127,7 @@ def completion(ctx: click.Context, shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.
 
     It completes commands, options, statuses, ticket and escalation IDs from your store,
-    profiles and column names.
+    profiles, view names and column names.
 
     \b
     Examples:

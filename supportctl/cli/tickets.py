@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from supportctl.api import MY_GROUPS, SORT_KEYS
 from supportctl.cli.context import AppContext, pass_app
 from supportctl.cli.options import multi_choice, output_option
 from supportctl.models import CATEGORIES, PRIORITIES, RESOLUTIONS, STATUSES, TICKET_TYPES
@@ -29,7 +30,7 @@ from supportctl.render import (
 )
 
 if TYPE_CHECKING:
-    from supportctl.api import TicketQuery
+    from supportctl.api import TicketQuery, TicketService
 
 
 #: `tickets list --limit` when none is given, for the table only (machine formats: all).
@@ -54,8 +55,15 @@ def tickets() -> None:
 @multi_choice("--type", TICKET_TYPES, "Only tickets of this type.")
 @multi_choice("--category", CATEGORIES, "Only tickets of this category.")
 @multi_choice("--priority", PRIORITIES, "Only tickets of this priority.")
+@multi_choice("--resolution", RESOLUTIONS, "Only tickets closed with this resolution.")
 @click.option(
     "--assignee", metavar="U|@me|none", help="Only tickets assigned to U, to you, or to no one."
+)
+@click.option(
+    "--group",
+    multiple=True,
+    metavar="G|@mine",
+    help="Only tickets of support group G (@mine: any of your groups). Repeat for any of several.",
 )
 @click.option(
     "--requester", metavar="U|EMAIL", help="Only tickets submitted by U (a username or email)."
@@ -79,10 +87,12 @@ def tickets() -> None:
 )
 @click.option(
     "--sort",
-    type=click.Choice(("created", "updated", "priority", "status", "id")),
+    type=click.Choice(SORT_KEYS),
     default="created",
     show_default=True,
-    help="Sort key: newest/largest first (priority: urgent first; status: new first).",
+    help="Sort key: newest/largest first (priority: urgent first; status: new first; due: "
+    "the nearest service-level due time first, breached first, tickets with no target "
+    "pending last).",
 )
 @click.option(
     "--sla",
@@ -103,8 +113,17 @@ def tickets() -> None:
     "--columns", metavar="a,b,c", help="Fields to show, for every format (see the list below)."
 )
 @output_option(*LIST_FORMATS)
-@pass_app
-def list_tickets(app: AppContext, columns: str | None, fmt: str, **flags: Any) -> None:
+@click.option(
+    "--view",
+    "view_name",
+    metavar="NAME",
+    help="Start from a view: unassigned, group, mine-open, mine-pending, mine-resolved, "
+    "mine-closed, spam, or one saved as [views.NAME] in the config (`supportctl views list`). "
+    "Further filters narrow it; --scope, --sort, --asc, --limit, --columns and -o replace "
+    "its own.",
+)
+@click.pass_context
+def list_tickets(ctx: click.Context, view_name: str | None, **flags: Any) -> None:
     """List tickets you may see, newest first.
 
     \b
@@ -114,12 +133,36 @@ def list_tickets(app: AppContext, columns: str | None, fmt: str, **flags: Any) -
     sla.
     Without --columns, json and jsonl carry every field but messages and events, plus
     the computed sla object.
+
+    \b
+    With --view, the scope is every ticket you may see (--scope org for agents and
+    admins) unless the view or --scope says otherwise.
     """
+    app: AppContext = ctx.find_object(AppContext)
+    service = None
+    if view_name is not None:
+        from supportctl.views import combine, find_view
+
+        view = find_view(view_name, app.settings().config.views())
+        given = {
+            name: value
+            for name, value in flags.items()
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        }
+        service = app.service("tickets list")
+        flags.update(combine(view, given, actor=lambda: service.actor))
+        if flags["group"] == (MY_GROUPS,) and not service.actor.groups:
+            app.note(f"you are in no support group, so view {view_name!r} selects nothing")
+    _list(app, service or app.service("tickets list"), **flags)
+
+
+def _list(
+    app: AppContext, service: TicketService, *, columns: str | None, fmt: str, **flags: Any
+) -> None:
     chosen = parse_columns(columns, TICKET_COLUMNS) if columns is not None else None
     if flags["limit"] is None:
         flags["limit"] = DEFAULT_TABLE_LIMIT if fmt == "table" else 0
     query = _ticket_query(**flags)
-    service = app.service("tickets list")
     with_thread = fmt != "ids" and bool(chosen and ({"messages", "events"} & set(chosen)))
     result = service.list_tickets(query, with_thread=with_thread)
     project = True
@@ -153,6 +196,8 @@ def _ticket_query(
     type: tuple[str, ...],  # noqa: A002 - the flag is --type
     category: tuple[str, ...],
     priority: tuple[str, ...],
+    resolution: tuple[str, ...],
+    group: tuple[str, ...],
     tags: tuple[str, ...],
     since: str | None,
     until: str | None,
@@ -170,6 +215,8 @@ def _ticket_query(
         types=type,
         categories=category,
         priorities=priority,
+        resolutions=resolution,
+        groups=group,
         tags=tags,
         **parse_window(since, until),
         idle=parse_duration(idle) if idle else None,
@@ -178,14 +225,15 @@ def _ticket_query(
 
 
 def _default_columns(query: TicketQuery, agent: bool) -> list[str]:
-    """SPEC §4's table: + USERNAME for --scope org, + ASSIGNEE for agents, + SLA with --sla."""
+    """SPEC §4's table with PRIORITY after STATUS (§16): + USERNAME for --scope org,
+    + ASSIGNEE for agents, + SLA with --sla or --sort due."""
     chosen = ["id"]
     if query.scope == "org":
         chosen.append("requester")
-    chosen += ["subject", "type", "status", "created_at", "updated_at"]
+    chosen += ["subject", "type", "status", "priority", "created_at", "updated_at"]
     if agent:
         chosen.append("assignee")
-    if query.sla:
+    if query.sla or query.sort == "due":
         chosen.append("sla")
     return chosen
 

@@ -477,6 +477,8 @@ class HttpService(TicketService):
             ("type", query.types),
             ("category", query.categories),
             ("priority", query.priorities),
+            ("resolution", query.resolutions),
+            ("group", query.groups),
             ("tag", query.tags),
         ):
             params += [(name, v) for v in values]

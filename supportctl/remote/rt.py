@@ -24,6 +24,7 @@ from urllib.parse import quote
 import requests
 
 from supportctl.api import (
+    MY_GROUPS,
     REMINDER_BODY,
     SWEEP_RESULTS,
     ListResult,
@@ -188,6 +189,13 @@ def ticket_sql(query: TicketQuery, me: str, *, now: datetime) -> str:
     if query.priorities:
         ranges = [priority_sql(p) for p in dict.fromkeys(query.priorities)]
         where.append(_any_of([f"({r})" if " AND " in r else r for r in ranges]))
+    if query.resolutions:
+        rt = [
+            s for s, (_st, r) in STATUS_FROM_RT.items() if r in query.resolutions and s != "deleted"
+        ]
+        where.append(_any_of([f"Status = {sql_quote(s)}" for s in rt]) if rt else NOTHING)
+    if query.groups:
+        where.append(_any_of([f"Queue = {sql_quote(g)}" for g in dict.fromkeys(query.groups)]))
     if query.assignee is not None:
         owner = {"@me": me, "none": NOBODY}.get(query.assignee, query.assignee)
         where.append(f"Owner = {sql_quote(owner)}")
@@ -625,6 +633,7 @@ class RtService(TicketService):
         return self.client.pages("/tickets", params)
 
     def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
+        _check_rt_query(query)
         actor = self.actor
         check_query(query)
         if query.scope == "org" and not actor.is_agent:
@@ -1040,6 +1049,21 @@ def _changes_between(before: Ticket, after: Ticket, actor: str) -> list[Event]:
         if old != new:
             events.append(Event(after.updated_at, actor, action, {"from": old, "to": new}))
     return events
+
+
+def _check_rt_query(query: TicketQuery) -> None:
+    """`tickets list` flags RT cannot serve, refused before any request (exit 2)."""
+    if query.sort == "due":
+        raise UsageError(
+            unsupported("tickets list --sort due", "rt").message,
+            hint="RT cannot order by service-level due time; try --sort priority or --sla",
+        )
+    if MY_GROUPS in query.groups:
+        raise UsageError(
+            unsupported("tickets list --group @mine", "rt").message,
+            hint="RT users have no support groups here: name the queue, --group QUEUE "
+            "(the `group` view uses @mine)",
+        )
 
 
 def _check_rt_changes(changes: TicketChanges) -> None:

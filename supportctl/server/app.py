@@ -556,6 +556,8 @@ def _query(request: Request) -> TicketQuery:
         types=request.many("type"),
         categories=request.many("category"),
         priorities=request.many("priority"),
+        resolutions=request.many("resolution"),
+        groups=tuple(request.args.getlist("group")),
         assignee=request.one("assignee"),
         requester=request.one("requester"),
         tags=tuple(request.args.getlist("tag")),

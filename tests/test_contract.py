@@ -93,6 +93,7 @@ INVOCATIONS = [
     ["--user", "alice", "tickets", "close", "1019"],
     ["--user", "alice", "tickets", "feedback", "1019", "--rating", "5"],
     ["--user", "sam", "tickets", "update", "-", "--priority", "high"],
+    ["--user", "sam", "tickets", "merge", "1186", "--into", "1184"],
     ["--user", "sam", "tickets", "sweep"],
     ["--user", "alice", "escalations", "list", "--scope", "org"],
     ["--user", "alice", "escalations", "track", "CP-1204"],

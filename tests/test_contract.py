@@ -192,6 +192,11 @@ def test_dynamic_completion_of_ids_profiles_and_columns(isolated_home):
 
     assert complete(["tickets", "show"], "102")[:3] == ["1029", "1028", "1027"]
     assert "1004" in complete(["tickets", "close"], "100")
+    assert complete(["--user", "sam", "tickets", "merge", "1186", "--into"], "118")[:3] == [
+        "1186",
+        "1185",
+        "1184",
+    ]
     assert complete(["escalations", "track"], "CP-120")[:2] == ["CP-1201", "CP-1202"]
     assert complete(["--profile"], "ag") == ["agent"]
     assert complete(["tickets", "list", "--columns"], "id,sta") == ["id,status"]

@@ -406,3 +406,69 @@ def test_a_store_from_before_duplicate_of_is_migrated(store, backend):
     assert json.loads((store / "store.json").read_text())["schema"] == 4
     assert all('"duplicate_of":null' in line for line in index.read_text().splitlines())
     assert run("store", "check").exit_code == 0
+
+
+# -- the REST API ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(store):
+    import requests
+
+    from tests.test_http import LiveServer, token_for
+
+    server = LiveServer(store)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token_for(store, 'dana')}"
+    yield server.url, session
+    server.stop()
+
+
+def test_patch_takes_subject_category_and_the_whole_cc_list(api):
+    url, session = api
+    answer = session.patch(
+        f"{url}/tickets/1001",
+        json={"subject": "Renamed", "category": "general", "cc": ["eve", "bob", "eve"]},
+    )
+    assert answer.status_code == 200, answer.text
+    doc = answer.json()
+    assert (doc["subject"], doc["category"], doc["cc"]) == ("Renamed", "general", ["eve"])
+    assert answer.headers["Supportctl-Changed"] == "true"
+    for body, status, words in [
+        ({"cc": ["gina"]}, 400, "gina (org globex) cannot be cc"),
+        ({"cc": ["nobody"]}, 404, "no user nobody"),
+        ({"cc": "eve"}, 400, "'cc' must be a list of strings"),
+        ({"subject": ""}, 400, "the subject must not be empty"),
+        ({"category": "sales"}, 400, "invalid category 'sales'"),
+        ({"duplicate_of": "1002"}, 400, "PATCH takes status, priority"),
+    ]:
+        refused = session.patch(f"{url}/tickets/1001", json=body)
+        assert refused.status_code == status, (body, refused.text)
+        assert words in refused.json()["detail"]
+
+
+def test_post_merge_answers_both_tickets_and_replays_with_its_key(api):
+    url, session = api
+    key = {"Idempotency-Key": "merge-once"}
+    first = session.post(f"{url}/tickets/1005/merge", json={"into": "1001"}, headers=key)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["ticket"]["duplicate_of"] == "1001" and body["target"]["cc"] == ["carol", "fed"]
+    assert first.headers["Supportctl-Changed"] == "true" and first.headers["ETag"]
+    again = session.post(f"{url}/tickets/1005/merge", json={"into": "1001"}, headers=key)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == body
+    fresh = session.post(f"{url}/tickets/1005/merge", json={"into": "1001"})
+    assert fresh.status_code == 200 and fresh.headers["Supportctl-Changed"] == "false"
+    target = session.get(f"{url}/tickets/1001").json()
+    assert [e["action"] for e in target["events"]].count("merged") == 1
+    for body, status, words in [
+        ({}, 400, "missing field 'into'"),
+        ({"into": "1001", "why": "same"}, 400, "unknown field(s) why"),
+        ({"into": 1001}, 400, "field 'into' must be a string"),
+        ({"into": "1003"}, 409, "ticket 1005 is already closed as a duplicate of 1001"),
+    ]:
+        refused = session.post(f"{url}/tickets/1005/merge", json=body)
+        assert refused.status_code == status, (body, refused.text)
+        assert words in refused.json()["detail"]
+        assert refused.json()["exit_code"] == {400: 2, 409: 5}[status]

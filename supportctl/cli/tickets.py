@@ -742,14 +742,13 @@ def _fmt(value) -> str:  # type: ignore[no-untyped-def]
 @click.argument("ids", nargs=-1, required=True, metavar="ID…|-")
 @click.option(
     "--into",
-    "target",
     required=True,
     metavar="TARGET",
     help="The ticket the duplicates go into (an open ticket).",
 )
 @output_option("text", "json", default="text")
 @pass_app
-def merge(app: AppContext, ids: tuple[str, ...], target: str, fmt: str) -> int:
+def merge(app: AppContext, ids: tuple[str, ...], into: str, fmt: str) -> int:
     """Merge duplicate tickets into TARGET (agents).
 
     Each ID is closed as `duplicate` with duplicate_of TARGET; its requester and cc users
@@ -762,15 +761,15 @@ def merge(app: AppContext, ids: tuple[str, ...], target: str, fmt: str) -> int:
 
     \b
     Examples:
-      supportctl --user sam tickets merge 1031 1032 --into 1030
-      supportctl tickets list --search "SSO login loop" -o ids | supportctl tickets merge - --into 1030
+      supportctl --user sam tickets merge 1185 1186 --into 1184
+      supportctl tickets list --scope org --status new --search sso -o ids | supportctl tickets merge - --into 1184
     """
     from supportctl.cli.bulk import run_each
     from supportctl.cli.inputs import read_ids
 
     service = app.service("tickets merge")
     _json_allowed(app, fmt, "tickets merge")
-    if not target.strip():
+    if not into.strip():
         from supportctl.errors import UsageError
 
         raise UsageError("--into needs a ticket ID")
@@ -779,13 +778,13 @@ def merge(app: AppContext, ids: tuple[str, ...], target: str, fmt: str) -> int:
     last: list = []
 
     def one(ticket_id: str) -> str:
-        result = service.merge(ticket_id, target)
+        result = service.merge(ticket_id, into)
         merged.append(result.ticket)
         last[:] = [result.target]
         if not result.changed:
-            app.note(f"ticket {ticket_id} is already merged into {target}; nothing changed")
+            app.note(f"ticket {ticket_id} is already merged into {into}; nothing changed")
             return "already merged"
-        app.note(f"merged ticket {ticket_id} into {target} (closed as duplicate)")
+        app.note(f"merged ticket {ticket_id} into {into} (closed as duplicate)")
         return "merged"
 
     code = run_each(app, targets, one, ["merged", "already merged"], label="Merging")

@@ -312,7 +312,11 @@ def check_store(storage: Storage, *, repair: bool = False) -> CheckReport:
     back to where it started (`tickets merge`, SPEC §16)."""
     report = storage.check(repair=repair)
     try:
-        rows = [(row["id"], row.get("duplicate_of")) for row in storage.ticket_summaries()]
+        rows = [
+            (row["id"], row.get("duplicate_of"))
+            for row in storage.ticket_summaries()
+            if isinstance(row, dict) and isinstance(row.get("id"), str)  # else: stale, reported
+        ]
     except SupportctlError:
         return report  # a listing that cannot be read is already a problem of the report
     ids = {ticket_id for ticket_id, _ in rows}

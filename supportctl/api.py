@@ -537,6 +537,12 @@ class TicketChanges:
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
     tags: tuple[str, ...] | None = None  # the full new list (REST PATCH), instead of add/remove
+    # SPEC §16 editing: the subject, the category and the cc users.
+    subject: str | None = None
+    category: str | None = None
+    add_cc: tuple[str, ...] = ()
+    remove_cc: tuple[str, ...] = ()
+    cc: tuple[str, ...] | None = None  # the full new list (REST PATCH), instead of add/remove
 
     @property
     def empty(self) -> bool:
@@ -548,20 +554,66 @@ class TicketChanges:
             and not self.add_tags
             and not self.remove_tags
             and self.tags is None
+            and not self.edits
+        )
+
+    @property
+    def edits(self) -> bool:
+        """Whether it edits the subject, category or cc (SPEC §16)."""
+        return (
+            self.subject is not None
+            or self.category is not None
+            or bool(self.add_cc)
+            or bool(self.remove_cc)
+            or self.cc is not None
         )
 
 
-def validate_new_ticket(
-    subject: str, body: str, type_: str, category: str, priority: str, cc: Any
-) -> None:
-    """`tickets create` input every backend refuses the same way (exit 2)."""
-    if not subject.strip():
+@dataclass
+class MergeResult:
+    """`tickets merge` of one ticket (SPEC §16): the duplicate as it is now (closed as
+    `duplicate`, ``duplicate_of`` the target) and the target it went into; ``changed`` is
+    False when it was already merged there."""
+
+    ticket: Ticket
+    target: Ticket
+    changed: bool = True
+
+
+#: The system messages a merge posts on both sides, naming the other (SPEC §16).
+MERGED_INTO_BODY = "Merged into ticket {target} as a duplicate; the conversation continues there."
+MERGED_FROM_BODY = "Ticket {ticket} was merged into this ticket as a duplicate."
+
+
+def check_subject(subject: Any) -> str:
+    """A subject as `tickets create` and `tickets update --subject` take it: not empty, at
+    most MAX_SUBJECT characters (exit 2); returned stripped."""
+    if not isinstance(subject, str) or not subject.strip():
         raise UsageError("the subject must not be empty")
     if len(subject.strip()) > MAX_SUBJECT:
         raise UsageError(
             f"the subject is {len(subject.strip())} characters; at most {MAX_SUBJECT}, "
             "nothing written"
         )
+    return subject.strip()
+
+
+def merge_cc(current: list[str], changes: TicketChanges, requester: str) -> list[str]:
+    """The cc users after ``changes``: the full new list, or ``current`` with users removed
+    and added (in order, once each); the requester is never a cc of their own ticket."""
+    if changes.cc is not None:
+        wanted = list(dict.fromkeys(changes.cc))
+    else:
+        wanted = [u for u in current if u not in changes.remove_cc]
+        wanted += [u for u in dict.fromkeys(changes.add_cc) if u not in wanted]
+    return [u for u in wanted if u != requester]
+
+
+def validate_new_ticket(
+    subject: str, body: str, type_: str, category: str, priority: str, cc: Any
+) -> None:
+    """`tickets create` input every backend refuses the same way (exit 2)."""
+    check_subject(subject)
     check_body(body)
     for value, allowed, name in (
         (type_, TICKET_TYPES, "type"),
@@ -586,8 +638,18 @@ def validate_changes(changes: TicketChanges) -> None:
     if changes.empty:
         raise UsageError(
             "nothing to update: give --status, --priority, --assignee, --group, "
-            "--add-tag or --remove-tag"
+            "--add-tag, --remove-tag, --subject, --category, --add-cc or --remove-cc"
         )
+    if changes.subject is not None:
+        check_subject(changes.subject)
+    if changes.category is not None and changes.category not in CATEGORIES:
+        raise UsageError(f"invalid category {changes.category!r}; valid: {', '.join(CATEGORIES)}")
+    for name in (*changes.add_cc, *changes.remove_cc, *(changes.cc or ())):
+        if not isinstance(name, str) or not name.strip():
+            raise UsageError("a cc user must be a username (not empty)")
+    both = sorted(set(changes.add_cc) & set(changes.remove_cc))
+    if both:
+        raise UsageError(f"--add-cc and --remove-cc both name {', '.join(both)}")
     if changes.status is not None and changes.status not in STATUSES:
         raise UsageError(f"invalid status {changes.status!r}; valid: {', '.join(STATUSES)}")
     if changes.status == "closed":
@@ -899,6 +961,14 @@ class TicketService(ABC):
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
     ) -> tuple[Ticket, list[Event]]:
         """Returns the ticket and the events this update added (none: nothing changed)."""
+
+    @abstractmethod
+    def merge(self, ticket_id: str, into: str) -> MergeResult:
+        """Close ``ticket_id`` as a duplicate of ``into`` (agents, SPEC §16): its requester
+        and cc join the target's cc, a system message on each side names the other, both
+        tickets in one atomic change. Into itself, into a closed ticket or into one that is
+        (through its chain) a duplicate of it: Conflict (exit 5). Already merged into
+        ``into``: nothing changes (``changed`` False)."""
 
     # -- triggers (SPEC §13) --------------------------------------------------------------------
     # Not abstract: a backend that does not serve `triggers …` (rt: RT has its own scrips) is

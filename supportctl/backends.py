@@ -37,6 +37,7 @@ TICKET_COMMANDS = frozenset(
         "tickets close",
         "tickets feedback",
         "tickets update",
+        "tickets merge",
         "tickets sweep",
     }
 )

@@ -893,6 +893,48 @@ _TICKETS: tuple[_Spec, ...] = (
 )
 # fmt: on
 
+# -- duplicates to merge ------------------------------------------------------------------------
+# Three people of one org report the same single sign-on failure on the same morning: the
+# README's "Merging duplicates" merges 1185 and 1186 into 1184 (`tickets merge`, SPEC §16).
+# Their ids follow the generated history (1031–1183, fixed by its seed).
+
+# fmt: off
+_DUPLICATES: tuple[_Spec, ...] = (
+    _Spec(
+        "1184", "email", "technical", "high", "ben",
+        "Single sign-on sends us back to the login page", 0.25, "open",
+        tags=("sso",),
+        steps=(
+            say("ben", "Since this morning our SSO login loops: after signing in with our "
+                "identity provider we land on the login page again. Nobody in our team can get "
+                "in.", gap=0),
+            assign("sam", "Tier 1", gap=0.3),
+            say("sam", "Hi Ben, thanks for the report. We're looking into it now; could you tell "
+                "us whether your identity provider's signing certificate changed recently?",
+                gap=0.2),
+        ),
+    ),
+    _Spec(
+        "1185", "web", "technical", "normal", "chloe",
+        "SSO login loop after the certificate change", 0.2, "new",
+        steps=(
+            say("chloe", "Our IT rotated the SAML certificate last night and now the single "
+                "sign-on login keeps looping back to the start page.", gap=0),
+            system(_ACK, gap=0.01),
+        ),
+    ),
+    _Spec(
+        "1186", "email", "technical", "normal", "dmitri",
+        "Can't log in with SSO since this morning", 0.15, "new",
+        cc=("kenji",),
+        steps=(
+            say("dmitri", "Kenji and I can't log in through SSO since this morning: the login "
+                "page reloads after the identity provider step.", gap=0),
+        ),
+    ),
+)
+# fmt: on
+
 
 # -- history ------------------------------------------------------------------------------------
 # About 150 generated tickets 1031… over the last four months, so that ``report`` has weeks of
@@ -1535,7 +1577,7 @@ def demo_documents(now: datetime) -> list[dict[str, Any]]:
     users = _users()
     by_name = {user["username"]: user for user in users}
     tickets, escalations = [], []
-    for spec in (*_TICKETS, *_history()):
+    for spec in (*_TICKETS, *_history(), *_DUPLICATES):
         ticket, escalation = _Replay(spec, now, by_name).play()
         tickets.append(ticket)
         if escalation is not None:

@@ -37,11 +37,16 @@ EVENT_ACTIONS = (
     "closed",
     "feedback",
     "restored",
+    "subject_changed",
+    "category_changed",
+    "cc_changed",
+    "merged",
 )
 # Fields of a ticket kept in the listing index: everything but the thread and the trail.
 SUMMARY_EXCLUDED = ("messages", "events")
 
 _ESCALATION_ID = re.compile(r"^CP-[0-9]{1,12}$")
+_TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}").fullmatch
 
 
@@ -288,6 +293,8 @@ class Ticket:
     escalation_id: str | None = None
     resources: list[dict[str, str]] = field(default_factory=list)
     feedback: dict[str, Any] | None = None
+    #: The ticket this one was closed as a duplicate of (`tickets merge`, SPEC §16).
+    duplicate_of: str | None = None
     messages: list[Message] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
 
@@ -328,6 +335,7 @@ class Ticket:
             "escalation_id": self.escalation_id,
             "resources": [dict(r) for r in self.resources],
             "feedback": dict(self.feedback) if self.feedback is not None else None,
+            "duplicate_of": self.duplicate_of,
         }
 
     def display_subject(self, requester_name: str | None = None) -> str:
@@ -359,7 +367,7 @@ def _validated_ticket(data: dict[str, Any]) -> dict[str, Any]:
     _check_unknown(data, Ticket, "ticket")
     out: dict[str, Any] = {}
     out["id"] = _str(_req(data, "id"), "id", nonempty=True)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", out["id"]):
+    if not _TICKET_ID.fullmatch(out["id"]):
         raise ValueError(f"field 'id' must be letters, digits, '.', '_' or '-' (got {out['id']!r})")
     out["subject"] = _str(_req(data, "subject"), "subject")
     out["type"] = _enum(_req(data, "type"), "type", TICKET_TYPES)
@@ -423,6 +431,19 @@ def _validated_ticket(data: dict[str, Any]) -> dict[str, Any]:
     out["feedback"] = feedback
     if out["status"] == "closed" and out["resolution"] is None:
         raise ValueError("a closed ticket needs a 'resolution'")
+    duplicate_of = _str(data.get("duplicate_of"), "duplicate_of", nullable=True)
+    if duplicate_of is not None:
+        if not _TICKET_ID.fullmatch(duplicate_of):
+            raise ValueError(f"field 'duplicate_of' must be a ticket id (got {duplicate_of!r})")
+        if duplicate_of == out["id"]:
+            raise ValueError("field 'duplicate_of' names the ticket itself")
+        if out["status"] != "closed" or out["resolution"] != "duplicate":
+            raise ValueError(
+                "field 'duplicate_of' is for tickets closed as duplicate "
+                f"(this one is {out['status']}"
+                + (f", {out['resolution']})" if out["resolution"] else ")")
+            )
+    out["duplicate_of"] = duplicate_of
     messages = data.get("messages", [])
     if not isinstance(messages, list):
         raise ValueError("field 'messages' must be a list")

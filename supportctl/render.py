@@ -429,7 +429,7 @@ def _namer(users: dict[str, Any]) -> Who:
 def _detail_lines(t: Ticket, proxy_access: list[Any], who: Who) -> list[str]:
     """The labelled fields at the top of `tickets show`, aligned."""
     fields: list[tuple[str, str]] = [
-        ("Status", t.status + (f" ({t.resolution})" if t.resolution else "")),
+        ("Status", t.status + (f" ({t.resolution}{_of(t)})" if t.resolution else "")),
         ("Type", f"{t.type} · {t.category} · priority {t.priority}"),
         ("Created", local_display(t.created_at)),
         ("Last activity", local_display(t.updated_at)),
@@ -521,6 +521,11 @@ def _describe_event(event: Any) -> str:
     if trigger is not None:
         words.append(f"(by trigger {_event_value(trigger)})")
     return " ".join(words)
+
+
+def _of(ticket: Ticket) -> str:
+    """` of 1184` for a ticket closed as a duplicate of 1184 (`tickets merge`)."""
+    return f" of {printable(ticket.duplicate_of)}" if ticket.duplicate_of else ""
 
 
 def _event_value(value: Any) -> str:

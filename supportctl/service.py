@@ -20,6 +20,8 @@ from supportctl.api import (
     FEDRAMP_REFUSAL,
     HISTORY_SIZE,
     LEAST_BUSY,
+    MERGED_FROM_BODY,
+    MERGED_INTO_BODY,
     MY_GROUPS,
     REMINDER_BODY,
     SCOPES,
@@ -27,6 +29,7 @@ from supportctl.api import (
     SWEEP_RESULTS,
     BillingView,
     ListResult,
+    MergeResult,
     MeView,
     NewAttachment,
     OrgView,
@@ -48,6 +51,7 @@ from supportctl.api import (
     confirm_due,
     content_type_of,
     etag,
+    merge_cc,
     merge_tags,
     run_sweep,
     sweep_failure,
@@ -225,6 +229,7 @@ class LocalService(TicketService):
     def _with_sla(self, row: dict[str, Any], moment: datetime) -> dict[str, Any]:
         """The listing form of SPEC §10: the summary and its computed ``sla`` object."""
         out = {k: v for k, v in row.items() if k != "_sla"}
+        out.setdefault("duplicate_of", None)  # a row written before tickets had it
         out["sla"] = self._sla(row, moment)
         return out
 
@@ -752,6 +757,7 @@ class LocalService(TicketService):
         actor = self.actor
         validate_changes(changes)
         assignee = self._resolve_assignee(changes.assignee)
+        cc_users = self._cc_users(changes)
         added: list[Event] = []
 
         def change(ticket: Ticket) -> Ticket | None:
@@ -772,6 +778,8 @@ class LocalService(TicketService):
             if ticket.status == "closed":
                 _restore_spam(ticket, changes, record)
             _apply_changes(ticket, changes, assignee, record)
+            if changes.edits:
+                _apply_edits(ticket, changes, cc_users, record)
             if not events:
                 return None
             ticket.events.extend(events)
@@ -781,6 +789,150 @@ class LocalService(TicketService):
 
         ticket = self.storage.update_ticket(ticket_id, change)
         return ticket, added
+
+    def _cc_users(self, changes: TicketChanges) -> dict[str, User]:
+        """The users a change adds as cc, by name: each must exist (exit 3 otherwise); who
+        may be a cc of which ticket is checked against the ticket (``_apply_edits``)."""
+        wanted = changes.add_cc if changes.cc is None else changes.cc
+        users = {}
+        for name in dict.fromkeys(wanted):
+            user = self.storage.get_user(name)
+            if user is None:
+                raise NotFound(f"no user {name} (--add-cc)")
+            users[name] = user
+        return users
+
+    # -- merging duplicates (SPEC §16; 001's `duplicate`, RT's merge) ------------------------
+    def merge(self, ticket_id: str, into: str) -> MergeResult:
+        """Close ``ticket_id`` as a duplicate of ``into`` and bring its people over, both
+        tickets in one atomic change (``Storage.update_pair``)."""
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied(
+                f"tickets merge is for agents; you are {with_article(actor.role)}"
+            )
+        if not ticket_id.strip() or not into.strip():
+            raise UsageError("a ticket ID must not be empty")
+        if ticket_id == into:
+            raise Conflict(f"ticket {ticket_id} cannot be merged into itself")
+        outcome = {"changed": True}
+
+        def change(ticket: Ticket, target: Ticket) -> tuple[Ticket, Ticket] | None:
+            outcome["changed"] = True  # a retried transaction starts again
+            if ticket.status == "closed" and ticket.duplicate_of == target.id:
+                outcome["changed"] = False
+                return None
+            self._refuse_merge(ticket, target)
+            newcomers = [
+                name
+                for name in dict.fromkeys([ticket.requester, *ticket.cc])
+                if name != target.requester and name not in target.cc
+            ]
+            self._check_cc(target, self._users(newcomers), newcomers, "the merge")
+            at = format_ts(self.clock())
+            note = Message(
+                _next_message_id(ticket),
+                "system",
+                actor.username,
+                at,
+                MERGED_INTO_BODY.format(target=target.id),
+            )
+            ticket.messages.append(note)
+            ticket.events.append(
+                self._event(
+                    "closed",
+                    **{"from": ticket.status, "to": "closed"},
+                    resolution="duplicate",
+                    duplicate_of=target.id,
+                    message=note.id,
+                )
+            )
+            ticket.status, ticket.resolution, ticket.duplicate_of = "closed", "duplicate", target.id
+            ticket.closed_at = ticket.updated_at = at
+            back_note = Message(
+                _next_message_id(target),
+                "system",
+                actor.username,
+                at,
+                MERGED_FROM_BODY.format(ticket=ticket.id),
+            )
+            target.messages.append(back_note)
+            if newcomers:
+                cc = [*target.cc, *newcomers]
+                target.events.append(self._event("cc_changed", **{"from": target.cc, "to": cc}))
+                target.cc = cc
+            target.events.append(self._event("merged", duplicate=ticket.id, message=back_note.id))
+            target.updated_at = at
+            return ticket, target
+
+        ticket, target = self.storage.update_pair(ticket_id, into, change)
+        return MergeResult(
+            self.visible_copy(actor, ticket),
+            self.visible_copy(actor, target),
+            changed=outcome["changed"],
+        )
+
+    def _refuse_merge(self, ticket: Ticket, target: Ticket) -> None:
+        """SPEC §16: no merge into a closed ticket, nor one that would close a cycle; a
+        closed ticket, one with an open escalation, or one of another organisation is not
+        merged either (exit 5)."""
+        seen, step = {target.id}, target
+        while step.duplicate_of is not None and len(seen) < 1000:
+            if step.duplicate_of == ticket.id:
+                raise Conflict(
+                    f"ticket {target.id} is already a duplicate of ticket {ticket.id}; merging "
+                    f"{ticket.id} into it would make a cycle"
+                )
+            following = self.storage.get_ticket(step.duplicate_of)
+            if following is None or following.id in seen:
+                break
+            seen.add(following.id)
+            step = following
+        if target.status == "closed":
+            where = (
+                f"; it is a duplicate of {target.duplicate_of}: merge into that one"
+                if target.duplicate_of
+                else "; merge into an open ticket"
+            )
+            raise Conflict(f"ticket {target.id} is closed ({target.resolution}){where}")
+        if ticket.status == "closed":
+            what = (
+                f"as a duplicate of {ticket.duplicate_of}"
+                if ticket.duplicate_of
+                else f"({ticket.resolution})"
+            )
+            raise Conflict(f"ticket {ticket.id} is already closed {what}; it is not merged")
+        escalation = self._open_escalation(ticket)
+        if escalation is not None:
+            raise Conflict(
+                f"ticket {ticket.id} has escalation {escalation.id} at {escalation.stage}; "
+                "merging would close it with the escalation open",
+                hint="advance the escalation to resolved first, or merge the other way round",
+            )
+        if ticket.org != target.org:
+            raise Conflict(
+                f"ticket {ticket.id} (org {ticket.org}) and ticket {target.id} (org "
+                f"{target.org}) belong to different organisations; merging would show "
+                f"{target.id}'s thread to another organisation's people"
+            )
+
+    @staticmethod
+    def _check_cc(ticket: Ticket, users: dict[str, User], names: list[str], why: str) -> None:
+        """SPEC §16: a cc is a user who may see the ticket: of the requester's organisation,
+        or an agent (exit 2 naming each who is not; exit 3 for one who does not exist)."""
+        missing = [n for n in names if n not in users]
+        if missing:
+            raise NotFound(f"no user {', '.join(missing)} ({why})")
+        refused = [
+            f"{n} (org {users[n].org})"
+            for n in names
+            if not users[n].is_agent and users[n].org != ticket.org
+        ]
+        if refused:
+            raise UsageError(
+                f"{', '.join(refused)} cannot be cc of ticket {ticket.id}: a cc must be of the "
+                f"requester's organisation ({ticket.org}) or an agent; nothing changed"
+            )
 
     def _resolve_assignee(self, value: str | None) -> str | None:
         if value is None or value == "none":
@@ -1416,6 +1568,25 @@ def _apply_changes(
         if tags != ticket.tags:
             record("tags_changed", list(ticket.tags), tags)
             ticket.tags = tags
+
+
+def _apply_edits(
+    ticket: Ticket, changes: TicketChanges, cc_users: dict[str, User], record: Recorder
+) -> None:
+    """SPEC §16 editing, after the triage fields: subject, category, cc (one event each)."""
+    if changes.subject is not None and changes.subject.strip() != ticket.subject:
+        record("subject_changed", ticket.subject, changes.subject.strip())
+        ticket.subject = changes.subject.strip()
+    if changes.category is not None and changes.category != ticket.category:
+        record("category_changed", ticket.category, changes.category)
+        ticket.category = changes.category
+    if changes.add_cc or changes.remove_cc or changes.cc is not None:
+        cc = merge_cc(ticket.cc, changes, ticket.requester)
+        added = [name for name in cc if name not in ticket.cc]
+        LocalService._check_cc(ticket, cc_users, added, "--add-cc")
+        if cc != ticket.cc:
+            record("cc_changed", list(ticket.cc), cc)
+            ticket.cc = cc
 
 
 def _next_message_id(ticket: Ticket) -> str:

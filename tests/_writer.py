@@ -5,6 +5,7 @@
     python tests/_writer.py loop STORE TICKET...                update forever (to be SIGKILLed)
     python tests/_writer.py busy STORE TICKET...                the same, pausing 5 ms between
     python tests/_writer.py hold STORE TICKET                   hold the store lock, then sleep
+    python tests/_writer.py merge STORE IDS WORKER N GATE       N merges of random pairs (racing)
     python tests/_writer.py crash-at N OP STORE [ARG [NOTE]]    SIGKILL itself just before
                                                                 the Nth file-system call of OP
 
@@ -125,6 +126,44 @@ def escalate(ticket: Ticket, allocate) -> tuple[Ticket, Escalation]:  # noqa: AN
     return ticket, esc
 
 
+def merge_pair(ticket: Ticket, target: Ticket) -> tuple[Ticket, Ticket]:
+    """A merge as the service makes it: two tickets that must change together."""
+    ticket.status, ticket.resolution, ticket.duplicate_of = "closed", "duplicate", target.id
+    ticket.closed_at = ticket.updated_at = stamp(2)
+    ticket.messages.append(message(f"{ticket.id}-merged", f"Merged into ticket {target.id}"))
+    target.cc = [*target.cc, "bob"]
+    target.messages.append(message(f"{target.id}-merged", f"Ticket {ticket.id} was merged"))
+    target.updated_at = stamp(2)
+    return ticket, target
+
+
+def merge(store_path: str, ids: str, worker: str, count: str, gate: str) -> None:
+    """``count`` merges of random pairs of ``ids`` (a comma-separated ring shared by every
+    worker) through the local service, as an agent; prints each outcome."""
+    import random
+
+    from supportctl.errors import SupportctlError
+    from supportctl.service import LocalService
+
+    if store_path.startswith("postgres"):
+        from supportctl.storage.postgres import PostgresStore
+
+        store = PostgresStore(store_path)
+    else:
+        store = JsonStore(store_path, lock_timeout=60)
+    service = LocalService(store, "dana")
+    pool = ids.split(",")
+    rng = random.Random(int(worker))
+    wait_at_gate(Path(gate), worker)
+    for _ in range(int(count)):
+        first, second = rng.sample(pool, 2)
+        try:
+            done = service.merge(first, second)
+            print(f"{'merged' if done.changed else 'already'} {first} {second}", flush=True)
+        except SupportctlError as exc:
+            print(f"refused {first} {second} {int(exc.exit_status)} {exc.message}", flush=True)
+
+
 def busy(store_path: str, *ticket_ids: str) -> None:
     """Like loop, with a short pause between updates (as people replying would leave)."""
     loop(store_path, *ticket_ids, pause=0.005)
@@ -203,6 +242,9 @@ def crash_at(limit: str, op: str, store_path: str, arg: str = "", note: str = ""
         store.create_ticket(lambda number: new_ticket(number, "created"))
     elif op == "escalate":
         store.update_with_escalation(arg, escalate)
+    elif op == "merge":
+        first, second = arg.split(",")
+        store.update_pair(first, second, merge_pair)
     else:
         sys.exit(f"unknown op {op}")
     for name, real in reals.items():
@@ -211,7 +253,14 @@ def crash_at(limit: str, op: str, store_path: str, arg: str = "", note: str = ""
 
 
 if __name__ == "__main__":
-    commands = {"append": append, "create": create, "loop": loop, "busy": busy, "hold": hold}
+    commands = {
+        "append": append,
+        "create": create,
+        "loop": loop,
+        "busy": busy,
+        "hold": hold,
+        "merge": merge,
+    }
     if sys.argv[1] == "crash-at":
         crash_at(*sys.argv[2:])
     else:

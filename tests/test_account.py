@@ -68,7 +68,7 @@ def test_a_bad_contact_is_refused_on_import(store):
 
 def test_a_store_with_bare_team_names_is_migrated(store):
     """A store written by the code before contacts (schema 2, a team of bare names) is
-    rewritten on opening: schema 3, every member a contact; nothing else changes."""
+    rewritten on opening: the current schema, every member a contact; nothing else changes."""
     from supportctl.storage import jsonstore
 
     orgs_path = store / "orgs.json"
@@ -92,7 +92,7 @@ def test_a_store_with_bare_team_names_is_migrated(store):
         "email": None,
         "updated_at": None,
     }
-    assert json.loads((store / "store.json").read_text())["schema"] == jsonstore.SCHEMA == 3
+    assert json.loads((store / "store.json").read_text())["schema"] == jsonstore.SCHEMA == 4
     on_disk = {d["id"]: d for d in json.loads(orgs_path.read_text())}
     assert on_disk["acme"]["account_team"]["success_manager"]["name"] == "Rachel Kim"
     assert on_disk["globex"]["account_team"]["success_manager"] is None

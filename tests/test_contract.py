@@ -93,6 +93,7 @@ INVOCATIONS = [
     ["--user", "alice", "tickets", "close", "1019"],
     ["--user", "alice", "tickets", "feedback", "1019", "--rating", "5"],
     ["--user", "sam", "tickets", "update", "-", "--priority", "high"],
+    ["--user", "sam", "tickets", "merge", "1186", "--into", "1184"],
     ["--user", "sam", "tickets", "sweep"],
     ["--user", "alice", "escalations", "list", "--scope", "org"],
     ["--user", "alice", "escalations", "track", "CP-1204"],
@@ -193,6 +194,11 @@ def test_dynamic_completion_of_ids_profiles_and_columns(isolated_home):
 
     assert complete(["tickets", "show"], "102")[:3] == ["1029", "1028", "1027"]
     assert "1004" in complete(["tickets", "close"], "100")
+    assert complete(["--user", "sam", "tickets", "merge", "1186", "--into"], "118")[:3] == [
+        "1186",
+        "1185",
+        "1184",
+    ]
     assert complete(["escalations", "track"], "CP-120")[:2] == ["CP-1201", "CP-1202"]
     assert complete(["--profile"], "ag") == ["agent"]
     assert complete(["tickets", "list", "--columns"], "id,sta") == ["id,status"]

@@ -742,7 +742,49 @@ def test_retry_with_the_same_idempotency_key_after_a_kill_replies_once(tmp_path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["/tickets", "/tickets/1001/close", "/tickets/1001/escalations"])
+@pytest.mark.parametrize("point", COMMIT_POINTS)
+def test_a_merge_killed_at_each_commit_point_is_both_tickets_or_neither(tmp_path, child_env, point):
+    """SPEC §16: a merge changes two tickets in one atomic step. The server is killed -9 at
+    each commit point of `POST /tickets/1005/merge` (the journal, the target's file, the
+    record, the answer); after the kill both tickets are old or both new, and the retry with
+    the same key leaves exactly one merge."""
+    store = tmp_path / "store"
+    docs = small_store_docs()
+    assert run("--store", str(store), "store", "import", "-", input=jsonl(docs)).exit_code == 0
+    token = make_token(child_env, store, "dana")
+    command = [sys.executable, "-c", KILLED_AT_A_COMMIT_POINT, str(store), point]
+    dying = Server(child_env, store, tmp_path / "dying.log", command)
+    key = {"Idempotency-Key": f"merge-{point}"}
+    try:
+        with pytest.raises((OSError, http.client.HTTPException)):
+            dying.request("POST", "/tickets/1005/merge", token, {"into": "1001"}, key)
+    finally:
+        dying.kill()
+    assert dying.proc.returncode == -signal.SIGKILL
+    server = Server(child_env, store, tmp_path / "server.log")
+    try:
+        _, duplicate = server.request("GET", "/tickets/1005", token)
+        _, target = server.request("GET", "/tickets/1001", token)
+        merged = duplicate["duplicate_of"] == "1001"
+        told = "merged" in [e["action"] for e in target["events"]]
+        assert merged == told, f"killed at {point}: a torn merge ({merged=}, {told=})"
+        status, answer = server.request("POST", "/tickets/1005/merge", token, {"into": "1001"}, key)
+        assert status == 200, answer
+        _, target = server.request("GET", "/tickets/1001", token)
+    finally:
+        server.stop()
+    assert answer["ticket"]["duplicate_of"] == "1001"
+    assert [e["action"] for e in target["events"]].count("merged") == 1
+    assert target["cc"] == ["carol", "fed"]
+    check = cli(child_env, store, "store", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "path",
+    ["/tickets", "/tickets/1001/close", "/tickets/1001/escalations", "/tickets/1005/merge"],
+)
 def test_create_close_and_escalate_are_applied_once_across_a_kill(tmp_path, child_env, path):
     """The same for the other POSTs that change a ticket: killed after the change and its
     record committed, before the answer was kept."""
@@ -755,6 +797,7 @@ def test_create_close_and_escalate_are_applied_once_across_a_kill(tmp_path, chil
         "/tickets": {"subject": "Once only", "body": "hello"},
         "/tickets/1001/close": {"comment": "Closing once"},
         "/tickets/1001/escalations": {"description": "Escalated once"},
+        "/tickets/1005/merge": {"into": "1001"},
     }[path]
     command = [sys.executable, "-c", KILLED_AT_A_COMMIT_POINT, str(store), "answer"]
     dying = Server(child_env, store, tmp_path / "dying.log", command)
@@ -777,6 +820,10 @@ def test_create_close_and_escalate_are_applied_once_across_a_kill(tmp_path, chil
     elif path.endswith("close"):
         assert sum(m["body"] == "Closing once" for m in first["messages"]) == 1
         assert first["status"] == "closed"
+    elif path.endswith("merge"):  # both tickets changed once: the answer rebuilt from them
+        assert [e["action"] for e in first["events"]].count("merged") == 1
+        assert answer["ticket"]["duplicate_of"] == "1001" and answer["target"]["id"] == "1001"
+        assert answer["target"]["cc"] == first["cc"] == ["carol", "fed"]
     else:
         assert [e["action"] for e in first["events"]].count("escalated") == 1
         assert answer["description"] == "Escalated once"

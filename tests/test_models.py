@@ -18,6 +18,7 @@ SPEC_TICKET_FIELDS = [
     "id", "subject", "type", "category", "status", "resolution", "priority", "requester",
     "org", "cc", "assignee", "group", "language", "tags", "created_at", "updated_at",
     "closed_at", "proxy_access", "call", "escalation_id", "resources", "feedback",
+    "duplicate_of",  # SPEC §16: after the fields of §2, before the thread
     "messages", "events",
 ]  # fmt: skip
 

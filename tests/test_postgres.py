@@ -178,7 +178,7 @@ def test_export_from_json_imports_into_postgres_with_every_document(
     monkeypatch.setattr(supportctl.service, "now", lambda: frozen)
     listing = ("--user", "sam", "tickets", "list", "--scope", "org", "-o", "json")
     rows = run(*listing).json()
-    assert len(rows) == 183  # every demo ticket
+    assert len(rows) == 186  # every demo ticket
     assert rows == run("--store", str(json_store), *listing).json()
 
 

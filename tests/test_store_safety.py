@@ -487,6 +487,18 @@ def _verify_after_crash(
         elif ticket["status"] != "escalated":
             problems.append("the escalation was written but the ticket was not escalated")
         old.discard("tickets/1001.json")
+    elif op == "merge":
+        # Both tickets changed, or neither: never a duplicate without its target knowing.
+        merged = docs["1001"]["duplicate_of"] == "1002" and docs["1001"]["status"] == "closed"
+        told = [m["id"] for m in docs["1002"]["messages"]] == ["1002-merged"]
+        if merged != told or docs["1002"]["cc"] != (["bob"] if told else []):
+            problems.append(
+                f"a torn merge: 1001 {'is' if merged else 'is not'} a duplicate, 1002 "
+                f"{'was' if told else 'was not'} told (cc {docs['1002']['cc']})"
+            )
+        if finished and not merged:
+            problems.append("the finished merge is not there")
+        old -= {"tickets/1001.json", "tickets/1002.json"}
     elif op == "import":
         new = set(docs) & {"2001", "2002"}
         has_bob = opened.get_user("bob") is not None
@@ -501,7 +513,7 @@ def _verify_after_crash(
     return problems
 
 
-@pytest.mark.parametrize("op", ["update", "create", "import", "compact", "escalate"])
+@pytest.mark.parametrize("op", ["update", "create", "import", "compact", "escalate", "merge"])
 def test_writer_killed_before_any_file_system_call_leaves_a_healthy_store(tmp_path, op):
     """Fork a writer that SIGKILLs itself just before its Nth open/write/fsync/replace/
     unlink/truncate/sync, for N = 1, 2, … until the write completes; after each death the
@@ -513,6 +525,7 @@ def test_writer_killed_before_any_file_system_call_leaves_a_healthy_store(tmp_pa
         "update": "1001",
         "compact": "1001",
         "escalate": "1001",
+        "merge": "1001,1002",
         "import": str(source),
         "create": "",
     }[op]

@@ -286,6 +286,7 @@ def _document_exit_codes(top: click.Command) -> None:
 COMPLETERS = {
     "ticket_id": "complete_ticket_ids",
     "ids": "complete_ticket_ids",
+    "into": "complete_ticket_ids",  # tickets merge --into
     "escalation_id": "complete_escalation_ids",
     "profile": "complete_profiles",
     "local_profile": "complete_profiles",

@@ -36,8 +36,8 @@ def init(app: AppContext, demo: bool) -> None:
     """Create the store (the directory of --store, or the default one).
 
     With --demo it holds an org with an admin and users, a FedRAMP user, agents, 30
-    hand-written tickets of every type and status, escalations at every stage, and four
-    months of history (about 150 more tickets with replies and resolutions, for `report`);
+    hand-written tickets of every type and status, escalations at every stage, three
+    reports of one problem to merge (1184–1186), and four months of history (about 150 more tickets with replies and resolutions, for `report`);
     if no user is configured, the profile's user becomes the demo admin.
     """
     result = admin.init_store(app.storage_class("store init"), app.settings(), demo=demo)
@@ -161,7 +161,7 @@ def check(app: AppContext, repair: bool) -> None:
     orgs are reported, never overwritten.
     """
     storage = app.storage_class("store check").open(app.settings(), checking=True)
-    report = storage.check(repair=repair)
+    report = admin.check_store(storage, repair=repair)
     for line in report.repaired:
         app.out(f"repaired: {line}\n")
     for line in report.problems:

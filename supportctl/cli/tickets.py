@@ -129,8 +129,8 @@ def list_tickets(ctx: click.Context, view_name: str | None, **flags: Any) -> Non
     \b
     Columns for --columns: id, subject, type, category, status, resolution, priority,
     requester, org, cc, assignee, group, language, tags, created_at, updated_at,
-    closed_at, proxy_access, call, escalation_id, resources, feedback, messages, events,
-    sla.
+    closed_at, proxy_access, call, escalation_id, resources, feedback, duplicate_of,
+    messages, events, sla.
     Without --columns, json and jsonl carry every field but messages and events, plus
     the computed sla object.
 
@@ -695,6 +695,16 @@ def feedback(app: AppContext, ticket_id: str, rating: int, comment: str | None, 
 @click.option("--group", metavar="G", help='Team to route to ("" clears it).')
 @click.option("--add-tag", "add_tags", multiple=True, metavar="T", help="Repeatable.")
 @click.option("--remove-tag", "remove_tags", multiple=True, metavar="T", help="Repeatable.")
+@click.option("--subject", metavar="TEXT", help="A new subject (at most 250 characters).")
+@click.option("--category", type=click.Choice(CATEGORIES), help="A new category.")
+@click.option(
+    "--add-cc",
+    "add_cc",
+    multiple=True,
+    metavar="U",
+    help="Add a cc user: of the requester's organisation, or an agent. Repeatable.",
+)
+@click.option("--remove-cc", "remove_cc", multiple=True, metavar="U", help="Repeatable.")
 @action_output
 @pass_app
 def update(
@@ -706,16 +716,23 @@ def update(
     group: str | None,
     add_tags: tuple[str, ...],
     remove_tags: tuple[str, ...],
+    subject: str | None,
+    category: str | None,
+    add_cc: tuple[str, ...],
+    remove_cc: tuple[str, ...],
     fmt: str,
 ) -> int:
-    """Triage tickets (agents): status, priority, assignee, group, tags.
+    """Triage and edit tickets (agents): status, priority, assignee, group, tags, subject,
+    category, cc users.
 
-    Assigning a new ticket opens it. Every change is recorded in the ticket's events.
+    Assigning a new ticket opens it. Every change is recorded in the ticket's events. A cc
+    user must be one who may see the ticket: of the requester's organisation, or an agent.
 
     \b
     Examples:
       supportctl --user sam tickets update 1025 --assignee @me --priority high
       supportctl tickets list --scope org --tag billing -o ids | supportctl tickets update - --group Billing
+      supportctl tickets update 1025 --subject "Exports over 100k rows time out" --add-cc lee
     """
     from supportctl.api import TicketChanges
     from supportctl.cli.bulk import run_each
@@ -730,6 +747,10 @@ def update(
         group=group,
         add_tags=add_tags,
         remove_tags=remove_tags,
+        subject=subject,
+        category=category,
+        add_cc=add_cc,
+        remove_cc=remove_cc,
     )
     from supportctl.api import validate_changes
 
@@ -763,6 +784,65 @@ def _fmt(value) -> str:  # type: ignore[no-untyped-def]
     if isinstance(value, list):
         return "[" + ", ".join(value) + "]"
     return str(value)
+
+
+@tickets.command("merge")
+@click.argument("ids", nargs=-1, required=True, metavar="ID…|-")
+@click.option(
+    "--into",
+    required=True,
+    metavar="TARGET",
+    help="The ticket the duplicates go into (an open ticket).",
+)
+@output_option("text", "json", default="text")
+@pass_app
+def merge(app: AppContext, ids: tuple[str, ...], into: str, fmt: str) -> int:
+    """Merge duplicate tickets into TARGET (agents).
+
+    Each ID is closed as `duplicate` with duplicate_of TARGET; its requester and cc users
+    join TARGET's cc, and a system message on each side names the other. Each merge changes
+    both tickets in one atomic step. Merging into a closed ticket, into itself, or into a
+    ticket that is itself a duplicate of the ID (a cycle) exits 5; so does merging a closed
+    ticket, one with an open escalation, or one of another organisation. A ticket already
+    merged into TARGET is left as it is (exit 0). -o json prints
+    {"target": TARGET as it ends, "merged": [each ID's ticket]}.
+
+    \b
+    Examples:
+      supportctl --user sam tickets merge 1185 1186 --into 1184
+      supportctl tickets list --scope org --status new --search sso -o ids | supportctl tickets merge - --into 1184
+    """
+    from supportctl.cli.bulk import run_each
+    from supportctl.cli.inputs import read_ids
+
+    service = app.service("tickets merge")
+    _json_allowed(app, fmt, "tickets merge")
+    if not into.strip():
+        from supportctl.errors import UsageError
+
+        raise UsageError("--into needs a ticket ID")
+    targets = read_ids(ids)
+    merged: list = []
+    last: list = []
+
+    def one(ticket_id: str) -> str:
+        result = service.merge(ticket_id, into)
+        merged.append(result.ticket)
+        last[:] = [result.target]
+        if not result.changed:
+            app.note(f"ticket {ticket_id} is already merged into {into}; nothing changed")
+            return "already merged"
+        app.note(f"merged ticket {ticket_id} into {into} (closed as duplicate)")
+        return "merged"
+
+    code = run_each(app, targets, one, ["merged", "already merged"], label="Merging")
+    if fmt == "json":
+        doc = {
+            "target": service.ticket_json(last[0]) if last else None,
+            "merged": [service.ticket_json(t) for t in merged],
+        }
+        app.out(dumps_json(doc) + "\n")
+    return code
 
 
 @tickets.command("sweep")

@@ -39,6 +39,7 @@ from supportctl.api import (
     FEDRAMP_REFUSAL,
     BillingView,
     ListResult,
+    MergeResult,
     MeView,
     NewAttachment,
     OrgView,
@@ -57,6 +58,7 @@ from supportctl.api import (
     check_query,
     check_url,
     content_type_of,
+    merge_cc,
     merge_tags,
     trigger_from_dict,
 )
@@ -668,6 +670,14 @@ class HttpService(TicketService):
             body["tags"] = list(changes.tags)
         elif changes.add_tags or changes.remove_tags:
             body["tags"] = merge_tags(current.tags, changes)
+        if changes.subject is not None:
+            body["subject"] = changes.subject
+        if changes.category is not None:
+            body["category"] = changes.category
+        if changes.cc is not None:
+            body["cc"] = list(changes.cc)
+        elif changes.add_cc or changes.remove_cc:
+            body["cc"] = merge_cc(current.cc, changes, current.requester)
         tag = if_match or response.headers.get("ETag")
         doc, answer = self.client.call(
             "PATCH", path, json=body, headers={"If-Match": tag} if tag else None
@@ -679,6 +689,19 @@ class HttpService(TicketService):
             else []
         )
         return ticket, added
+
+    def merge(self, ticket_id: str, into: str) -> MergeResult:
+        """POST /tickets/{id}/merge: the server changes both tickets in one atomic step."""
+        if not ticket_id.strip() or not into.strip():
+            raise UsageError("a ticket ID must not be empty")
+        doc, response = self.client.call(
+            "POST", f"/tickets/{quote(ticket_id, safe='')}/merge", json={"into": into}
+        )
+        return MergeResult(
+            _ticket(doc["ticket"], self._slas),
+            _ticket(doc["target"], self._slas),
+            changed=_changed(response),
+        )
 
     # -- escalations --------------------------------------------------------------------------
     def list_escalations(

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from supportctl.api import (
     REMINDER_BODY,
     SWEEP_RESULTS,
     ListResult,
+    MergeResult,
     NewAttachment,
     OrgView,
     ProxyEntry,
@@ -43,6 +45,7 @@ from supportctl.api import (
     check_query,
     check_url,
     content_type_of,
+    merge_cc,
     merge_tags,
     run_sweep,
     sweep_failure,
@@ -885,7 +888,8 @@ class RtService(TicketService):
     def update(
         self, ticket_id: str, changes: TicketChanges, *, if_match: str | None = None
     ) -> tuple[Ticket, list[Event]]:
-        """Status, priority, owner, queue (as group) and tags (the `Tags` custom field)."""
+        """Status, priority, owner, queue (as group), tags (the `Tags` custom field),
+        subject and Cc; RT keeps no category (refused, docs/rt.md)."""
         _check_rt_changes(changes)
         actor = self.actor
         if not actor.is_agent:
@@ -920,11 +924,65 @@ class RtService(TicketService):
             failed.append("group")
         if changes.status is not None and "Status" in fields and ticket.status != changes.status:
             failed.append("status")
+        if "Subject" in fields and ticket.subject != fields["Subject"]:
+            failed.append("subject")
+        if "Cc" in fields and sorted(ticket.cc) != sorted(fields["Cc"]):
+            failed.append("cc")
         if failed:
             raise UsageError(
                 f"RT did not change the {', '.join(failed)} of ticket {ticket.id}: "
                 + ("; ".join(said) or "no reason given")
             )
+
+    def merge(self, ticket_id: str, into: str) -> MergeResult:
+        """RT's own merge (REST2 ``PUT /ticket/{id}/merge``): RT moves the duplicate's
+        history, requestors and Cc into the target, and the duplicate's number then names
+        the target (docs/rt.md). Refused as on every backend first: not an agent (exit 4),
+        into itself, a closed side or a cycle (exit 5)."""
+        actor = self.actor
+        if not actor.is_agent:
+            raise PermissionDenied("tickets merge is for agents (privileged RT users)")
+        if not ticket_id.strip() or not into.strip():
+            raise UsageError("a ticket ID must not be empty")
+        if ticket_id.strip() == into.strip():
+            raise Conflict(f"ticket {ticket_id} cannot be merged into itself")
+        raw, target_raw = self._raw(ticket_id), self._raw(into)
+        # RT answers for a merged ticket with the ticket it went into.
+        source_id, target_id = str(raw["id"]), str(target_raw["id"])
+        source = ticket_from_rt(raw, self._queue_name)
+        if source_id == target_id:
+            if target_id == str(int(into)):  # already merged into it: nothing to do
+                duplicate = replace(
+                    ticket_from_rt(raw, self._queue_name),
+                    id=str(int(ticket_id)),
+                    status="closed",
+                    resolution="duplicate",
+                    duplicate_of=target_id,
+                )
+                return MergeResult(duplicate, self._without_thread(target_raw), changed=False)
+            raise Conflict(
+                f"ticket {into} is already merged into ticket {ticket_id} in RT; merging "
+                f"{ticket_id} into it would make a cycle"
+            )
+        if source_id != str(int(ticket_id)):
+            raise Conflict(f"ticket {ticket_id} is already merged into ticket {source_id} in RT")
+        if target_id != str(int(into)):
+            raise Conflict(
+                f"ticket {into} was merged into ticket {target_id} in RT; merge into {target_id}"
+            )
+        target = ticket_from_rt(target_raw, self._queue_name)
+        if target.status == "closed":
+            raise Conflict(f"ticket {into} is closed; merge into an open ticket")
+        if source.status == "closed":
+            raise Conflict(f"ticket {ticket_id} is already closed; it is not merged")
+        self.client.call(
+            "PUT", f"/ticket/{int(ticket_id)}/merge", json={"MergeIntoTicket": int(into)}
+        )
+        after = self._raw(ticket_id)  # RT answers 200 even when it refused: look
+        if str(after["id"]) != target_id:
+            raise PermissionDenied(f"RT did not merge ticket {ticket_id} into {into}")
+        duplicate = replace(source, status="closed", resolution="duplicate", duplicate_of=target_id)
+        return MergeResult(duplicate, self._without_thread(after))
 
     # -- not RT concepts (SPEC §11) -----------------------------------------------------------
     def list_escalations(
@@ -1045,6 +1103,8 @@ def _changes_between(before: Ticket, after: Ticket, actor: str) -> list[Event]:
         ("status_changed", before.status, after.status),
         ("group_changed", before.group, after.group),
         ("tags_changed", list(before.tags), list(after.tags)),
+        ("subject_changed", before.subject, after.subject),
+        ("cc_changed", list(before.cc), list(after.cc)),
     ):
         if old != new:
             events.append(Event(after.updated_at, actor, action, {"from": old, "to": new}))
@@ -1077,6 +1137,11 @@ def _check_rt_changes(changes: TicketChanges) -> None:
         )
     if changes.group == "":
         raise UsageError("an RT ticket is always in a queue: --group needs a queue name")
+    if changes.category is not None:
+        raise UsageError(
+            "RT keeps no category: --category is not supported by the `rt` backend",
+            hint="see docs/rt.md (what maps)",
+        )
 
 
 def _rt_fields(
@@ -1109,6 +1174,12 @@ def _rt_fields(
         tags = merge_tags(current.tags, changes)
         if tags != current.tags:
             fields["CustomFields"] = {TAGS_FIELD: tags}
+    if changes.subject is not None and changes.subject.strip() != current.subject:
+        fields["Subject"] = changes.subject.strip()
+    if changes.add_cc or changes.remove_cc or changes.cc is not None:
+        cc = merge_cc(current.cc, changes, current.requester)
+        if cc != current.cc:
+            fields["Cc"] = cc  # RT sets the Cc watchers to exactly this list
     return fields
 
 

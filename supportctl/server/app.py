@@ -465,6 +465,11 @@ class Api:
             return _ticket_response(service, ticket, 201, Location=location)
         if endpoint == "post_message":
             return _ticket_response(service, ticket, 201)
+        if endpoint == "merge_ticket":
+            from supportctl.api import MergeResult
+
+            target = service.changed_ticket(ticket.duplicate_of or ticket.id)
+            return _merge_response(service, MergeResult(ticket, target))
         return _ticket_response(service, ticket, 200, **_changed(True))
 
     # -- encoding -----------------------------------------------------------------------------
@@ -659,23 +664,28 @@ def create_ticket(api: Api, request: Request) -> Response:
 
 def patch_ticket(api: Api, request: Request) -> Response:
     doc = request.document()
-    unknown = sorted(set(doc) - {"status", "priority", "assignee", "group", "tags"})
+    fields = ("status", "priority", "assignee", "group", "tags", "subject", "category", "cc")
+    unknown = sorted(set(doc) - set(fields))
     if unknown:
-        raise UsageError(
-            f"unknown field(s) {', '.join(unknown)}; PATCH takes status, priority, assignee, group, tags"
-        )
-    tags = doc.get("tags")
-    if tags is not None and (
-        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
-    ):
-        raise UsageError("'tags' must be a list of strings (the full new list)")
+        raise UsageError(f"unknown field(s) {', '.join(unknown)}; PATCH takes {', '.join(fields)}")
+    lists = {}
+    for name in ("tags", "cc"):
+        value = doc.get(name)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(t, str) for t in value)
+        ):
+            raise UsageError(f"{name!r} must be a list of strings (the full new list)")
+        lists[name] = tuple(value) if value is not None else None
     assignee = doc.get("assignee", ...)
     changes = TicketChanges(
         status=_str_field(doc, "status"),
         priority=_str_field(doc, "priority"),
         assignee=None if assignee is ... else ("none" if assignee is None else str(assignee)),
         group=None if "group" not in doc else (_str_field(doc, "group") or ""),
-        tags=tuple(tags) if tags is not None else None,
+        tags=lists["tags"],
+        subject=_str_field(doc, "subject"),
+        category=_str_field(doc, "category"),
+        cc=lists["cc"],
     )
     service = api.service(request)
     ticket, added = service.update(
@@ -707,6 +717,26 @@ def close_ticket(api: Api, request: Request) -> Response:
         with_escalation=_bool(doc.get("with_escalation", False), "with_escalation"),
     )
     return _ticket_response(service, ticket, 200, **_changed(changed))
+
+
+def _merge_response(service: LocalService, result: Any) -> Response:
+    """`{ticket, target}`: the duplicate (the ETag is its) and the ticket it went into."""
+    status, body, headers = _ticket_response(
+        service, result.ticket, 200, **_changed(result.changed)
+    )
+    _, target, _ = _ticket_response(service, result.target)
+    return status, {"ticket": body, "target": target}, headers
+
+
+def merge_ticket(api: Api, request: Request) -> Response:
+    """SPEC §16: close the ticket as a duplicate of `into`, both in one atomic change."""
+    doc = request.document()
+    unknown = sorted(set(doc) - {"into"})
+    if unknown:
+        raise UsageError(f"unknown field(s) {', '.join(unknown)}; merge takes into")
+    service = api.service(request)
+    result = service.merge(request.params["id"], _str_field(doc, "into", required=True) or "")
+    return _merge_response(service, result)
 
 
 def post_feedback(api: Api, request: Request) -> Response:
@@ -890,6 +920,7 @@ COMMITTING_POSTS = frozenset(
         "post_feedback",
         "create_escalation",
         "advance_escalation",
+        "merge_ticket",
     }
 )
 
@@ -906,6 +937,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/tickets/{id}/messages", post_message),
     ("POST", "/tickets/{id}/close", close_ticket),
     ("POST", "/tickets/{id}/feedback", post_feedback),
+    ("POST", "/tickets/{id}/merge", merge_ticket),
     ("GET", "/tickets/{id}/proxy-access", get_proxy),
     ("PUT", "/tickets/{id}/proxy-access", put_proxy),
     ("GET", "/tickets/{id}/attachments/{name}", get_attachment),

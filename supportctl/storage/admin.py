@@ -18,9 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from supportctl.errors import AuthenticationFailed, Conflict, NotFound, UsageError
-from supportctl.models import KINDS, Ticket
-from supportctl.storage.base import DuplicateDocuments, Storage, TokenRecord
+from supportctl.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    SupportctlError,
+    UsageError,
+)
+from supportctl.models import KINDS, Ticket, id_sort_key
+from supportctl.storage.base import CheckReport, DuplicateDocuments, Storage, TokenRecord
 from supportctl.timeutil import format_ts, now, parse_ts
 
 
@@ -242,6 +248,12 @@ def _reference_errors(parsed: list[ImportLine], storage: Storage | None) -> list
                 and (storage is None or storage.get_escalation(t.escalation_id) is None)
             ):
                 missing.append(f"escalation {t.escalation_id!r}")
+            if (
+                t.duplicate_of
+                and t.duplicate_of not in tickets
+                and (storage is None or storage.get_ticket(t.duplicate_of) is None)
+            ):
+                missing.append(f"ticket {t.duplicate_of!r} (duplicate_of)")
         elif (
             p.kind == "escalation"
             and p.doc.ticket_id not in tickets
@@ -250,6 +262,31 @@ def _reference_errors(parsed: list[ImportLine], storage: Storage | None) -> list
             missing.append(f"ticket {p.doc.ticket_id!r}")
         if missing:
             errors.append(f"line {p.number}: unknown {', '.join(missing)}")
+    errors += _duplicate_cycles(parsed, storage)
+    return errors
+
+
+def _duplicate_cycles(parsed: list[ImportLine], storage: Storage | None) -> list[str]:
+    """Imported tickets whose ``duplicate_of`` chain (through the file and the store) comes
+    back to them: a merge never makes one, and `tickets show` would follow it forever."""
+    chains = {p.doc.id: p.doc.duplicate_of for p in parsed if p.kind == "ticket"}
+    errors = []
+    for p in parsed:
+        if p.kind != "ticket" or not p.doc.duplicate_of:
+            continue
+        seen, step = {p.doc.id}, p.doc.duplicate_of
+        while step is not None and step not in seen and len(seen) < 10_000:
+            seen.add(step)
+            if step in chains:
+                step = chains[step]
+            else:
+                found = storage.get_ticket(step) if storage is not None else None
+                step = found.duplicate_of if found is not None else None
+        if step is not None and step in seen:
+            errors.append(
+                f"line {p.number}: duplicate_of {p.doc.duplicate_of!r} leads into a cycle "
+                "of duplicates"
+            )
     return errors
 
 
@@ -266,6 +303,38 @@ def _import_error(errors: list[str]) -> UsageError:
     more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
     lines = "1 bad line" if len(errors) == 1 else f"{len(errors)} bad lines"
     return UsageError(f"{lines}, nothing imported: {shown}{more}")
+
+
+# -- check ----------------------------------------------------------------------------------------
+def check_store(storage: Storage, *, repair: bool = False) -> CheckReport:
+    """`store check`: the store's own check, then what holds across tickets whichever store
+    it is — every ``duplicate_of`` names a ticket that exists, and no chain of them comes
+    back to where it started (`tickets merge`, SPEC §16)."""
+    report = storage.check(repair=repair)
+    try:
+        rows = [
+            (row["id"], row.get("duplicate_of"))
+            for row in storage.ticket_summaries()
+            if isinstance(row, dict) and isinstance(row.get("id"), str)  # else: stale, reported
+        ]
+    except SupportctlError:
+        return report  # a listing that cannot be read is already a problem of the report
+    ids = {ticket_id for ticket_id, _ in rows}
+    chains = {ticket_id: target for ticket_id, target in rows if target}
+    for ticket_id, target in sorted(chains.items(), key=lambda item: id_sort_key(item[0])):
+        if target not in ids:
+            report.problems.append(f"ticket {ticket_id}: duplicate_of {target} does not exist")
+            continue
+        seen, step = {ticket_id}, target
+        while step in chains and step not in seen:
+            seen.add(step)
+            step = chains[step]
+        if step in seen:
+            report.problems.append(
+                f"ticket {ticket_id}: duplicate_of makes a cycle ({ticket_id} → {target} → … "
+                f"→ {step})"
+            )
+    return report
 
 
 # -- API tokens (SPEC §7, §9): shown once, stored hashed ------------------------------------------

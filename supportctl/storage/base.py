@@ -133,6 +133,19 @@ class Storage(ABC):
     def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:
         """Apply ``change`` to the current ticket atomically; ``None`` means nothing changed."""
 
+    def update_pair(
+        self,
+        ticket_id: str,
+        other_id: str,
+        change: Callable[[Ticket, Ticket], tuple[Ticket, Ticket] | None],
+    ) -> tuple[Ticket, Ticket]:
+        """Apply ``change`` to two tickets at once, atomically: both changed or neither,
+        across a crash at any instant (`tickets merge`, SPEC §16). ``change`` gets both
+        current tickets in argument order and returns both changed, or None for no change;
+        NotFound if either is absent. Stores lock the two in one order (ids ascending), so
+        two changes of overlapping pairs never wait on each other in a circle."""
+        raise NotImplementedError(f"{type(self).__name__} cannot change two tickets at once")
+
     @abstractmethod
     def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
         """Allocate an id, build the ticket with ``make(id)`` and store it."""

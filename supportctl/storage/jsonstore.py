@@ -54,8 +54,9 @@ from supportctl.storage.base import (
 )
 
 # 1 → 2: index lines carry each ticket's SLA marks (`_sla`);
-# 2 → 3: account-team members are contacts (a bare name becomes {name, email: null, …}).
-SCHEMA = 3
+# 2 → 3: account-team members are contacts (a bare name becomes {name, email: null, …});
+# 3 → 4: tickets have `duplicate_of` (`tickets merge`): index lines are rebuilt to carry it.
+SCHEMA = 4
 FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 COMPACT_SLACK = 1 << 20  # bytes of index growth tolerated before compaction is considered
@@ -523,6 +524,45 @@ class JsonStore(Storage):
             self._commit_tickets([changed], journal={"touched": [changed.id]})
             return changed
 
+    def update_pair(
+        self,
+        ticket_id: str,
+        other_id: str,
+        change: Callable[[Ticket, Ticket], tuple[Ticket, Ticket] | None],
+    ) -> tuple[Ticket, Ticket]:
+        """Two tickets changed together under the lock, through a redo journal holding both
+        in full: a crash before the journal is in place leaves both old, after it the next
+        opener writes both (as ``update_with_escalation`` does for a ticket and its
+        escalation)."""
+        with self._locked():
+            first = self._load_doc(self.ticket_path(ticket_id), Ticket)
+            if first is None:
+                raise NotFound(f"ticket {ticket_id} not found")
+            second = self._load_doc(self.ticket_path(other_id), Ticket)
+            if second is None:
+                raise NotFound(f"ticket {other_id} not found")
+            result = change(first, second)
+            if result is None:
+                return first, second
+            changed = list(result)
+            journal: dict[str, Any] = {
+                "phase": "commit",
+                "index_size": self._index_size(),
+                "touched": [t.id for t in changed],
+                "redo": {"tickets": [t.to_dict() for t in changed], "escalations": []},
+            }
+            self._take_record(changed[0], journal)
+            decided = False
+            try:
+                self._begin(journal)
+                decided = True
+                self._roll_forward(journal, [self.index_row(t) for t in changed])
+                self._end()
+            except OSError as exc:
+                raise _write_error(self.root, exc, decided=decided or self._decided()) from None
+            self._maybe_compact()
+            return changed[0], changed[1]
+
     def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
         with self._locked():
             meta = dict(self._meta)
@@ -824,8 +864,9 @@ class JsonStore(Storage):
         with self._locked():
             while self._meta["schema"] < SCHEMA:
                 step = self._meta["schema"]
-                if step == 1:
-                    # The index gained SLA marks: rebuild it from the ticket files.
+                if step in (1, 3):
+                    # The index gained SLA marks (1), duplicate_of (3): rebuild it from the
+                    # ticket files.
                     rows = []
                     for path in self.tickets_dir.glob("*.json"):
                         ticket = self._load_doc(path, Ticket)

@@ -499,6 +499,33 @@ class PostgresStore(Storage):
 
         return self._run(work)
 
+    def update_pair(
+        self,
+        ticket_id: str,
+        other_id: str,
+        change: Callable[[Ticket, Ticket], tuple[Ticket, Ticket] | None],
+    ) -> tuple[Ticket, Ticket]:
+        """Two tickets in one transaction, their rows locked in one order (ids ascending,
+        numerically), so merges of overlapping pairs never deadlock; the request's record
+        (with the first ticket) commits with them."""
+        record = self._take_record()
+
+        def work(cur: psycopg.Cursor) -> tuple[Ticket, Ticket]:
+            locked = {
+                key: self._lock_ticket(cur, key)
+                for key in sorted({ticket_id, other_id}, key=id_sort_key)
+            }
+            first, second = locked[ticket_id], locked[other_id]
+            result = change(first, second)
+            if result is None:
+                return first, second
+            for ticket in result:
+                self._write_ticket(cur, ticket, new=False)
+            self._put_record(cur, record, result[0])
+            return result[0], result[1]
+
+        return self._run(work)
+
     def create_ticket(self, make: Callable[[str], Ticket]) -> Ticket:
         record = self._take_record()
 

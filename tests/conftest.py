@@ -108,8 +108,15 @@ def _over_http(args: list[str], env: dict | None) -> tuple[list[str], dict | Non
 
 
 #: The backend fixture's parameters: the json store, the REST API over it, the postgres
-#: store (SPEC §12) and the REST API over that (slow: the full `pytest` of CI runs it).
-BACKENDS = ["json", "http", "postgres", pytest.param("http-postgres", marks=pytest.mark.slow)]
+#: store (SPEC §12) and the REST API over that. The PostgreSQL ones are marked slow (each
+#: test resets a database): `pytest -m "not slow"` is the quick loop on json and http, and
+#: the full `pytest` of CI runs all four.
+BACKENDS = [
+    "json",
+    "http",
+    pytest.param("postgres", marks=pytest.mark.slow),
+    pytest.param("http-postgres", marks=pytest.mark.slow),
+]
 
 
 @pytest.fixture(scope="session")

@@ -232,7 +232,14 @@ def _run_with_disk_full(
     }
 
 
-DISK_FULL_KINDS = ["reply", "reply-attachment", "reply-compacting", "import", "import-new-store"]
+#: Importing is the long one (every call of a whole import is a fault point): slow.
+DISK_FULL_KINDS = [
+    "reply",
+    "reply-attachment",
+    "reply-compacting",
+    pytest.param("import", marks=pytest.mark.slow),
+    pytest.param("import-new-store", marks=pytest.mark.slow),
+]
 
 
 def _disk_full_runs(

@@ -720,7 +720,7 @@ class StoreMachine(RuleBasedStateMachine):
 
 
 FAST = settings(
-    max_examples=30,
+    max_examples=12,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

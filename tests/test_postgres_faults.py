@@ -574,3 +574,59 @@ def test_a_refused_database_exits_6_at_once_from_serve_without_the_password(tmp_
     assert time.monotonic() - started < 5.0
     assert "'teamdesk' on 127.0.0.1" in result.stderr
     assert "s3cretpw" not in result.stderr + result.stdout
+
+
+# -- one request at two servers at once -----------------------------------------------------------
+
+
+def test_one_request_at_two_servers_at_once_is_applied_once(db):
+    """A client whose first try is slow (here: the ticket is locked by someone else) and
+    whose retry, with the same Idempotency-Key, goes to another server: the two servers
+    hold the same request at once, each having found no record of it. The change is made
+    once; the other server answers from the first one's record."""
+    import psycopg
+    from werkzeug.test import Client
+
+    from supportctl.server.app import create_app
+    from supportctl.storage import admin
+
+    apis = [create_app(db, log=lambda line: None) for _ in range(2)]
+    _record, token = admin.create_token(apis[0].storage, "dana")
+    answers: list = [None, None]
+
+    def post(n: int) -> None:
+        answers[n] = Client(apis[n]).post(
+            "/api/v1/tickets/1001/messages",
+            json={"body": "sent once, tried twice"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "slow-then-retried"},
+        )
+
+    holder = psycopg.connect(db)
+    try:
+        holder.execute("SELECT 1 FROM tickets WHERE id = '1001' FOR UPDATE")
+        threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while True:  # both servers wait for the ticket's row lock, past their record check
+            (waiting,) = holder.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone()
+            if waiting == 2:
+                break
+            assert time.monotonic() < deadline, "the two requests never met at the lock"
+            time.sleep(0.02)
+        holder.rollback()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        holder.close()
+        for api in apis:
+            api.close()
+    assert [a.status_code for a in answers] == [201, 201], [a.get_data() for a in answers]
+    replayed = sorted(a.headers.get("Idempotent-Replayed", "") for a in answers)
+    assert replayed == ["", "true"]
+    bodies = stored_bodies(db)
+    assert bodies["sent once, tried twice"] == 1
+    assert answers[0].get_json()["messages"] == answers[1].get_json()["messages"]

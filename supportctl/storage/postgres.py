@@ -45,9 +45,11 @@ from psycopg.types.json import Json
 from supportctl.errors import NotFound, PermissionDenied, Unavailable, UsageError
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
 from supportctl.storage.base import (
+    IDEMPOTENCY_TTL,
     CheckReport,
     DuplicateDocuments,
     Prefilter,
+    RequestRecorded,
     Storage,
     TokenRecord,
 )
@@ -894,10 +896,20 @@ class PostgresStore(Storage):
         record: tuple[str, Callable[[Ticket], dict[str, Any]]] | None,
         ticket: Ticket,
     ) -> None:
-        """The request's record, in the transaction of its change: both or neither."""
+        """The request's record, in the transaction of its change: both or neither. When
+        another server committed a live record of the same key meanwhile (the client's
+        retry raced its first try), RequestRecorded rolls this change back: applied once."""
         if record is not None:
-            key, make = record
-            self._upsert_request(cur, key, make(ticket))
+            key, made = record[0], record[1](ticket)
+            stored = float(made.get("stored", time.time()))
+            cur.execute(
+                "INSERT INTO idempotency (key, record, stored) VALUES (%s, %s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET record = excluded.record, "
+                "stored = excluded.stored WHERE idempotency.stored <= %s RETURNING 1",
+                (key, Json(made), stored, stored - IDEMPOTENCY_TTL),
+            )
+            if cur.fetchone() is None:
+                raise RequestRecorded(key)
 
     # -- API tokens ---------------------------------------------------------------------------
     def list_tokens(self) -> list[TokenRecord]:

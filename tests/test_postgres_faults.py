@@ -81,13 +81,9 @@ def db(cluster, tmp_path) -> str:
     return cluster.url
 
 
-def serve(env: dict[str, str], url: str, log: Path, port: int = 0) -> Server:
-    return Server(
-        env,
-        Path("unused"),
-        log,
-        [sys.executable, "-m", "supportctl", "--store", url, "serve", "--port", str(port)],
-    )
+def serve(env: dict[str, str], url: str, log: Path, port: int = 0, *options: str) -> Server:
+    command = [sys.executable, "-m", "supportctl", *options, "--store", url, "serve"]
+    return Server(env, Path("unused"), log, [*command, "--port", str(port)])
 
 
 def stored_bodies(url: str) -> Counter[str]:
@@ -512,7 +508,9 @@ def test_health_is_503_within_5_s_when_the_database_stops_answering(
 def test_health_is_503_within_5_s_while_the_database_is_stopped_then_200(
     db, cluster, tmp_path, child_env
 ):
-    server = serve(child_env, db, tmp_path / "serve.log")
+    secret = db.replace("postgres@", "postgres:hunter2@")  # trust: the password is not asked
+    log = tmp_path / "serve.log"
+    server = serve(child_env, secret, log, 0, "-v")
     try:
         assert timed_health(server.url)[1].status_code == 200
         cluster.pg_ctl("stop", "-m", "fast")
@@ -524,7 +522,7 @@ def test_health_is_503_within_5_s_while_the_database_is_stopped_then_200(
                 assert took <= 5.0, f"{took:.1f} s"
                 timings.append(took)
             detail = down.json()["detail"]
-            assert "database" in detail
+            assert "database" in detail and "hunter2" not in down.text
         finally:
             cluster.pg_ctl("start")
         deadline = time.monotonic() + 30
@@ -536,6 +534,8 @@ def test_health_is_503_within_5_s_while_the_database_is_stopped_then_200(
         assert status == 200, doc
     finally:
         server.stop()
+    logged = log.read_text()
+    assert "serving postgresql://postgres@127.0.0.1:" in logged and "hunter2" not in logged
     print(f"\nhealth with the database stopped: 503 in {', '.join(f'{t:.2f}' for t in timings)} s")
 
 

@@ -170,7 +170,7 @@ class PostgresStore(Storage):
         self.location = redact(url)
         self._pool = pool
         self._conn: psycopg.Connection | None = None  # own connection (no pool)
-        self._pinned: psycopg.Connection | None = None  # inside transaction()
+        self._local = threading.local()  # the connection pinned by this thread, if any
         self._depth = 0
         self._record_next: tuple[str, Callable[[Ticket], dict[str, Any]]] | None = None
         self._guard = threading.Lock()
@@ -248,6 +248,19 @@ class PostgresStore(Storage):
             self._pool.close()
 
     # -- connections and transactions ---------------------------------------------------------
+    @property
+    def _pinned(self) -> psycopg.Connection | None:
+        """The connection of the transaction this thread is inside (``transaction()``, or a
+        change under way: what it reads meanwhile, e.g. a trigger's `least-busy` count,
+        goes through the change's own connection, never a second one from the pool, which
+        a server busy with such changes would wait for in vain). Per thread: a server's
+        threads share the store that keeps its idempotency records."""
+        return getattr(self._local, "conn", None)
+
+    @_pinned.setter
+    def _pinned(self, conn: psycopg.Connection | None) -> None:
+        self._local.conn = conn
+
     def _connect(self) -> psycopg.Connection:
         try:
             return psycopg.connect(self.url, **_connect_kwargs(self.url))
@@ -284,7 +297,11 @@ class PostgresStore(Storage):
                 with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
                     if admin:
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
-                    return work(cur)
+                    self._pinned = conn
+                    try:
+                        return work(cur)
+                    finally:
+                        self._pinned = None
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
                 if attempt == RETRIES - 1:
                     raise Unavailable(
@@ -390,8 +407,13 @@ class PostgresStore(Storage):
         found: list[int] = []
 
         def work(cur: psycopg.Cursor) -> None:
-            # Under the advisory lock: whoever waited for it reads the version again.
-            cur.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+            # Under the advisory lock: whoever waited for it reads the version again, from
+            # pg_class with this statement's snapshot (to_regclass may answer from a
+            # catalog cache older than the lock, and miss a schema made meanwhile).
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'schema_version' "
+                "AND relnamespace = current_schema()::regnamespace)"
+            )
             current = 0
             if cur.fetchone()[0]:
                 cur.execute("SELECT coalesce(max(version), 0) FROM schema_version")
@@ -1076,6 +1098,19 @@ def _url_of(settings: Any) -> str:
     return url
 
 
+#: TCP settings of every connection, unless the URL sets them: a database host that vanishes
+#: from the network (no reset, no answer) is noticed in seconds, not after the kernel's 15
+#: minutes of retransmissions. Idle: probes after 10 s, every 5 s, 3 lost ones end it;
+#: data unacknowledged for 30 s ends it (then exit 6, or 503 from a server).
+_TCP = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # milliseconds
+}
+
+
 def _connect_kwargs(url: str) -> dict[str, Any]:
     import os
 
@@ -1083,6 +1118,7 @@ def _connect_kwargs(url: str) -> dict[str, Any]:
     if "connect_timeout=" not in url and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = CONNECT_TIMEOUT
     kwargs["application_name"] = "supportctl"
+    kwargs.update({k: v for k, v in _TCP.items() if f"{k}=" not in url})
     return kwargs
 
 

@@ -338,6 +338,7 @@ def test_four_cli_processes_25_replies_each_on_one_ticket_lose_none(db, child_en
 def test_postgresql_restarted_under_load_clients_exit_6_or_succeed_and_nothing_is_torn(
     db, cluster, tmp_path, child_env
 ):
+    cluster.pg_ctl("status")  # skips now where the cluster is not the tests' own
     token = make_token(child_env, db, "dana")
     server = serve(child_env, db, tmp_path / "serve.log")
     started = time.monotonic()
@@ -483,6 +484,8 @@ def timed_health(url: str) -> tuple[float, requests.Response]:
 def test_health_is_503_within_5_s_when_the_database_stops_answering(
     db, cluster, tmp_path, child_env
 ):
+    if "@127.0.0.1:" not in db:
+        pytest.skip("the relay reaches a server on 127.0.0.1 only")
     port = int(db.split("@127.0.0.1:")[1].split("/")[0])
     relay = Relay(port)
     url = db.replace(f":{port}/", f":{relay.port}/")
@@ -508,6 +511,7 @@ def test_health_is_503_within_5_s_when_the_database_stops_answering(
 def test_health_is_503_within_5_s_while_the_database_is_stopped_then_200(
     db, cluster, tmp_path, child_env
 ):
+    cluster.pg_ctl("status")  # skips now where the cluster is not the tests' own
     secret = db.replace("postgres@", "postgres:hunter2@")  # trust: the password is not asked
     log = tmp_path / "serve.log"
     server = serve(child_env, secret, log, 0, "-v")

@@ -35,6 +35,15 @@ class PgServer:
     admin_url: str  # a database to run CREATE/DROP DATABASE from
     url: str  # the tests' database
     stop: object = None
+    #: ``pg_ctl`` on this cluster (a cluster of the tests' own; None for SUPPORTCTL_PG_URL)
+    ctl: object = None
+
+    def pg_ctl(self, *args: str) -> None:
+        """Run ``pg_ctl ACTION …`` on the cluster (``stop -m fast``, ``start``, ``restart``);
+        skips the test when the server is not the tests' own."""
+        if not callable(self.ctl):
+            pytest.skip("the server is not the tests' own (SUPPORTCTL_PG_URL): cannot restart it")
+        self.ctl(*args)
 
     def reset(self) -> None:
         """An empty database: every table of a store dropped (the extension is kept)."""
@@ -128,6 +137,15 @@ def start() -> PgServer:
         shutil.rmtree(root, ignore_errors=True)
         unavailable(f"could not start one: {exc}: {detail.decode(errors='replace').strip()}")
 
+    def ctl(action: str, *args: str) -> None:
+        extra = ["-o", options, "-l", log] if action in ("start", "restart") else []
+        subprocess.run(
+            command(f"{bindir}/pg_ctl", "-D", data, action, "-w", *extra, *args),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
     def stop() -> None:
         subprocess.run(
             command(f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"),
@@ -137,10 +155,10 @@ def start() -> PgServer:
         shutil.rmtree(root, ignore_errors=True)
 
     del psycopg
-    return _database_in(f"postgresql://postgres@127.0.0.1:{port}/postgres", stop=stop)
+    return _database_in(f"postgresql://postgres@127.0.0.1:{port}/postgres", stop=stop, ctl=ctl)
 
 
-def _database_in(admin_url: str, *, stop: object) -> PgServer:
+def _database_in(admin_url: str, *, stop: object, ctl: object = None) -> PgServer:
     import psycopg
 
     name = f"supportctl_test_{uuid.uuid4().hex[:8]}"
@@ -153,7 +171,7 @@ def _database_in(admin_url: str, *, stop: object) -> PgServer:
         unavailable(f"cannot create a database: {str(exc).strip()}")
     base, _, _query = admin_url.partition("?")
     url = base.rsplit("/", 1)[0] + "/" + name + (f"?{_query}" if _query else "")
-    return PgServer(admin_url=admin_url, url=url, stop=stop)
+    return PgServer(admin_url=admin_url, url=url, stop=stop, ctl=ctl)
 
 
 def finish(server: PgServer) -> None:

@@ -32,6 +32,13 @@ from supportctl.cli.context import AppContext, pass_app
     show_default=True,
     help="Requests served at once (worker threads).",
 )
+@click.option(
+    "--trusted-proxy",
+    metavar="ADDR",
+    help="The address of the reverse proxy in front: its requests take the client's address "
+    "from X-Forwarded-For (for the access log and the limit on failed authentications); "
+    "anyone else's X-Forwarded-For is ignored.",
+)
 @pass_app
 def serve(
     app: AppContext,
@@ -40,6 +47,7 @@ def serve(
     store_path: str | None,
     config_file: str | None,
     threads: int,
+    trusted_proxy: str | None,
 ) -> None:
     """Serve the REST API over a local store (json or PostgreSQL), so a team can share it.
 
@@ -71,7 +79,7 @@ def serve(
     if api.triggers:
         app.note(f"{len(api.triggers)} trigger(s) from {api.config_path} route new tickets")
     try:
-        server = make_server(host, port, api, threads=threads)
+        server = make_server(host, port, api, threads=threads, trusted_proxy=trusted_proxy)
     except OSError as exc:
         from supportctl.errors import Unavailable
 

@@ -33,19 +33,19 @@ from supportctl.errors import (
     AuthenticationFailed,
     ExitStatus,
     SupportctlError,
+    Unavailable,
     UsageError,
     http_status,
 )
 from supportctl.service import LocalService
 from supportctl.storage import admin
-from supportctl.storage.base import Storage
+from supportctl.storage.base import IDEMPOTENCY_TTL, RequestRecorded, Storage
 from supportctl.storage.jsonstore import JsonStore
 from supportctl.storage.pgurl import is_postgres_url
 from supportctl.timeutil import parse_ts
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # 5 attachments of 500 KiB fit many times over
-IDEMPOTENCY_TTL = 24 * 3600.0
 #: Failed authentications allowed per client address in AUTH_WINDOW seconds (then 429).
 AUTH_FAILURES = 10
 AUTH_WINDOW = 60
@@ -413,38 +413,47 @@ class Api:
         with self._key_guard:
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # the same key twice at once: the second waits and replays the first
-            saved = self.storage.get_request(key)
-            if saved and time.time() - saved["stored"] < IDEMPOTENCY_TTL:
-                if saved["fingerprint"] != fingerprint:
-                    raise HttpError(
-                        422,
-                        "this Idempotency-Key was already used for a different request",
-                    )
-                if "committed" in saved:  # the change was made; its answer was not kept
-                    status, body, headers = self._answer_again(request, saved["committed"])
-                else:
-                    status, body = saved["status"], base64.b64decode(saved["body"])
-                    headers = dict(saved["headers"])
-                return status, body, {**headers, "Idempotent-Replayed": "true"}
-            if handler.__name__ in COMMITTING_POSTS:
-                request.commit_key = (key, fingerprint, handler.__name__)
-            try:
-                status, body, headers = handler(self, request)
-            except SupportctlError as exc:
-                status, body, headers = self._problem(exc)
-            if status < 500:
-                payload, ctype = self._encode(body, headers.get("Content-Type"), status)
-                record = {
-                    "stored": time.time(),
-                    "fingerprint": fingerprint,
-                    "status": status,
-                    "headers": {**headers, "Content-Type": ctype},
-                    "body": base64.b64encode(payload).decode(),
-                }
-                # The whole answer, before the client hears of it.
-                self.storage.put_request(key, record)
-                return status, payload, {**headers, "Content-Type": ctype}
-            return status, body, headers
+            for _ in range(2):
+                saved = self.storage.get_request(key)
+                if saved and time.time() - saved["stored"] < IDEMPOTENCY_TTL:
+                    return self._replay(request, saved, fingerprint)
+                if handler.__name__ in COMMITTING_POSTS:
+                    request.commit_key = (key, fingerprint, handler.__name__)
+                try:
+                    status, body, headers = handler(self, request)
+                except RequestRecorded:
+                    # Another server made this request's change meanwhile (the client's
+                    # retry raced its first try); nothing was changed here: answer from
+                    # the record it committed.
+                    request.commit_key = None
+                    continue
+                except SupportctlError as exc:
+                    status, body, headers = self._problem(exc)
+                if status < 500:
+                    payload, ctype = self._encode(body, headers.get("Content-Type"), status)
+                    record = {
+                        "stored": time.time(),
+                        "fingerprint": fingerprint,
+                        "status": status,
+                        "headers": {**headers, "Content-Type": ctype},
+                        "body": base64.b64encode(payload).decode(),
+                    }
+                    # The whole answer, before the client hears of it.
+                    self.storage.put_request(key, record)
+                    return status, payload, {**headers, "Content-Type": ctype}
+                return status, body, headers
+        raise Unavailable("this request is being served by another server; try again")
+
+    def _replay(self, request: Request, saved: dict[str, Any], fingerprint: str) -> Response:
+        """The answer kept for a request's Idempotency-Key, again."""
+        if saved["fingerprint"] != fingerprint:
+            raise HttpError(422, "this Idempotency-Key was already used for a different request")
+        if "committed" in saved:  # the change was made; its answer was not kept
+            status, body, headers = self._answer_again(request, saved["committed"])
+        else:
+            status, body = saved["status"], base64.b64decode(saved["body"])
+            headers = dict(saved["headers"])
+        return status, body, {**headers, "Idempotent-Replayed": "true"}
 
     def _answer_again(self, request: Request, committed: dict[str, Any]) -> Response:
         """The answer of a POST whose change was committed (with its record) but whose

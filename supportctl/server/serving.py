@@ -180,13 +180,25 @@ class Server(TcpWSGIServer):
         pass  # serve_forever closed everything on its way out
 
 
-def make_server(host: str, port: int, app: Any, *, threads: int = 8) -> Server:
+def make_server(
+    host: str, port: int, app: Any, *, threads: int = 8, trusted_proxy: str | None = None
+) -> Server:
+    """``trusted_proxy``: the address of a reverse proxy whose X-Forwarded-For names the
+    client (the last address it appended); from any other peer the header is dropped."""
     import logging
 
     # "Task queue depth is N" only says every thread is busy (requests wait, as they
     # should, for the store's lock): not a line for the access log. Waitress's other
     # warnings still reach stderr.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    proxy: dict[str, Any] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for"},
+            "clear_untrusted_proxy_headers": True,
+        }
     return Server(
         app,
         host=host,
@@ -197,6 +209,7 @@ def make_server(host: str, port: int, app: Any, *, threads: int = 8) -> Server:
         max_request_header_size=MAX_HEADER_BYTES,
         channel_timeout=IDLE_TIMEOUT,
         asyncore_use_poll=True,
+        **proxy,
     )
 
 

@@ -20,6 +20,20 @@ from typing import Any
 from supportctl.errors import UsageError
 from supportctl.models import Escalation, Org, Ticket, User
 
+#: Seconds an idempotency record answers for its key (SPEC §7); an older one is replaced.
+IDEMPOTENCY_TTL = 24 * 3600.0
+
+
+class RequestRecorded(Exception):  # not an error: the request was served, once
+    """A change armed with ``record_with_next_change`` was not made: by the time it would
+    have committed, a live record of its key was there, committed by another process that
+    served the same request meanwhile (a client's retry that raced its first try). Nothing
+    was changed; the caller answers from that record."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
 
 class DuplicateDocuments(UsageError):
     """Import documents whose id already exists; ``positions`` index the import list."""
@@ -219,7 +233,10 @@ class Storage(ABC):
     @abstractmethod
     def record_with_next_change(self, key: str, make: Callable[[Ticket], dict[str, Any]]) -> None:
         """The next ticket change commits together with ``make(changed ticket)`` as the
-        record of ``key``: both or neither, across a crash at any instant."""
+        record of ``key``: both or neither, across a crash at any instant. A store that
+        other processes share raises ``RequestRecorded`` instead of making the change when
+        a live record of ``key`` (stored less than IDEMPOTENCY_TTL before the new one)
+        committed meanwhile."""
 
     # -- API tokens (SPEC §7, §9) -------------------------------------------------------------
     @abstractmethod

@@ -46,9 +46,11 @@ from supportctl.errors import NotFound, StoreDamaged, Unavailable, UsageError
 from supportctl.fsutil import atomic_write
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
 from supportctl.storage.base import (
+    IDEMPOTENCY_TTL,
     CheckReport,
     DuplicateDocuments,
     Prefilter,
+    RequestRecorded,
     Storage,
     TokenRecord,
 )
@@ -916,8 +918,15 @@ class JsonStore(Storage):
             return False
         key, make = self._record_next
         self._record_next = None
+        made = make(ticket)
+        # Another server on this store may have served the same request meanwhile (a
+        # client's retry that raced its first try): then this change is not made.
+        existing = self.get_request(key)
+        stored = float(made.get("stored", time.time()))
+        if existing and existing.get("stored", 0) > stored - IDEMPOTENCY_TTL:
+            raise RequestRecorded(key)
         journal.setdefault("redo", {}).setdefault("tickets", [ticket.to_dict()])
-        journal["requests"] = {key: make(ticket)}
+        journal["requests"] = {key: made}
         return True
 
     # -- API tokens -----------------------------------------------------------------------------

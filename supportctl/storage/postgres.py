@@ -2,8 +2,9 @@
 
 Selected by a ``postgresql://`` (or ``postgres://``) store URL; psycopg 3 is imported only
 here, so the json backend and ``--help`` never load it.  Layout (``SCHEMA`` is its version,
-kept in ``schema_version``; older schemas are migrated step by step in one transaction, a
-newer one is refused with exit 6 and never touched)::
+kept in ``schema_version``; ``MIGRATIONS`` are the steps that build it, and an older schema
+is brought up to date by running the missing steps in one transaction, a newer one is
+refused with exit 6 and never touched)::
 
     schema_version   one row per applied step
     store_meta       key → jsonb (the demo mark)
@@ -44,18 +45,22 @@ from psycopg.types.json import Json
 from supportctl.errors import NotFound, PermissionDenied, Unavailable, UsageError
 from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_sort_key
 from supportctl.storage.base import (
+    IDEMPOTENCY_TTL,
     CheckReport,
     DuplicateDocuments,
     Prefilter,
+    RequestRecorded,
     Storage,
     TokenRecord,
 )
 from supportctl.storage.pgurl import host_and_database, is_postgres_url, redact
 
-SCHEMA = 1
 FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 CONNECT_TIMEOUT = 5  # seconds (SPEC §12)
+#: Seconds `GET /health` waits for the database, at most: a load balancer hears 503 well
+#: within its own timeout when the database is down or does not answer.
+HEALTH_TIMEOUT = 3.0
 RETRIES = 5  # attempts of a transaction that hit a serialization failure or a deadlock
 _ADMIN_LOCK = 0x5C7_0001  # pg_advisory_xact_lock key of store-wide administration
 
@@ -85,8 +90,17 @@ _TABLES = (
     "schema_version",
 )
 
-# Each step brings the schema from version N-1 to N; run in one transaction.
-MIGRATIONS: dict[int, list[str]] = {
+#: One step of a migration: SQL statements and functions of the migration's cursor, in order.
+Step = list["str | Callable[[psycopg.Cursor], None]"]
+
+# The schema's history: step N brings it from version N-1 to N (step 1 creates it). A store
+# at an older version runs the steps it lacks, in order, in ONE transaction with their
+# version rows, under the store-wide advisory lock: another process opening the store at
+# the same moment waits and finds it migrated; a step that fails rolls every step back and
+# leaves the store at its old version, as the supportctl that wrote it knows it. Steps
+# must therefore be transactional (no CREATE INDEX CONCURRENTLY, no VACUUM). Never edit a
+# released step: add the next one.
+MIGRATIONS: dict[int, Step] = {
     1: [
         "CREATE TABLE schema_version (version integer PRIMARY KEY, "
         "applied_at timestamptz NOT NULL DEFAULT now())",
@@ -131,6 +145,18 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 
+#: The schema version this supportctl writes.
+SCHEMA = max(MIGRATIONS)
+
+
+def latest_schema() -> int:
+    """The newest version the steps reach (``SCHEMA``, read when asked, so a test can add a
+    step), after checking that the steps are numbered 1, 2, … without a gap."""
+    latest = max(MIGRATIONS)
+    if sorted(MIGRATIONS) != list(range(1, latest + 1)):
+        raise AssertionError(f"migration steps out of order: {sorted(MIGRATIONS)}")
+    return latest
+
 
 def _num(ticket_id: str) -> int | None:
     return int(ticket_id) if ticket_id.isdigit() and len(ticket_id) < 19 else None
@@ -144,10 +170,11 @@ class PostgresStore(Storage):
         self.location = redact(url)
         self._pool = pool
         self._conn: psycopg.Connection | None = None  # own connection (no pool)
-        self._pinned: psycopg.Connection | None = None  # inside transaction()
+        self._local = threading.local()  # the connection pinned by this thread, if any
         self._depth = 0
         self._record_next: tuple[str, Callable[[Ticket], dict[str, Any]]] | None = None
         self._guard = threading.Lock()
+        self._health = _Probe()  # the health check in flight (shared by a pool's sessions)
         if not _checked:
             self._check_schema()
 
@@ -177,29 +204,38 @@ class PostgresStore(Storage):
     @classmethod
     def pooled(cls, url: str, *, size: int) -> PostgresStore:
         """A store for a server: a pool of up to ``size`` connections, shared by the
-        ``session()`` of every request."""
+        ``session()`` of every request.
+
+        The database is first reached on a connection of its own, as a command reaches it:
+        one that does not answer fails in the 5 s connect timeout (exit 6, naming host and
+        database), a missing or newer schema is refused and an older one migrated, before
+        the pool opens. A request then waits for a connection of the pool at most the
+        connect timeout too (503 when the database went away)."""
         from psycopg_pool import ConnectionPool
 
+        cls(url).close()
         pool = ConnectionPool(
             url,
             min_size=1,
             max_size=max(size, 1),
             kwargs=_connect_kwargs(url),
-            timeout=CONNECT_TIMEOUT * 2,
+            timeout=CONNECT_TIMEOUT,
             check=ConnectionPool.check_connection,
             open=False,
             name="supportctl",
         )
         try:
-            pool.open(wait=True, timeout=CONNECT_TIMEOUT * 2)
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:
             pool.close()
             raise _unavailable(url, exc) from None
-        return cls(url, pool=pool)
+        return cls(url, pool=pool, _checked=True)
 
     def session(self) -> PostgresStore:
         """Another handle on the same pool (one per request: its own pending record)."""
-        return PostgresStore(self.url, pool=self._pool, _checked=True)
+        store = PostgresStore(self.url, pool=self._pool, _checked=True)
+        store._health = self._health
+        return store
 
     def close(self) -> None:
         if self._conn is not None:
@@ -212,6 +248,19 @@ class PostgresStore(Storage):
             self._pool.close()
 
     # -- connections and transactions ---------------------------------------------------------
+    @property
+    def _pinned(self) -> psycopg.Connection | None:
+        """The connection of the transaction this thread is inside (``transaction()``, or a
+        change under way: what it reads meanwhile, e.g. a trigger's `least-busy` count,
+        goes through the change's own connection, never a second one from the pool, which
+        a server busy with such changes would wait for in vain). Per thread: a server's
+        threads share the store that keeps its idempotency records."""
+        return getattr(self._local, "conn", None)
+
+    @_pinned.setter
+    def _pinned(self, conn: psycopg.Connection | None) -> None:
+        self._local.conn = conn
+
     def _connect(self) -> psycopg.Connection:
         try:
             return psycopg.connect(self.url, **_connect_kwargs(self.url))
@@ -248,7 +297,11 @@ class PostgresStore(Storage):
                 with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
                     if admin:
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
-                    return work(cur)
+                    self._pinned = conn
+                    try:
+                        return work(cur)
+                    finally:
+                        self._pinned = None
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
                 if attempt == RETRIES - 1:
                     raise Unavailable(
@@ -337,36 +390,64 @@ class PostgresStore(Storage):
         )
 
     def _check_schema(self, *, create: bool = False) -> None:
+        """Refuse a newer schema (untouched) and no schema (unless ``create``); bring an older
+        one (or none, with ``create``) up to date."""
         version = self._version()
+        latest = latest_schema()
         if version is None and not create:
             raise self._no_store()
-        if version is not None and version > SCHEMA:
+        if version is not None and version > latest:
             raise self._newer(version)
-        if version is not None and version == SCHEMA:
-            return
+        if version != latest:
+            self._migrate(create=create)
 
-        def migrate(cur: psycopg.Cursor) -> None:
-            cur.execute("SELECT to_regclass('schema_version') IS NOT NULL")
-            exists = cur.fetchone()[0]
+    def _migrate(self, *, create: bool) -> None:
+        """Run the steps the schema lacks, in one transaction (see ``MIGRATIONS``)."""
+        latest = latest_schema()
+        found: list[int] = []
+
+        def work(cur: psycopg.Cursor) -> None:
+            # Under the advisory lock: whoever waited for it reads the version again, from
+            # pg_class with this statement's snapshot (to_regclass may answer from a
+            # catalog cache older than the lock, and miss a schema made meanwhile).
+            cur.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'schema_version' "
+                "AND relnamespace = current_schema()::regnamespace)"
+            )
             current = 0
-            if exists:
-                cur.execute("LOCK TABLE schema_version IN ACCESS EXCLUSIVE MODE")
+            if cur.fetchone()[0]:
                 cur.execute("SELECT coalesce(max(version), 0) FROM schema_version")
                 current = int(cur.fetchone()[0])
-            if current > SCHEMA:
+            elif not create:
+                raise self._no_store()
+            found.append(current)
+            if current > latest:
                 raise self._newer(current)
-            for step in range(current + 1, SCHEMA + 1):
-                for statement in MIGRATIONS[step]:
-                    cur.execute(statement)
-                cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (step,))
+            for version in range(current + 1, latest + 1):
+                for action in MIGRATIONS[version]:
+                    if callable(action):
+                        action(cur)
+                    else:
+                        cur.execute(action)
+                cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
             if current == 0:
                 self._try_trigram(cur)
 
         try:
-            self._run(migrate, admin=True)
-        except (pg_errors.DuplicateTable, pg_errors.UniqueViolation):
-            # Another process created the schema at the same moment: it is there now.
-            self._check_schema()
+            self._run(work, admin=True)
+        except psycopg.Error as exc:  # a step failed: everything rolled back
+            start = found[-1] if found else 0
+            doing = (
+                f"create the schema of the store at {self.location}"
+                if start == 0
+                else f"migrate the store at {self.location} from schema version {start} to {latest}"
+            )
+            left = "nothing was created" if start == 0 else f"it is still at version {start}"
+            raise Unavailable(
+                f"could not {doing}: {_first_line(exc)}; {left}",
+                hint="the database was left as it was; fix the cause and run "
+                "`supportctl store init` again",
+            ) from None
 
     def _try_trigram(self, cur: psycopg.Cursor) -> None:
         """A trigram index for `--search` on subjects, when pg_trgm can be had."""
@@ -384,7 +465,7 @@ class PostgresStore(Storage):
     def _newer(self, version: int) -> Unavailable:
         return Unavailable(
             f"the store at {self.location} has schema version {version}, newer than this "
-            f"supportctl understands ({SCHEMA}); upgrade supportctl",
+            f"supportctl understands ({latest_schema()}); upgrade supportctl",
             hint="the database was left as it was",
         )
 
@@ -864,10 +945,20 @@ class PostgresStore(Storage):
         record: tuple[str, Callable[[Ticket], dict[str, Any]]] | None,
         ticket: Ticket,
     ) -> None:
-        """The request's record, in the transaction of its change: both or neither."""
+        """The request's record, in the transaction of its change: both or neither. When
+        another server committed a live record of the same key meanwhile (the client's
+        retry raced its first try), RequestRecorded rolls this change back: applied once."""
         if record is not None:
-            key, make = record
-            self._upsert_request(cur, key, make(ticket))
+            key, made = record[0], record[1](ticket)
+            stored = float(made.get("stored", time.time()))
+            cur.execute(
+                "INSERT INTO idempotency (key, record, stored) VALUES (%s, %s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET record = excluded.record, "
+                "stored = excluded.stored WHERE idempotency.stored <= %s RETURNING 1",
+                (key, Json(made), stored, stored - IDEMPOTENCY_TTL),
+            )
+            if cur.fetchone() is None:
+                raise RequestRecorded(key)
 
     # -- API tokens ---------------------------------------------------------------------------
     def list_tokens(self) -> list[TokenRecord]:
@@ -889,9 +980,68 @@ class PostgresStore(Storage):
         self._run(work)
 
     # -- health -------------------------------------------------------------------------------
-    def ping(self) -> None:
-        """Answer or raise Unavailable (`GET /health`)."""
-        self._read("SELECT 1 FROM schema_version LIMIT 1")
+    def ping(self, timeout: float = HEALTH_TIMEOUT) -> None:
+        """Return when the database answers, raise Unavailable when it does not within
+        ``timeout`` seconds (`GET /health`, for load balancers).
+
+        The query runs in a thread of its own, so that a database that stopped answering
+        on a connection already open (a host gone from the network) cannot hold the
+        request: the answer is 503 at the deadline all the same. Checks that arrive while
+        one is under way share it; once one has outlived its deadline, later checks answer
+        503 at once instead of piling up more threads on the silent database."""
+        probe = self._health
+        with probe.guard:
+            if probe.thread is None or not probe.thread.is_alive():
+                probe.start(self._probe, timeout)
+            thread, outcome, started = probe.thread, probe.outcome, probe.started
+        assert thread is not None
+        thread.join(max(0.0, started + timeout - time.monotonic()))
+        if thread.is_alive():
+            waited = time.monotonic() - started
+            raise Unavailable(
+                f"the database at {self.location} did not answer a health check in {waited:.1f} s"
+            )
+        if outcome:
+            raise outcome[0]
+
+    def _probe(self, timeout: float) -> None:
+        sql = "SELECT 1 FROM schema_version LIMIT 1"
+        if self._pool is None:
+            self._read(sql)
+            return
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute(sql)
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise _unavailable(self.url, exc) from None
+        except psycopg.errors.UndefinedTable:
+            raise self._no_store() from None
+
+
+class _Probe:
+    """The health check under way (``PostgresStore.ping``): its thread, when it started and
+    what it raised."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.started = 0.0
+        self.outcome: list[BaseException] = []
+
+    def start(self, check: Callable[[float], None], timeout: float) -> None:
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                check(timeout)
+            except BaseException as exc:  # noqa: BLE001 (handed to the waiting request)
+                outcome.append(exc)
+
+        self.thread = threading.Thread(target=run, name="supportctl-health", daemon=True)
+        self.started, self.outcome = time.monotonic(), outcome
+        self.thread.start()
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -975,6 +1125,19 @@ def _url_of(settings: Any) -> str:
     return url
 
 
+#: TCP settings of every connection, unless the URL sets them: a database host that vanishes
+#: from the network (no reset, no answer) is noticed in seconds, not after the kernel's 15
+#: minutes of retransmissions. Idle: probes after 10 s, every 5 s, 3 lost ones end it;
+#: data unacknowledged for 30 s ends it (then exit 6, or 503 from a server).
+_TCP = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # milliseconds
+}
+
+
 def _connect_kwargs(url: str) -> dict[str, Any]:
     import os
 
@@ -982,6 +1145,7 @@ def _connect_kwargs(url: str) -> dict[str, Any]:
     if "connect_timeout=" not in url and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = CONNECT_TIMEOUT
     kwargs["application_name"] = "supportctl"
+    kwargs.update({k: v for k, v in _TCP.items() if f"{k}=" not in url})
     return kwargs
 
 

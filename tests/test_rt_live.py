@@ -439,6 +439,33 @@ def test_update(cli, rt, base_queue):
     assert rt.ticket(ticket_id)["Owner"]["id"] == "Nobody"
 
 
+def test_update_subject_and_cc(cli, rt):
+    ticket_id = create(cli, uniq("Rename me"))
+    subject = uniq("Renamed")
+    done = cli("tickets", "update", ticket_id, "--subject", subject, "--add-cc", "dora@example.com")
+    assert done.returncode == 0, done.stderr
+    doc = rt.ticket(ticket_id)
+    assert doc["Subject"] == subject
+    assert [c["id"] for c in doc["Cc"]] == ["dora@example.com"]
+    done = cli("tickets", "update", ticket_id, "--remove-cc", "dora@example.com")
+    assert done.returncode == 0, done.stderr
+    assert rt.ticket(ticket_id)["Cc"] == []
+    assert cli("tickets", "update", ticket_id, "--category", "billing").returncode == 2
+
+
+def test_merge_is_rts_own_merge(cli, rt):
+    target = create(cli, uniq("Keep me"))
+    duplicate = create(cli, uniq("Same problem"), "--cc", "erin@example.com")
+    done = cli("tickets", "merge", duplicate, "--into", target, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    assert str(rt.ticket(duplicate)["id"]) == target  # RT: the number now names the target
+    assert "erin@example.com" in [c["id"] for c in rt.ticket(target)["Cc"]]
+    again = cli("tickets", "merge", duplicate, "--into", target)
+    assert again.returncode == 0, again.stderr  # already merged there: nothing to do
+    assert cli("tickets", "merge", target, "--into", target).returncode == 5
+    assert cli("tickets", "merge", target, "--into", duplicate).returncode == 5  # a cycle
+
+
 def test_close(cli, rt):
     solved = create(cli, uniq("Close me"))
     spam = create(cli, uniq("Spam me"))

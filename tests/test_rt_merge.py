@@ -1,5 +1,5 @@
 """The rt backend's part of SPEC §16 against a scripted REST2 (responses): the subject and
-Cc as RT fields, no category (refused), and RT's own merge (`PUT /ticket/{id}/merge`) with
+Cc as RT fields, no category (refused), and RT's own merge (`PUT /ticket/{id}` with `MergeInto`) with
 the same refusals as every backend, each before anything is sent."""
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ def test_merge_uses_rts_own_merge_and_says_what_became_of_the_duplicate():
     agent()
     responses.get(f"{BASE}/ticket/8", json=rt_ticket(id=8, Subject="SSO loop too"))
     responses.get(f"{BASE}/ticket/7", json=rt_ticket())
-    merge = responses.put(f"{BASE}/ticket/8/merge", json=["Merge Successful"])
+    merge = responses.put(f"{BASE}/ticket/8", json=["Merge Successful"])
     # RT answers for a merged ticket with the ticket it went into.
     responses.get(f"{BASE}/ticket/8", json=rt_ticket(Cc=[{"id": "dan", "type": "user"}]))
     result = service().merge("8", "7")
-    assert json.loads(merge.calls[0].request.body) == {"MergeIntoTicket": 7}
+    assert json.loads(merge.calls[0].request.body) == {"MergeInto": 7}
     assert (result.ticket.id, result.ticket.status, result.ticket.resolution) == (
         "8",
         "closed",
@@ -98,7 +98,7 @@ def test_merge_uses_rts_own_merge_and_says_what_became_of_the_duplicate():
         ("GET", "/user/root"),
         ("GET", "/ticket/8"),
         ("GET", "/ticket/7"),
-        ("PUT", "/ticket/8/merge"),
+        ("PUT", "/ticket/8"),
         ("GET", "/ticket/8"),
     ]
 
@@ -110,7 +110,7 @@ def test_a_ticket_already_merged_into_the_target_changes_nothing():
     responses.get(f"{BASE}/ticket/7", json=rt_ticket())
     result = service().merge("8", "7")
     assert not result.changed and result.ticket.duplicate_of == "7"
-    assert ("PUT", "/ticket/8/merge") not in sent()
+    assert ("PUT", "/ticket/8") not in sent()
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_a_merge_rt_refused_is_reported():
     agent()
     responses.get(f"{BASE}/ticket/8", json=rt_ticket(id=8))
     responses.get(f"{BASE}/ticket/7", json=rt_ticket())
-    responses.put(f"{BASE}/ticket/8/merge", json=["Permission Denied"])
+    responses.put(f"{BASE}/ticket/8", json=["Permission Denied"])
     responses.get(f"{BASE}/ticket/8", json=rt_ticket(id=8))  # still itself
     with pytest.raises(PermissionDenied, match="RT did not merge ticket 8 into 7"):
         service().merge("8", "7")

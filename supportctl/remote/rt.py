@@ -935,7 +935,7 @@ class RtService(TicketService):
             )
 
     def merge(self, ticket_id: str, into: str) -> MergeResult:
-        """RT's own merge (REST2 ``PUT /ticket/{id}/merge``): RT moves the duplicate's
+        """RT's own merge (REST2 ``PUT /ticket/{id}`` with ``MergeInto``): RT moves the duplicate's
         history, requestors and Cc into the target, and the duplicate's number then names
         the target (docs/rt.md). Refused as on every backend first: not an agent (exit 4),
         into itself, a closed side or a cycle (exit 5)."""
@@ -975,9 +975,7 @@ class RtService(TicketService):
             raise Conflict(f"ticket {into} is closed; merge into an open ticket")
         if source.status == "closed":
             raise Conflict(f"ticket {ticket_id} is already closed; it is not merged")
-        self.client.call(
-            "PUT", f"/ticket/{int(ticket_id)}/merge", json={"MergeIntoTicket": int(into)}
-        )
+        self.client.call("PUT", f"/ticket/{int(ticket_id)}", json={"MergeInto": int(into)})
         after = self._raw(ticket_id)  # RT answers 200 even when it refused: look
         if str(after["id"]) != target_id:
             raise PermissionDenied(f"RT did not merge ticket {ticket_id} into {into}")

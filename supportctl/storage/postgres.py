@@ -46,13 +46,16 @@ from supportctl.models import AttachmentBlob, Escalation, Org, Ticket, User, id_
 from supportctl.storage.base import (
     CheckReport,
     DuplicateDocuments,
+    ListPage,
+    ListRequest,
     Prefilter,
     Storage,
+    TicketFilter,
     TokenRecord,
 )
 from supportctl.storage.pgurl import host_and_database, is_postgres_url, redact
 
-SCHEMA = 1
+SCHEMA = 2
 FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 CONNECT_TIMEOUT = 5  # seconds (SPEC §12)
@@ -129,7 +132,29 @@ MIGRATIONS: dict[int, list[str]] = {
         "stored double precision NOT NULL)",
         "CREATE INDEX idempotency_stored ON idempotency (stored)",
     ],
+    # Listings sorted, limited and searched in SQL exactly as the service does in Python:
+    # times compared as strings (COLLATE "C": code point order, whatever the database's
+    # locale), the id's numeric value, and the casefolded text `--search` looks in
+    # (filled by _fill_listing_columns).
+    2: [
+        "ALTER TABLE tickets ADD COLUMN idkey numeric, ADD COLUMN search_subject text,"
+        " ADD COLUMN search_public text, ADD COLUMN search_notes text",
+        "DROP INDEX tickets_status, tickets_org, tickets_created, tickets_updated",
+        'CREATE INDEX tickets_status_c ON tickets (status, created_at COLLATE "C")',
+        'CREATE INDEX tickets_org_c ON tickets (org, created_at COLLATE "C")',
+        'CREATE INDEX tickets_created_c ON tickets (created_at COLLATE "C")',
+        'CREATE INDEX tickets_updated_c ON tickets (updated_at COLLATE "C")',
+    ],
 }
+#: Indexes `--search` uses when pg_trgm is available (``_try_trigram``).
+_TRIGRAM_INDEXES = {
+    "tickets_search_subject": "search_subject",
+    "tickets_search_public": "search_public",
+    "tickets_search_notes": "search_notes",
+}
+#: Between the message bodies of a search column: a needle without it cannot match across
+#: two bodies (a needle with it is searched in Python).
+_BODY_SEPARATOR = "\x1f"
 
 
 def _num(ticket_id: str) -> int | None:
@@ -358,8 +383,10 @@ class PostgresStore(Storage):
             for step in range(current + 1, SCHEMA + 1):
                 for statement in MIGRATIONS[step]:
                     cur.execute(statement)
+                if step == 2:
+                    _fill_listing_columns(cur)
                 cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (step,))
-            if current == 0:
+            if current < 2:
                 self._try_trigram(cur)
 
         try:
@@ -369,14 +396,14 @@ class PostgresStore(Storage):
             self._check_schema()
 
     def _try_trigram(self, cur: psycopg.Cursor) -> None:
-        """A trigram index for `--search` on subjects, when pg_trgm can be had."""
+        """Trigram indexes for `--search` (subjects and message bodies, casefolded), when
+        pg_trgm can be had; without them the same search is a plain scan."""
+        cur.execute("DROP INDEX IF EXISTS tickets_subject_trgm")  # schema 1's, on lower()
         cur.execute("SAVEPOINT trgm")
         try:
             cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            cur.execute(
-                "CREATE INDEX tickets_subject_trgm ON tickets "
-                "USING gin ((lower(summary->>'subject')) gin_trgm_ops)"
-            )
+            for name, column in _TRIGRAM_INDEXES.items():
+                cur.execute(f"CREATE INDEX {name} ON tickets USING gin ({column} gin_trgm_ops)")
             cur.execute("RELEASE SAVEPOINT trgm")
         except psycopg.Error:
             cur.execute("ROLLBACK TO SAVEPOINT trgm")
@@ -470,6 +497,24 @@ class PostgresStore(Storage):
         where, params = _where(prefilter)
         rows = self._read(f"SELECT summary FROM tickets{where}", params)
         return (r[0] for r in rows)
+
+    def list_page(self, request: ListRequest) -> ListPage | None:
+        """The listing in one statement: filtered, sorted and limited on indexed columns,
+        with the count of every match (only when the page is full: else it is the page)."""
+        where = _filter_sql(request.where)
+        if where is None:
+            return None
+        clause, params = where
+        order = _order_sql(request.sort, request.asc)
+        if not request.limit:
+            rows = self._read(f"SELECT summary FROM tickets{clause} ORDER BY {order}", params)
+            return ListPage(rows=[r[0] for r in rows], total=len(rows))
+        rows = self._read(
+            f"SELECT summary, (SELECT count(*) FROM tickets{clause}) FROM tickets{clause} "
+            f"ORDER BY {order} LIMIT %s",
+            [*params, *params, request.limit],
+        )
+        return ListPage(rows=[r[0] for r in rows], total=rows[0][1] if rows else 0)
 
     def _lock_ticket(self, cur: psycopg.Cursor, ticket_id: str) -> Ticket:
         cur.execute("SELECT doc FROM tickets WHERE id = %s FOR UPDATE", (ticket_id,))
@@ -718,10 +763,11 @@ class PostgresStore(Storage):
             agents = self._agents(cur)
             cur.execute("SELECT id FROM escalations")
             escalations = {r[0] for r in cur.fetchall()}
-            cur.execute("SELECT id, doc, summary FROM tickets")
+            cur.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets")
             stale = []
             count = 0
-            for ticket_id, doc, summary in cur:
+            for stored in cur:
+                ticket_id, doc, summary = stored[0], stored[2], stored[3]
                 count += 1
                 try:
                     ticket = Ticket.from_dict(doc)
@@ -740,7 +786,8 @@ class PostgresStore(Storage):
                     report.problems.append(
                         f"ticket {ticket_id}: escalation {ticket.escalation_id} does not exist"
                     )
-                if summary != _row(ticket, agents):
+                derived = _ticket_values(ticket, agents, text=True)
+                if summary != _row(ticket, agents) or _columns(stored) != _columns(derived):
                     stale.append(ticket)
             if stale:
                 if repair:
@@ -885,16 +932,18 @@ def _row(ticket: Ticket, agents: set[str]) -> dict[str, Any]:
 
 _TICKET_COLUMNS = (
     "id, num, doc, summary, status, priority, type, category, org, requester, assignee, "
-    '"group", cc, tags, created_at, updated_at'
+    '"group", cc, tags, created_at, updated_at, idkey, search_subject, search_public, '
+    "search_notes"
 )
 _INSERT_TICKET = (
     f"INSERT INTO tickets ({_TICKET_COLUMNS}) VALUES "
-    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _UPDATE_TICKET = (
     "UPDATE tickets SET num = %s, doc = %s, summary = %s, status = %s, priority = %s, "
     'type = %s, category = %s, org = %s, requester = %s, assignee = %s, "group" = %s, '
-    "cc = %s, tags = %s, created_at = %s, updated_at = %s WHERE id = %s"
+    "cc = %s, tags = %s, created_at = %s, updated_at = %s, idkey = %s, "
+    "search_subject = %s, search_public = %s, search_notes = %s WHERE id = %s"
 )
 _COPY_TICKETS = f"COPY tickets ({_TICKET_COLUMNS}) FROM STDIN"
 
@@ -920,7 +969,118 @@ def _ticket_values(ticket: Ticket, agents: set[str], *, text: bool = False) -> t
         list(ticket.tags),
         ticket.created_at,
         ticket.updated_at,
+        *_listing_values(ticket),
     )
+
+
+def _columns(values: Any) -> tuple[Any, ...]:
+    """A ticket row's derived columns but the documents (in ``_TICKET_COLUMNS`` order)."""
+    return (values[1], *values[4:])
+
+
+def _listing_values(ticket: Ticket) -> tuple[Any, ...]:
+    """The columns listings sort and search on, as the service's Python would compare:
+    the id's numeric value (``id_sort_key``) and the casefolded subject, bodies and notes."""
+    idkey = None
+    if ticket.id.isdigit():
+        with contextlib.suppress(ValueError):
+            idkey = int(ticket.id)
+    public = [m.body.casefold() for m in ticket.messages if m.kind != "note"]
+    notes = [m.body.casefold() for m in ticket.messages if m.kind == "note"]
+    return (
+        idkey,
+        ticket.subject.casefold(),
+        _BODY_SEPARATOR.join(public),
+        _BODY_SEPARATOR.join(notes),
+    )
+
+
+def _fill_listing_columns(cur: psycopg.Cursor) -> None:
+    """Schema 2's columns for the tickets a schema 1 store holds."""
+    cur.execute("SELECT doc FROM tickets")
+    values = []
+    for (doc,) in cur.fetchall():
+        ticket = Ticket.from_dict(doc, validate=False)
+        values.append((*_listing_values(ticket), ticket.id))
+    cur.executemany(
+        "UPDATE tickets SET idkey = %s, search_subject = %s, search_public = %s, "
+        "search_notes = %s WHERE id = %s",
+        values,
+    )
+
+
+#: The columns a ListRequest's ``equals`` may name (anything else: the service filters).
+_EQUALS = frozenset({"status", "type", "category", "priority", "org", "requester", "assignee"})
+_RANK = {
+    "priority": "array_position(ARRAY['low','normal','high','urgent']::text[], priority)",
+    # the service's status rank: `new` largest … `closed` smallest
+    "status": "array_position(ARRAY['closed','resolved','escalated','pending','open','new']"
+    "::text[], status)",
+}
+
+
+def _filter_sql(where: TicketFilter) -> tuple[str, list[Any]] | None:
+    """``WHERE …`` for the exact conditions, or None when one has no SQL form here."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, values in where.equals:
+        if name not in _EQUALS:
+            return None
+        known = sorted(v for v in values if v is not None)
+        either = []
+        if len(known) == 1:  # `=` (not ANY): an index scan then yields created_at's order
+            either.append(f'"{name}" = %s')
+            params.append(known[0])
+        elif known:
+            either.append(f'"{name}" = ANY(%s)')
+            params.append(known)
+        if None in values:
+            either.append(f'"{name}" IS NULL')
+        clauses.append("(" + " OR ".join(either) + ")" if either else "FALSE")
+    if where.involves is not None:
+        clauses.append("(requester = %s OR assignee = %s OR cc @> ARRAY[%s]::text[])")
+        params.extend([where.involves] * 3)
+    if where.tags:
+        clauses.append("tags @> %s::text[]")
+        params.append(sorted(where.tags))
+    for value, test in (
+        (where.created_from, 'created_at COLLATE "C" >= %s'),
+        (where.created_to, 'created_at COLLATE "C" <= %s'),
+        (where.updated_before, 'updated_at COLLATE "C" < %s'),
+    ):
+        if value is not None:
+            clauses.append(test)
+            params.append(value)
+    if where.search is not None:
+        if _BODY_SEPARATOR in where.search:
+            return None
+        pattern = "%" + _like_escape(where.search) + "%"
+        columns = ["search_subject", "search_public"]
+        if where.search_notes:
+            columns.append("search_notes")
+        clauses.append("(" + " OR ".join(f"{c} LIKE %s" for c in columns) + ")")
+        params.extend([pattern] * len(columns))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _order_sql(sort: str, asc: bool) -> str:
+    """``ORDER BY`` of the service's sort keys: (time or rank, …, id_sort_key(id)), where
+    non-numeric ids come before numeric ones and compare as strings."""
+    way = "ASC" if asc else "DESC"
+    keys = []
+    if sort in _RANK:
+        keys.append(f"{_RANK[sort]} {way}")
+    if sort in ("priority", "status", "created"):
+        keys.append(f'created_at COLLATE "C" {way}')
+    elif sort == "updated":
+        keys.append(f'updated_at COLLATE "C" {way}')
+    keys.append(f"idkey {way} NULLS {'FIRST' if asc else 'LAST'}")
+    keys.append(f'id COLLATE "C" {way}')
+    return ", ".join(keys)
 
 
 def _where(prefilter: Prefilter | None) -> tuple[str, list[Any]]:

@@ -352,3 +352,33 @@ def test_store_check_repairs_stale_listing_columns(pg_store, pg_server):
     assert damaged.exit_code == 6 and "1 ticket(s) with a stale listing row" in damaged.stdout
     assert run("store", "check", "--repair").exit_code == 0
     assert run("store", "check").exit_code == 0
+
+
+def test_a_bulk_import_into_an_empty_store_rebuilds_every_index(pg_store, pg_server, monkeypatch):
+    """A large import drops the secondary indexes, loads by COPY and builds them again;
+    the store ends with the same indexes, the rows, and listings that use them."""
+    from supportctl.storage import postgres
+
+    assert run("store", "init").exit_code == 0
+    indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tickets' ORDER BY 1"
+    before = pg_server.execute(indexes)
+    monkeypatch.setattr(postgres, "_BULK", 5)
+    docs = random_store_docs(random.Random(9), 40)
+    assert run("store", "import", "-", input=jsonl(docs)).exit_code == 0
+    assert pg_server.execute(indexes) == before
+    assert pg_server.execute("SELECT count(*) FROM tickets") == [(46,)]
+    assert run("store", "check").exit_code == 0
+    # a second import into the non-empty store keeps the indexes in place
+    more = [d for d in random_store_docs(random.Random(9), 10) if d["kind"] == "ticket"]
+    for n, doc in enumerate(more):
+        doc["id"] = str(5000 + n)
+    assert run("store", "import", "-", input=jsonl(more)).exit_code == 0
+    assert pg_server.execute(indexes) == before
+    # a failed bulk import (a duplicate id) leaves everything as it was
+    pg_server.reset()
+    assert run("store", "init").exit_code == 0
+    docs.append(dict(docs[-1]))
+    failed = run("store", "import", "-", input=jsonl(docs))
+    assert failed.exit_code != 0 and "nothing imported" in failed.stderr
+    assert pg_server.execute(indexes) == before
+    assert pg_server.execute("SELECT count(*) FROM tickets") == [(0,)]

@@ -155,6 +155,8 @@ _TRIGRAM_INDEXES = {
 #: Between the message bodies of a search column: a needle without it cannot match across
 #: two bodies (a needle with it is searched in Python).
 _BODY_SEPARATOR = "\x1f"
+#: From this many tickets, an import into an empty store drops and rebuilds the indexes.
+_BULK = 1000
 
 
 def _num(ticket_id: str) -> int | None:
@@ -636,64 +638,96 @@ class PostgresStore(Storage):
 
     # -- Storage: whole store -----------------------------------------------------------------
     def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
-        """All or nothing, in one transaction; tickets arrive by COPY."""
+        """All or nothing, in one transaction; tickets arrive by COPY. A bulk load into an
+        empty store builds the tickets' secondary indexes once, after the rows are in, and
+        then vacuums and analyzes the table (so the first listings read indexes only)."""
+        tickets = sum(1 for kind, _ in docs if kind == "ticket")
+        counts = self._run(lambda cur: self._import(cur, docs, tickets), admin=True)
+        if tickets >= _BULK and self._pinned is None:
+            with contextlib.suppress(psycopg.Error), self._connection() as conn:
+                conn.execute("VACUUM (ANALYZE) tickets")  # autocommit: outside a transaction
+        return counts
 
-        def work(cur: psycopg.Cursor) -> dict[str, int]:
-            cur.execute("SELECT name FROM counters FOR UPDATE")
-            duplicates = self._duplicates(cur, docs)
-            if duplicates:
-                raise DuplicateDocuments(duplicates)
-            counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
-            by_kind: dict[str, list[Any]] = {kind: [] for kind in counts}
-            for kind, doc in docs:
-                counts[kind] += 1
-                by_kind[kind].append(doc)
-            if by_kind["org"]:
-                cur.executemany(
-                    "INSERT INTO orgs (id, doc) VALUES (%s, %s)",
-                    [(o.id, Json(o.to_dict())) for o in by_kind["org"]],
-                )
-            if by_kind["user"]:
-                cur.executemany(
-                    "INSERT INTO users (username, org, role, doc) VALUES (%s, %s, %s, %s)",
-                    [(u.username, u.org, u.role, Json(u.to_dict())) for u in by_kind["user"]],
-                )
-            if by_kind["attachment"]:
-                cur.executemany(
-                    "INSERT INTO blobs (sha256, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                    [(b.sha256, b.data) for b in by_kind["attachment"]],
-                )
-            if by_kind["ticket"]:
-                agents = self._agents(cur)
-                with cur.copy(_COPY_TICKETS) as copy:
-                    for ticket in by_kind["ticket"]:
-                        copy.write_row(_ticket_values(ticket, agents, text=True))
-            if by_kind["escalation"]:
-                with cur.copy("COPY escalations (id, ticket_id, num, doc) FROM STDIN") as copy:
-                    for esc in by_kind["escalation"]:
-                        copy.write_row(
-                            (
-                                esc.id,
-                                esc.ticket_id,
-                                _num(esc.id.removeprefix("CP-")),
-                                _dumps(esc.to_dict()),
-                            )
+    def _import(self, cur: psycopg.Cursor, docs: list[tuple[str, Any]], tickets: int) -> Any:
+        rebuild: list[str] = []
+        if tickets >= _BULK:
+            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM tickets)")
+            if cur.fetchone()[0]:
+                rebuild = self._drop_secondary_indexes(cur)
+        counts = self._import_rows(cur, docs)
+        if rebuild:
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for statement in rebuild:
+                cur.execute(statement)
+            cur.execute("ANALYZE tickets")
+        return counts
+
+    @staticmethod
+    def _drop_secondary_indexes(cur: psycopg.Cursor) -> list[str]:
+        """Drop the tickets table's indexes but its key; the statements that recreate them.
+        (DROP INDEX locks the table until commit: only done on an empty store.)"""
+        cur.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = 'tickets'::regclass AND NOT x.indisprimary ORDER BY i.relname"
+        )
+        found = cur.fetchall()
+        for name, _ in found:
+            cur.execute(f'DROP INDEX "{name}"')
+        return [definition for _, definition in found]
+
+    def _import_rows(self, cur: psycopg.Cursor, docs: list[tuple[str, Any]]) -> dict[str, int]:
+        cur.execute("SELECT name FROM counters FOR UPDATE")
+        duplicates = self._duplicates(cur, docs)
+        if duplicates:
+            raise DuplicateDocuments(duplicates)
+        counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
+        by_kind: dict[str, list[Any]] = {kind: [] for kind in counts}
+        for kind, doc in docs:
+            counts[kind] += 1
+            by_kind[kind].append(doc)
+        if by_kind["org"]:
+            cur.executemany(
+                "INSERT INTO orgs (id, doc) VALUES (%s, %s)",
+                [(o.id, Json(o.to_dict())) for o in by_kind["org"]],
+            )
+        if by_kind["user"]:
+            cur.executemany(
+                "INSERT INTO users (username, org, role, doc) VALUES (%s, %s, %s, %s)",
+                [(u.username, u.org, u.role, Json(u.to_dict())) for u in by_kind["user"]],
+            )
+        if by_kind["attachment"]:
+            cur.executemany(
+                "INSERT INTO blobs (sha256, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(b.sha256, b.data) for b in by_kind["attachment"]],
+            )
+        if by_kind["ticket"]:
+            agents = self._agents(cur)
+            with cur.copy(_COPY_TICKETS) as copy:
+                for ticket in by_kind["ticket"]:
+                    copy.write_row(_ticket_values(ticket, agents, text=True))
+        if by_kind["escalation"]:
+            with cur.copy("COPY escalations (id, ticket_id, num, doc) FROM STDIN") as copy:
+                for esc in by_kind["escalation"]:
+                    copy.write_row(
+                        (
+                            esc.id,
+                            esc.ticket_id,
+                            _num(esc.id.removeprefix("CP-")),
+                            _dumps(esc.to_dict()),
                         )
-            tickets = [n for t in by_kind["ticket"] if (n := _num(t.id)) is not None]
-            escalations = [
-                n
-                for e in by_kind["escalation"]
-                if (n := _num(e.id.removeprefix("CP-"))) is not None
-            ]
-            for name, numbers in (("ticket", tickets), ("escalation", escalations)):
-                if numbers:
-                    cur.execute(
-                        "UPDATE counters SET next = greatest(next, %s) WHERE name = %s",
-                        (max(numbers) + 1, name),
                     )
-            return counts
-
-        return self._run(work, admin=True)
+        tickets = [n for t in by_kind["ticket"] if (n := _num(t.id)) is not None]
+        escalations = [
+            n for e in by_kind["escalation"] if (n := _num(e.id.removeprefix("CP-"))) is not None
+        ]
+        for name, numbers in (("ticket", tickets), ("escalation", escalations)):
+            if numbers:
+                cur.execute(
+                    "UPDATE counters SET next = greatest(next, %s) WHERE name = %s",
+                    (max(numbers) + 1, name),
+                )
+        return counts
 
     def _duplicates(self, cur: psycopg.Cursor, docs: list[tuple[str, Any]]) -> list[int]:
         """Positions of documents whose id exists already (in the store or earlier in docs)."""

@@ -165,13 +165,15 @@ def start_server(env: dict[str, str], store: Path | str, log_path: Path) -> tupl
     log.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        first = log_path.read_text(errors="replace").split("\n", 1)
-        if len(first) == 2:  # the first line is complete
-            match = re.search(r"on http://127\.0\.0\.1:(\d+)/api/v1", first[0])
-            if not match:
-                stop_server(proc)
-                raise SystemExit(f"http_load: unexpected first line from serve: {first[0]!r}")
-            return proc, int(match.group(1))
+        # complete lines only; notes (e.g. the triggers of the demo's config) may come first
+        lines = log_path.read_text(errors="replace").split("\n")[:-1]
+        for line in lines:
+            match = re.search(r"on http://127\.0\.0\.1:(\d+)/api/v1", line)
+            if match:
+                return proc, int(match.group(1))
+        if len(lines) > 5:
+            stop_server(proc)
+            raise SystemExit(f"http_load: unexpected first lines from serve: {lines!r}")
         if proc.poll() is not None:
             raise SystemExit(
                 f"http_load: serve exited {proc.returncode}: {log_path.read_text().strip()}"

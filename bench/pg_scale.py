@@ -1,7 +1,7 @@
 """Issue 18: the PostgreSQL store against the json store, each figure beside its baseline.
 
-Usage (from a checkout; not a pytest test; needs PostgreSQL's server binaries, as the
-postgres tests do, or ``--pg-url``)::
+Usage (from a checkout; not a pytest test; needs the test extra — psycopg, and pytest for
+``tests/pg.py`` — and PostgreSQL's server binaries as the postgres tests do, or ``--pg-url``)::
 
     python bench/pg_scale.py                               # 1,000 and 100,000 tickets, ~15 min
     python bench/pg_scale.py --sizes 1000,10000 --runs 3   # a quick run

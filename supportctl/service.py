@@ -96,6 +96,7 @@ _PUSHED = frozenset(
     {
         "scope", "org", "statuses", "types", "categories", "priorities", "assignee",
         "requester", "tags", "since", "until", "idle", "search", "sort", "asc", "limit", "sla",
+        "groups", "resolutions",
     }
 )  # fmt: skip
 _PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}  # low=0 … urgent=3
@@ -394,6 +395,10 @@ class LocalService(TicketService):
             )
         if query.requester:
             narrow("requester", self._requesters(query.requester))
+        if query.groups:
+            narrow("group", frozenset(_wanted_groups(query, actor)))
+        if query.resolutions:
+            narrow("resolution", frozenset(query.resolutions))
         search = query.search.casefold() if query.search else None
         where = TicketFilter(
             equals=tuple(sorted(equals.items())),

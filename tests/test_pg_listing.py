@@ -114,7 +114,12 @@ def random_query(rng: random.Random, users, words, org_ids) -> tuple[str, Ticket
     if rng.random() < 0.3:
         word = rng.choice(words)
         kw["search"] = rng.choice([word, word.upper(), word.lower()[1:4] or word])
-    kw["sort"] = rng.choice(["created", "created", "updated", "priority", "status", "id"])
+    if rng.random() < 0.15:
+        groups = sorted({g for u in users for g in u.groups}) + ["@mine", "No such group"]
+        kw["groups"] = tuple(rng.sample(groups, min(2, len(groups))))
+    if rng.random() < 0.1:
+        kw["resolutions"] = tuple(rng.sample(["solved", "spam", "duplicate", "other"], 2))
+    kw["sort"] = rng.choice(["created", "created", "updated", "priority", "status", "id", "due"])
     kw["asc"] = rng.random() < 0.3
     kw["limit"] = rng.choice([0, 1, 3, 20, 50, 50])
     return user.username, TicketQuery(**kw)
@@ -142,7 +147,7 @@ def test_the_demo_store_lists_the_same_in_sql_as_in_python(pg_store, monkeypatch
     assert run("store", "init", "--demo").exit_code == 0
     storage = _pg(pg_store)
     answered = _compare(storage, monkeypatch, queries=300, seed=1)
-    assert answered > 150  # the pushdown ran (the rest: refusals, e.g. users in scope org)
+    assert answered > 120  # the pushdown ran (the rest: refusals, --sort due, --sla)
 
 
 # -- random stores ------------------------------------------------------------------------------
@@ -163,6 +168,8 @@ def random_store_docs(rng: random.Random, n: int) -> list[dict]:
     for name, org, role in users:
         docs.append({"kind": "user", "username": name, "name": name.title(), "org": org,
                      "role": role, "email": f"{name}@{org}.example"})  # fmt: skip
+        if name == "agent1":
+            docs[-1]["groups"] = ["Tier 1", "Billing"]
     agents = ["agent1", "agent2"]
     times = [
         f"2026-{m:02d}-{d:02d}T{h:02d}:00:00Z"
@@ -196,13 +203,14 @@ def random_store_docs(rng: random.Random, n: int) -> list[dict]:
             "org": org,
             "cc": rng.sample([u[0] for u in users], rng.choice([0, 0, 1, 2])),
             "assignee": rng.choice([None, *agents]),
+            "group": rng.choice([None, "Tier 1", "Billing", "Engineering"]),
             "tags": rng.sample(["export", "api", "billing", "vip", "sso"], rng.randint(0, 2)),
             "created_at": created,
             "updated_at": updated,
             "messages": messages,
         }
         if status == "closed":
-            doc.update(resolution="solved", closed_at=updated)
+            doc.update(resolution=rng.choice(["solved", "spam", "other"]), closed_at=updated)
         docs.append(doc)
     return docs
 
@@ -214,7 +222,7 @@ def test_random_stores_list_the_same_in_sql_as_in_python(pg_store, pg_server, mo
     assert imported.exit_code == 0, imported.stderr
     storage = _pg(pg_store)
     answered = _compare(storage, monkeypatch, queries=250, seed=seed)
-    assert answered > 120
+    assert answered > 100
 
 
 def test_a_query_field_the_store_does_not_express_falls_back_to_python(pg_store, monkeypatch):

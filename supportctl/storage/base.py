@@ -52,7 +52,8 @@ class TicketFilter:
     ``ListRequest`` must apply every field exactly.
 
     ``equals``: the field (``status``, ``type``, ``category``, ``priority``, ``org``,
-    ``requester``, ``assignee``) equals one of the values (None: the field is null).
+    ``requester``, ``assignee``, ``group``, ``resolution``) equals one of the values (None:
+    the field is null); a store that does not know a field answers None.
     ``involves``: this user is the requester, a cc user or the assignee.  ``tags``: every
     one of these is among the ticket's tags.  ``created_from`` / ``created_to``:
     ``created_at >= / <=`` (RFC 3339 UTC strings, compared as strings); ``updated_before``:

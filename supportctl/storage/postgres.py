@@ -1044,7 +1044,11 @@ def _fill_listing_columns(cur: psycopg.Cursor) -> None:
 
 
 #: The columns a ListRequest's ``equals`` may name (anything else: the service filters).
-_EQUALS = frozenset({"status", "type", "category", "priority", "org", "requester", "assignee"})
+_EQUALS = {
+    name: f'"{name}"'
+    for name in ("status", "type", "category", "priority", "org", "requester", "assignee", "group")
+}
+_EQUALS["resolution"] = "(summary->>'resolution')"  # no column of its own: read from the row
 _RANK = {
     "priority": "array_position(ARRAY['low','normal','high','urgent']::text[], priority)",
     # the service's status rank: `new` largest … `closed` smallest
@@ -1060,16 +1064,17 @@ def _filter_sql(where: TicketFilter) -> tuple[str, list[Any]] | None:
     for name, values in where.equals:
         if name not in _EQUALS:
             return None
+        column = _EQUALS[name]
         known = sorted(v for v in values if v is not None)
         either = []
         if len(known) == 1:  # `=` (not ANY): an index scan then yields created_at's order
-            either.append(f'"{name}" = %s')
+            either.append(f"{column} = %s")
             params.append(known[0])
         elif known:
-            either.append(f'"{name}" = ANY(%s)')
+            either.append(f"{column} = ANY(%s)")
             params.append(known)
         if None in values:
-            either.append(f'"{name}" IS NULL')
+            either.append(f"{column} IS NULL")
         clauses.append("(" + " OR ".join(either) + ")" if either else "FALSE")
     if where.involves is not None:
         clauses.append("(requester = %s OR assignee = %s OR cc @> ARRAY[%s]::text[])")

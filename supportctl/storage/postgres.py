@@ -9,8 +9,10 @@ newer one is refused with exit 6 and never touched)::
     store_meta       key → jsonb (the demo mark)
     counters         next ticket number, next escalation number (row locks: no id twice)
     orgs, users      one document each (users also by org and role)
-    tickets          the document and its listing row, and the columns a listing filters
-                     and sorts on, indexed (text, text[])
+    tickets          the document and its listing row, and the columns a listing filters,
+                     sorts and searches on, indexed (text, text[], the numeric id, the
+                     casefolded subject, bodies and notes): ``list_page`` answers a whole
+                     listing in one statement
     escalations      one document each, by ticket
 
 Documents are ``json``, not ``jsonb``: jsonb reorders object keys, and the order of a

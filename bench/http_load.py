@@ -6,6 +6,8 @@ Usage (from a checkout, no installation needed; not a pytest test; needs ``reque
     python bench/http_load.py --clients 16 --requests 500
     python bench/http_load.py --tickets 5000           # a store of 5,000 tickets from gen.py
     python bench/http_load.py --workdir /tmp/load --keep   # keep the store and the server log
+    python bench/http_load.py --store postgresql://…/db    # a PostgreSQL store (an empty database)
+    python bench/http_load.py --store postgresql://…/db --servers 2   # two serves, one database
 
 What it does:
 
@@ -103,7 +105,7 @@ def child_env(workdir: Path) -> dict[str, str]:
 
 
 def supportctl(
-    env: dict[str, str], store: Path, *args: str, stdout: Any = subprocess.PIPE
+    env: dict[str, str], store: Path | str, *args: str, stdout: Any = subprocess.PIPE
 ) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "supportctl", "--store", str(store), *args]
     proc = subprocess.run(
@@ -126,7 +128,7 @@ def supportctl(
 
 def build_store(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> list[str]:
     """Create the store; return the agents the clients act as."""
-    store = workdir / "store"
+    store = args.store or workdir / "store"
     if not args.tickets:
         supportctl(env, store, "store", "init", "--demo")
         return list(DEMO_AGENTS)
@@ -150,7 +152,7 @@ def build_store(args: argparse.Namespace, workdir: Path, env: dict[str, str]) ->
     return list(importlib.import_module("gen").AGENTS)
 
 
-def start_server(env: dict[str, str], store: Path, log_path: Path) -> tuple[Any, int]:
+def start_server(env: dict[str, str], store: Path | str, log_path: Path) -> tuple[Any, int]:
     log = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "supportctl", "--store", str(store), "serve"]
@@ -163,13 +165,15 @@ def start_server(env: dict[str, str], store: Path, log_path: Path) -> tuple[Any,
     log.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        first = log_path.read_text(errors="replace").split("\n", 1)
-        if len(first) == 2:  # the first line is complete
-            match = re.search(r"on http://127\.0\.0\.1:(\d+)/api/v1", first[0])
-            if not match:
-                stop_server(proc)
-                raise SystemExit(f"http_load: unexpected first line from serve: {first[0]!r}")
-            return proc, int(match.group(1))
+        # complete lines only; notes (e.g. the triggers of the demo's config) may come first
+        lines = log_path.read_text(errors="replace").split("\n")[:-1]
+        for line in lines:
+            match = re.search(r"on http://127\.0\.0\.1:(\d+)/api/v1", line)
+            if match:
+                return proc, int(match.group(1))
+        if len(lines) > 5:
+            stop_server(proc)
+            raise SystemExit(f"http_load: unexpected first lines from serve: {lines!r}")
         if proc.poll() is not None:
             raise SystemExit(
                 f"http_load: serve exited {proc.returncode}: {log_path.read_text().strip()}"
@@ -508,6 +512,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pick", type=int, default=5000, help="at most this many tickets to show/reply to"
     )
+    parser.add_argument(
+        "--store",
+        help="the store to build and load: a postgresql:// URL of an empty database "
+        "(default: a json store in the work directory)",
+    )
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="`serve` processes on the one store; client i talks to server i mod N (default 1)",
+    )
     parser.add_argument("--workdir", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -520,6 +535,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.mix = mix
     if args.clients < 1 or args.requests < 1 or args.tickets < 0:
         parser.error("--clients and --requests must be 1 or more, --tickets 0 or more")
+    if args.servers < 1:
+        parser.error("--servers must be 1 or more")
     if not 0 <= args.replay_ratio <= 1:
         parser.error("--replay-ratio must be from 0 to 1")
     return args
@@ -545,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, workdir: Path) -> int:
     env = child_env(workdir)
-    store = workdir / "store"
+    store: Path | str = args.store or workdir / "store"
     log_path = workdir / "serve.log"
     t_setup = time.monotonic()
     agents = build_store(args, workdir, env)
@@ -556,6 +573,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     built = time.monotonic() - t_setup
     server, port = start_server(env, store, log_path)
     base = f"http://{HOST}:{port}/api/v1"
+    others = [start_server(env, store, workdir / f"serve-{n}.log") for n in range(1, args.servers)]
+    bases = [base] + [f"http://{HOST}:{p}/api/v1" for _, p in others]
     timeout = (args.connect_timeout, args.timeout)
     failures: list[str] = []
     tag = uuid.uuid4().hex[:12]
@@ -570,8 +589,12 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             raise SystemExit("http_load: the store has no tickets to show or reply to")
         store_kind = f"{args.tickets} generated tickets" if args.tickets else "demo store"
         print(
-            f"http_load: {args.clients} clients x {args.requests} requests against one "
-            f"`supportctl serve` on {base}"
+            f"http_load: {args.clients} clients x {args.requests} requests against "
+            + (
+                f"one `supportctl serve` on {base}"
+                if args.servers == 1
+                else f"{args.servers} `supportctl serve` on {', '.join(bases)} (one store)"
+            )
         )
         print(
             f"store: {store_kind} (built in {built:.1f} s); agents: {', '.join(agents)}; "
@@ -592,7 +615,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         for i in range(args.clients):
             agent = agents[i % len(agents)]
             cfg = {
-                "base": base,
+                "base": bases[i % len(bases)],
                 "token": tokens[agent],
                 "agent": agent,
                 "seed": args.seed,
@@ -627,6 +650,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
                 proc.join(timeout=10)
                 failures.append(f"client process {proc.pid} did not finish; terminated")
         window = ServerLog(log_path).load_window()  # every answer of the load is in
+        for n in range(1, args.servers):
+            window += ServerLog(workdir / f"serve-{n}.log").load_window()
         if len(reports) < args.clients:
             failures.append(f"only {len(reports)} of {args.clients} clients reported")
         for report in reports:
@@ -738,6 +763,10 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             failures.append("the replies read back over the API do not match those sent")
     finally:
         server_code, stop_seconds = stop_server(server)
+        for proc, _ in others:
+            code, _seconds = stop_server(proc)
+            if code != 0:
+                failures.append(f"another server exited {code} on SIGTERM")
 
     # -- after the server stopped -----------------------------------------------------------
     print()
@@ -747,7 +776,16 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     )
     if server_code != 0:
         failures.append(f"the server exited {server_code} on SIGTERM")
-    log = ServerLog(log_path)
+    logs = [ServerLog(log_path)] + [
+        ServerLog(workdir / f"serve-{n}.log") for n in range(1, args.servers)
+    ]
+    log = logs[0]
+    for more in logs[1:]:
+        log.lines += more.lines
+        log.entries += more.entries
+        log.others += more.others
+        log.tracebacks += more.tracebacks
+        log.merged += more.merged
     print(
         f"server stderr: {len(log.lines)} lines, {len(log.entries)} access-log entries, "
         f"{log.tracebacks} tracebacks, {len(log.others)} other lines"

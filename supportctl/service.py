@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -85,9 +85,24 @@ from supportctl.sla import SlaPolicy, due_clock, marks
 from supportctl.sla import assess as sla_assess
 from supportctl.sla import evaluate as sla_evaluate
 from supportctl.sla import matches as sla_matches
-from supportctl.storage.base import Prefilter, Storage
+from supportctl.storage.base import (
+    LIST_SORTS,
+    ListRequest,
+    Prefilter,
+    Storage,
+    TicketFilter,
+)
 from supportctl.timeutil import back, format_ts, now
 
+#: The fields of a TicketQuery that ``_list_request`` turns into a store's exact conditions;
+#: any other field that differs from its default makes the listing fall back.
+_PUSHED = frozenset(
+    {
+        "scope", "org", "statuses", "types", "categories", "priorities", "assignee",
+        "requester", "tags", "since", "until", "idle", "search", "sort", "asc", "limit", "sla",
+        "groups", "resolutions",
+    }
+)  # fmt: skip
 _PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}  # low=0 … urgent=3
 # Lifecycle order; "largest first" (the default) puts the newest state, `new`, first.
 _STATUS_RANK = {s: len(STATUSES) - i for i, s in enumerate(STATUSES)}
@@ -180,6 +195,16 @@ class LocalService(TicketService):
     def list_tickets(self, query: TicketQuery, *, with_thread: bool = False) -> ListResult:
         actor = self._refuse_fedramp()
         check_query(query)
+        page = None
+        if type(self.storage).list_page is not Storage.list_page:  # a store that may answer
+            request = self._list_request(actor, query)
+            page = self.storage.list_page(request) if request is not None else None
+        if page is not None:  # the store filtered, sorted and limited it exactly
+            if with_thread:
+                return ListResult(tickets=self.with_threads(page.rows), total=page.total)
+            moment = self.clock()
+            rows = [self._with_sla(r, moment) for r in page.rows]
+            return ListResult(tickets=rows, total=page.total)
         selected = self._select(actor, query)
         moment = self.clock()
         if query.sla is not None:
@@ -265,20 +290,10 @@ class LocalService(TicketService):
         """One predicate from the scope and every filter (different flags must all hold)."""
         checks: list[Callable[[dict[str, Any]], bool]] = []
         me = actor.username
-        if query.scope == "org":
-            if actor.role == "user":
-                raise PermissionDenied(
-                    "--scope org is for brand admins and agents; you are a user",
-                    hint="your own tickets are listed with --scope mine (the default)",
-                )
-            if actor.role == "admin":
-                if query.org and query.org != actor.org:
-                    raise PermissionDenied(
-                        f"you may list only your own organisation's tickets ({actor.org})"
-                    )
-                org = actor.org
-                checks.append(lambda t: t["org"] == org)
-        else:
+        own_org, involves = self._visibility(actor, query)
+        if own_org is not None:
+            checks.append(lambda t: t["org"] == own_org)
+        if involves is not None:
             checks.append(lambda t: t["requester"] == me or me in t["cc"] or t["assignee"] == me)
         if query.org:
             wanted_org = query.org
@@ -325,6 +340,84 @@ class LocalService(TicketService):
             return True
 
         return match
+
+    def _visibility(self, actor: User, query: TicketQuery) -> tuple[str | None, str | None]:
+        """What the scope lets the caller see (SPEC §3, §4): ``(org, involved)`` — only that
+        org's tickets (a brand admin's org scope), only the tickets this user is requester,
+        cc or assignee of (scope mine); None: no such condition. Refusals raise here."""
+        if query.scope != "org":
+            return None, actor.username
+        if actor.role == "user":
+            raise PermissionDenied(
+                "--scope org is for brand admins and agents; you are a user",
+                hint="your own tickets are listed with --scope mine (the default)",
+            )
+        if actor.role == "admin":
+            if query.org and query.org != actor.org:
+                raise PermissionDenied(
+                    f"you may list only your own organisation's tickets ({actor.org})"
+                )
+            return actor.org, None
+        return None, None
+
+    def _list_request(self, actor: User, query: TicketQuery) -> ListRequest | None:
+        """The whole listing as exact conditions a store may answer itself (sorted and
+        limited), or None when some part of the query has no such form: an SLA filter (computed
+        here, at this moment), or any query field this does not know — a field added later
+        makes the listing fall back to the filtering below until it is taught here, never
+        a wrong answer. Raises the scope's refusals as ``_matcher`` does."""
+        for f in fields(query):  # the query's own class: a subclass's fields count too
+            if f.name in _PUSHED:
+                continue
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            if getattr(query, f.name) != default:
+                return None
+        if query.sort not in LIST_SORTS or query.sla is not None:
+            return None
+        own_org, involves = self._visibility(actor, query)
+        equals: dict[str, frozenset[str | None]] = {}
+
+        def narrow(key: str, values: frozenset[str | None]) -> None:
+            equals[key] = equals[key] & values if key in equals else values
+
+        if own_org is not None:
+            narrow("org", frozenset({own_org}))
+        if query.org:
+            narrow("org", frozenset({query.org}))
+        for key, values in (
+            ("status", query.statuses),
+            ("type", query.types),
+            ("category", query.categories),
+            ("priority", query.priorities),
+        ):
+            if values:
+                narrow(key, frozenset(values))
+        if query.assignee is not None:
+            me = actor.username
+            narrow(
+                "assignee",
+                frozenset({{"@me": me, "none": None}.get(query.assignee, query.assignee)}),
+            )
+        if query.requester:
+            narrow("requester", self._requesters(query.requester))
+        if query.groups:
+            narrow("group", frozenset(_wanted_groups(query, actor)))
+        if query.resolutions:
+            narrow("resolution", frozenset(query.resolutions))
+        search = query.search.casefold() if query.search else None
+        where = TicketFilter(
+            equals=tuple(sorted(equals.items())),
+            involves=involves,
+            tags=frozenset(query.tags),
+            created_from=format_ts(query.since) if query.since else None,
+            created_to=format_ts(query.until) if query.until else None,
+            updated_before=(
+                format_ts(back(self.clock(), query.idle)) if query.idle is not None else None
+            ),
+            search=search,
+            search_notes=actor.is_agent,
+        )
+        return ListRequest(where=where, sort=query.sort, asc=query.asc, limit=query.limit)
 
     def _requesters(self, value: str) -> frozenset[str]:
         """`--requester`: a username, or an email address naming the user(s) who have it

@@ -62,6 +62,34 @@ class PgServer:
             return cur.fetchall() if cur.description else []
 
 
+#: Schema 2 undone: the store as the previous supportctl wrote it (schema version 1).
+SCHEMA_2_UNDONE = (
+    "ALTER TABLE tickets DROP COLUMN idkey, DROP COLUMN search_subject, "
+    "DROP COLUMN search_public, DROP COLUMN search_notes",
+    "DROP INDEX tickets_status_c, tickets_org_c, tickets_created_c, tickets_updated_c",
+    "DROP INDEX IF EXISTS tickets_search_subject, tickets_search_public, tickets_search_notes",
+    "CREATE INDEX tickets_status ON tickets (status, created_at)",
+    "CREATE INDEX tickets_org ON tickets (org, created_at)",
+    "CREATE INDEX tickets_created ON tickets (created_at)",
+    "CREATE INDEX tickets_updated ON tickets (updated_at)",
+    "DELETE FROM schema_version WHERE version = 2",
+    # the previous version's documents and listing rows had no duplicate_of
+    "UPDATE tickets SET doc = (doc::jsonb - 'duplicate_of')::json, "
+    "summary = (summary::jsonb - 'duplicate_of')::json",
+)
+
+
+def back_to_schema_1(server: PgServer) -> None:
+    """Turn a store at schema 2 into one at schema 1, as the previous version left it."""
+    for statement in SCHEMA_2_UNDONE:
+        server.execute(statement)
+    if server.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0]:
+        server.execute(
+            "CREATE INDEX tickets_subject_trgm ON tickets "
+            "USING gin ((lower(summary->>'subject')) gin_trgm_ops)"
+        )
+
+
 def unavailable(why: str) -> None:
     message = f"no PostgreSQL for the postgres backend tests ({why}): {HOW}"
     if os.environ.get("SUPPORTCTL_PG_REQUIRED") == "1":

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from supportctl.storage import postgres
+from tests import pg
 from tests.conftest import jsonl, run, small_store_docs
 
 
@@ -40,15 +41,13 @@ def snapshot(pg) -> list[tuple]:
 
 @pytest.fixture
 def v1(pg_store, pg_server, monkeypatch):
-    """The small store in a database at schema version 1 (step 1 as it is today, and no
-    later step); afterwards ``MIGRATIONS`` holds the real steps again."""
+    """The small store in a database at schema version 1, as the previous supportctl left
+    it (written today, then schema 2 undone); the real steps are registered."""
     pg_server.execute("DROP TABLE IF EXISTS step_marker, migration_runs")  # earlier tests'
-    real = dict(postgres.MIGRATIONS)
-    monkeypatch.setattr(postgres, "MIGRATIONS", {1: real[1]})
     result = run("store", "import", "-", input=jsonl(small_store_docs()))
     assert result.exit_code == 0, result.stderr
+    pg.back_to_schema_1(pg_server)
     assert versions(pg_server) == [1]
-    monkeypatch.setattr(postgres, "MIGRATIONS", real)
     return pg_server
 
 

@@ -19,6 +19,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -611,7 +612,8 @@ def list_tickets(api: Api, request: Request) -> Response:
     limit, offset = _page(request)
     with_thread = "messages" in (request.one("fields") or "").split(",")
     service = api.service(request)
-    result = service.list_tickets(_query(request))
+    # only the rows up to this page's end are fetched and kept (the total counts them all)
+    result = service.list_tickets(replace(_query(request), limit=max(offset, 0) + limit))
     page = result.tickets[offset : offset + limit]
     if with_thread:
         page = service.with_threads(page)

@@ -58,6 +58,59 @@ class Prefilter:
     involves: str | None = None
 
 
+@dataclass(frozen=True)
+class TicketFilter:
+    """Exact conditions on a ticket's listing row, every one of which must hold: the query's
+    filters and the caller's visibility, as the service worked them out (the rules live
+    there; a store only evaluates these).  Unlike ``Prefilter``, a store that answers a
+    ``ListRequest`` must apply every field exactly.
+
+    ``equals``: the field (``status``, ``type``, ``category``, ``priority``, ``org``,
+    ``requester``, ``assignee``, ``group``, ``resolution``) equals one of the values (None:
+    the field is null); a store that does not know a field answers None.
+    ``involves``: this user is the requester, a cc user or the assignee.  ``tags``: every
+    one of these is among the ticket's tags.  ``created_from`` / ``created_to``:
+    ``created_at >= / <=`` (RFC 3339 UTC strings, compared as strings); ``updated_before``:
+    ``updated_at <`` it.  ``search``: this casefolded text is a substring of the casefolded
+    subject or of a casefolded message body (notes included only when ``search_notes``).
+    """
+
+    equals: tuple[tuple[str, frozenset[str | None]], ...] = ()
+    involves: str | None = None
+    tags: frozenset[str] = frozenset()
+    created_from: str | None = None
+    created_to: str | None = None
+    updated_before: str | None = None
+    search: str | None = None
+    search_notes: bool = False
+
+
+#: The orders a ``ListRequest`` may ask for (the service's sort keys, SPEC §4): ``created``
+#: and ``updated`` by that time then the id; ``priority`` and ``status`` by rank, then
+#: created, then the id; ``id`` by the id (numeric ids in numeric order, after the others).
+LIST_SORTS = ("created", "updated", "priority", "status", "id")
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A whole listing a store may answer itself: the rows that pass ``where``, in the
+    ``sort`` order (largest first unless ``asc``), the first ``limit`` (0: all)."""
+
+    where: TicketFilter
+    sort: str
+    asc: bool
+    limit: int
+
+
+@dataclass
+class ListPage:
+    """A store's answer to a ``ListRequest``: the rows (as ``ticket_summaries`` gives them)
+    and how many passed ``where`` before the limit."""
+
+    rows: list[dict[str, Any]]
+    total: int
+
+
 @dataclass
 class CheckReport:
     """What ``store check`` found and, with ``--repair``, what it did."""
@@ -142,6 +195,12 @@ class Storage(ABC):
         marks (``supportctl.sla.marks``), in no particular order: every ticket, or at least
         those that may pass ``prefilter``. May be lazy (the json store streams its index):
         a damaged store may then raise while the rows are being read, not at the call."""
+
+    def list_page(self, request: ListRequest) -> ListPage | None:
+        """The listing ``request`` describes, sorted and limited by the store itself, or None
+        when this store cannot answer it exactly (the service then filters, sorts and limits
+        ``ticket_summaries`` itself, which is what this default leaves it to do)."""
+        return None
 
     @abstractmethod
     def update_ticket(self, ticket_id: str, change: Callable[[Ticket], Ticket | None]) -> Ticket:

@@ -10,8 +10,10 @@ refused with exit 6 and never touched)::
     store_meta       key → jsonb (the demo mark)
     counters         next ticket number, next escalation number (row locks: no id twice)
     orgs, users      one document each (users also by org and role)
-    tickets          the document and its listing row, and the columns a listing filters
-                     and sorts on, indexed (text, text[])
+    tickets          the document and its listing row, and the columns a listing filters,
+                     sorts and searches on, indexed (text, text[], the numeric id, the
+                     casefolded subject, bodies and notes): ``list_page`` answers a whole
+                     listing in one statement
     escalations      one document each, by ticket
 
 Documents are ``json``, not ``jsonb``: jsonb reorders object keys, and the order of a
@@ -48,9 +50,12 @@ from supportctl.storage.base import (
     IDEMPOTENCY_TTL,
     CheckReport,
     DuplicateDocuments,
+    ListPage,
+    ListRequest,
     Prefilter,
     RequestRecorded,
     Storage,
+    TicketFilter,
     TokenRecord,
 )
 from supportctl.storage.pgurl import host_and_database, is_postgres_url, redact
@@ -143,7 +148,32 @@ MIGRATIONS: dict[int, Step] = {
         "stored double precision NOT NULL)",
         "CREATE INDEX idempotency_stored ON idempotency (stored)",
     ],
+    # Listings sorted, limited and searched in SQL exactly as the service does in Python:
+    # times compared as strings (COLLATE "C": code point order, whatever the database's
+    # locale), the id's numeric value, and the casefolded text `--search` looks in
+    # (filled by _fill_listing_columns).
+    2: [
+        "ALTER TABLE tickets ADD COLUMN idkey numeric, ADD COLUMN search_subject text,"
+        " ADD COLUMN search_public text, ADD COLUMN search_notes text",
+        "DROP INDEX tickets_status, tickets_org, tickets_created, tickets_updated",
+        'CREATE INDEX tickets_status_c ON tickets (status, created_at COLLATE "C")',
+        'CREATE INDEX tickets_org_c ON tickets (org, created_at COLLATE "C")',
+        'CREATE INDEX tickets_created_c ON tickets (created_at COLLATE "C")',
+        'CREATE INDEX tickets_updated_c ON tickets (updated_at COLLATE "C")',
+        lambda cur: _fill_listing_columns(cur),
+    ],
 }
+#: Indexes `--search` uses when pg_trgm is available (``_try_trigram``).
+_TRIGRAM_INDEXES = {
+    "tickets_search_subject": "search_subject",
+    "tickets_search_public": "search_public",
+    "tickets_search_notes": "search_notes",
+}
+#: Between the message bodies of a search column: a needle without it cannot match across
+#: two bodies (a needle with it is searched in Python).
+_BODY_SEPARATOR = "\x1f"
+#: From this many tickets, an import into an empty store drops and rebuilds the indexes.
+_BULK = 1000
 
 #: The schema version this supportctl writes.
 SCHEMA = max(MIGRATIONS)
@@ -430,7 +460,7 @@ class PostgresStore(Storage):
                     else:
                         cur.execute(action)
                 cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
-            if current == 0:
+            if current < 2:
                 self._try_trigram(cur)
 
         try:
@@ -450,14 +480,14 @@ class PostgresStore(Storage):
             ) from None
 
     def _try_trigram(self, cur: psycopg.Cursor) -> None:
-        """A trigram index for `--search` on subjects, when pg_trgm can be had."""
+        """Trigram indexes for `--search` (subjects and message bodies, casefolded), when
+        pg_trgm can be had; without them the same search is a plain scan."""
+        cur.execute("DROP INDEX IF EXISTS tickets_subject_trgm")  # schema 1's, on lower()
         cur.execute("SAVEPOINT trgm")
         try:
             cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            cur.execute(
-                "CREATE INDEX tickets_subject_trgm ON tickets "
-                "USING gin ((lower(summary->>'subject')) gin_trgm_ops)"
-            )
+            for name, column in _TRIGRAM_INDEXES.items():
+                cur.execute(f"CREATE INDEX {name} ON tickets USING gin ({column} gin_trgm_ops)")
             cur.execute("RELEASE SAVEPOINT trgm")
         except psycopg.Error:
             cur.execute("ROLLBACK TO SAVEPOINT trgm")
@@ -551,6 +581,24 @@ class PostgresStore(Storage):
         where, params = _where(prefilter)
         rows = self._read(f"SELECT summary FROM tickets{where}", params)
         return (r[0] for r in rows)
+
+    def list_page(self, request: ListRequest) -> ListPage | None:
+        """The listing in one statement: filtered, sorted and limited on indexed columns,
+        with the count of every match (only when the page is full: else it is the page)."""
+        where = _filter_sql(request.where)
+        if where is None:
+            return None
+        clause, params = where
+        order = _order_sql(request.sort, request.asc)
+        if not request.limit:
+            rows = self._read(f"SELECT summary FROM tickets{clause} ORDER BY {order}", params)
+            return ListPage(rows=[r[0] for r in rows], total=len(rows))
+        rows = self._read(
+            f"SELECT summary, (SELECT count(*) FROM tickets{clause}) FROM tickets{clause} "
+            f"ORDER BY {order} LIMIT %s",
+            [*params, *params, request.limit],
+        )
+        return ListPage(rows=[r[0] for r in rows], total=rows[0][1] if rows else 0)
 
     def _lock_ticket(self, cur: psycopg.Cursor, ticket_id: str) -> Ticket:
         cur.execute("SELECT doc FROM tickets WHERE id = %s FOR UPDATE", (ticket_id,))
@@ -699,64 +747,96 @@ class PostgresStore(Storage):
 
     # -- Storage: whole store -----------------------------------------------------------------
     def import_documents(self, docs: list[tuple[str, Any]]) -> dict[str, int]:
-        """All or nothing, in one transaction; tickets arrive by COPY."""
+        """All or nothing, in one transaction; tickets arrive by COPY. A bulk load into an
+        empty store builds the tickets' secondary indexes once, after the rows are in, and
+        then vacuums and analyzes the table (so the first listings read indexes only)."""
+        tickets = sum(1 for kind, _ in docs if kind == "ticket")
+        counts = self._run(lambda cur: self._import(cur, docs, tickets), admin=True)
+        if tickets >= _BULK and self._pinned is None:
+            with contextlib.suppress(psycopg.Error), self._connection() as conn:
+                conn.execute("VACUUM (ANALYZE) tickets")  # autocommit: outside a transaction
+        return counts
 
-        def work(cur: psycopg.Cursor) -> dict[str, int]:
-            cur.execute("SELECT name FROM counters FOR UPDATE")
-            duplicates = self._duplicates(cur, docs)
-            if duplicates:
-                raise DuplicateDocuments(duplicates)
-            counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
-            by_kind: dict[str, list[Any]] = {kind: [] for kind in counts}
-            for kind, doc in docs:
-                counts[kind] += 1
-                by_kind[kind].append(doc)
-            if by_kind["org"]:
-                cur.executemany(
-                    "INSERT INTO orgs (id, doc) VALUES (%s, %s)",
-                    [(o.id, Json(o.to_dict())) for o in by_kind["org"]],
-                )
-            if by_kind["user"]:
-                cur.executemany(
-                    "INSERT INTO users (username, org, role, doc) VALUES (%s, %s, %s, %s)",
-                    [(u.username, u.org, u.role, Json(u.to_dict())) for u in by_kind["user"]],
-                )
-            if by_kind["attachment"]:
-                cur.executemany(
-                    "INSERT INTO blobs (sha256, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                    [(b.sha256, b.data) for b in by_kind["attachment"]],
-                )
-            if by_kind["ticket"]:
-                agents = self._agents(cur)
-                with cur.copy(_COPY_TICKETS) as copy:
-                    for ticket in by_kind["ticket"]:
-                        copy.write_row(_ticket_values(ticket, agents, text=True))
-            if by_kind["escalation"]:
-                with cur.copy("COPY escalations (id, ticket_id, num, doc) FROM STDIN") as copy:
-                    for esc in by_kind["escalation"]:
-                        copy.write_row(
-                            (
-                                esc.id,
-                                esc.ticket_id,
-                                _num(esc.id.removeprefix("CP-")),
-                                _dumps(esc.to_dict()),
-                            )
+    def _import(self, cur: psycopg.Cursor, docs: list[tuple[str, Any]], tickets: int) -> Any:
+        rebuild: list[str] = []
+        if tickets >= _BULK:
+            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM tickets)")
+            if cur.fetchone()[0]:
+                rebuild = self._drop_secondary_indexes(cur)
+        counts = self._import_rows(cur, docs)
+        if rebuild:
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for statement in rebuild:
+                cur.execute(statement)
+            cur.execute("ANALYZE tickets")
+        return counts
+
+    @staticmethod
+    def _drop_secondary_indexes(cur: psycopg.Cursor) -> list[str]:
+        """Drop the tickets table's indexes but its key; the statements that recreate them.
+        (DROP INDEX locks the table until commit: only done on an empty store.)"""
+        cur.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = 'tickets'::regclass AND NOT x.indisprimary ORDER BY i.relname"
+        )
+        found = cur.fetchall()
+        for name, _ in found:
+            cur.execute(f'DROP INDEX "{name}"')
+        return [definition for _, definition in found]
+
+    def _import_rows(self, cur: psycopg.Cursor, docs: list[tuple[str, Any]]) -> dict[str, int]:
+        cur.execute("SELECT name FROM counters FOR UPDATE")
+        duplicates = self._duplicates(cur, docs)
+        if duplicates:
+            raise DuplicateDocuments(duplicates)
+        counts = {"org": 0, "user": 0, "ticket": 0, "escalation": 0, "attachment": 0}
+        by_kind: dict[str, list[Any]] = {kind: [] for kind in counts}
+        for kind, doc in docs:
+            counts[kind] += 1
+            by_kind[kind].append(doc)
+        if by_kind["org"]:
+            cur.executemany(
+                "INSERT INTO orgs (id, doc) VALUES (%s, %s)",
+                [(o.id, Json(o.to_dict())) for o in by_kind["org"]],
+            )
+        if by_kind["user"]:
+            cur.executemany(
+                "INSERT INTO users (username, org, role, doc) VALUES (%s, %s, %s, %s)",
+                [(u.username, u.org, u.role, Json(u.to_dict())) for u in by_kind["user"]],
+            )
+        if by_kind["attachment"]:
+            cur.executemany(
+                "INSERT INTO blobs (sha256, data) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(b.sha256, b.data) for b in by_kind["attachment"]],
+            )
+        if by_kind["ticket"]:
+            agents = self._agents(cur)
+            with cur.copy(_COPY_TICKETS) as copy:
+                for ticket in by_kind["ticket"]:
+                    copy.write_row(_ticket_values(ticket, agents, text=True))
+        if by_kind["escalation"]:
+            with cur.copy("COPY escalations (id, ticket_id, num, doc) FROM STDIN") as copy:
+                for esc in by_kind["escalation"]:
+                    copy.write_row(
+                        (
+                            esc.id,
+                            esc.ticket_id,
+                            _num(esc.id.removeprefix("CP-")),
+                            _dumps(esc.to_dict()),
                         )
-            tickets = [n for t in by_kind["ticket"] if (n := _num(t.id)) is not None]
-            escalations = [
-                n
-                for e in by_kind["escalation"]
-                if (n := _num(e.id.removeprefix("CP-"))) is not None
-            ]
-            for name, numbers in (("ticket", tickets), ("escalation", escalations)):
-                if numbers:
-                    cur.execute(
-                        "UPDATE counters SET next = greatest(next, %s) WHERE name = %s",
-                        (max(numbers) + 1, name),
                     )
-            return counts
-
-        return self._run(work, admin=True)
+        tickets = [n for t in by_kind["ticket"] if (n := _num(t.id)) is not None]
+        escalations = [
+            n for e in by_kind["escalation"] if (n := _num(e.id.removeprefix("CP-"))) is not None
+        ]
+        for name, numbers in (("ticket", tickets), ("escalation", escalations)):
+            if numbers:
+                cur.execute(
+                    "UPDATE counters SET next = greatest(next, %s) WHERE name = %s",
+                    (max(numbers) + 1, name),
+                )
+        return counts
 
     def _duplicates(self, cur: psycopg.Cursor, docs: list[tuple[str, Any]]) -> list[int]:
         """Positions of documents whose id exists already (in the store or earlier in docs)."""
@@ -826,10 +906,11 @@ class PostgresStore(Storage):
             agents = self._agents(cur)
             cur.execute("SELECT id FROM escalations")
             escalations = {r[0] for r in cur.fetchall()}
-            cur.execute("SELECT id, doc, summary FROM tickets")
+            cur.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets")
             stale = []
             count = 0
-            for ticket_id, doc, summary in cur:
+            for stored in cur:
+                ticket_id, doc, summary = stored[0], stored[2], stored[3]
                 count += 1
                 try:
                     ticket = Ticket.from_dict(doc)
@@ -848,7 +929,8 @@ class PostgresStore(Storage):
                     report.problems.append(
                         f"ticket {ticket_id}: escalation {ticket.escalation_id} does not exist"
                     )
-                if summary != _row(ticket, agents):
+                derived = _ticket_values(ticket, agents, text=True)
+                if summary != _row(ticket, agents) or _columns(stored) != _columns(derived):
                     stale.append(ticket)
             if stale:
                 if repair:
@@ -1062,16 +1144,18 @@ def _row(ticket: Ticket, agents: set[str]) -> dict[str, Any]:
 
 _TICKET_COLUMNS = (
     "id, num, doc, summary, status, priority, type, category, org, requester, assignee, "
-    '"group", cc, tags, created_at, updated_at'
+    '"group", cc, tags, created_at, updated_at, idkey, search_subject, search_public, '
+    "search_notes"
 )
 _INSERT_TICKET = (
     f"INSERT INTO tickets ({_TICKET_COLUMNS}) VALUES "
-    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _UPDATE_TICKET = (
     "UPDATE tickets SET num = %s, doc = %s, summary = %s, status = %s, priority = %s, "
     'type = %s, category = %s, org = %s, requester = %s, assignee = %s, "group" = %s, '
-    "cc = %s, tags = %s, created_at = %s, updated_at = %s WHERE id = %s"
+    "cc = %s, tags = %s, created_at = %s, updated_at = %s, idkey = %s, "
+    "search_subject = %s, search_public = %s, search_notes = %s WHERE id = %s"
 )
 _COPY_TICKETS = f"COPY tickets ({_TICKET_COLUMNS}) FROM STDIN"
 
@@ -1097,7 +1181,125 @@ def _ticket_values(ticket: Ticket, agents: set[str], *, text: bool = False) -> t
         list(ticket.tags),
         ticket.created_at,
         ticket.updated_at,
+        *_listing_values(ticket),
     )
+
+
+def _columns(values: Any) -> tuple[Any, ...]:
+    """A ticket row's derived columns but the documents (in ``_TICKET_COLUMNS`` order)."""
+    return (values[1], *values[4:])
+
+
+def _listing_values(ticket: Ticket) -> tuple[Any, ...]:
+    """The columns listings sort and search on, as the service's Python would compare:
+    the id's numeric value (``id_sort_key``) and the casefolded subject, bodies and notes."""
+    idkey = None
+    if ticket.id.isdigit():
+        with contextlib.suppress(ValueError):
+            idkey = int(ticket.id)
+    public = [m.body.casefold() for m in ticket.messages if m.kind != "note"]
+    notes = [m.body.casefold() for m in ticket.messages if m.kind == "note"]
+    return (
+        idkey,
+        ticket.subject.casefold(),
+        _BODY_SEPARATOR.join(public),
+        _BODY_SEPARATOR.join(notes),
+    )
+
+
+def _fill_listing_columns(cur: psycopg.Cursor) -> None:
+    """Schema 2's columns for the tickets a schema 1 store holds, and every listing column
+    rewritten from the document (the summary gained ``duplicate_of`` with schema 2); the
+    documents themselves are left as they are."""
+    cur.execute("SELECT username FROM users WHERE role = 'agent'")
+    agents = {r[0] for r in cur.fetchall()}
+    cur.execute("SELECT doc FROM tickets")
+    rows = []
+    for (doc,) in cur.fetchall():
+        ticket_id, num, _doc, *columns = _ticket_values(
+            Ticket.from_dict(doc, validate=False), agents
+        )
+        rows.append((num, *columns, ticket_id))
+    cur.executemany(_UPDATE_TICKET.replace("doc = %s, ", ""), rows)
+
+
+#: The columns a ListRequest's ``equals`` may name (anything else: the service filters).
+_EQUALS = {
+    name: f'"{name}"'
+    for name in ("status", "type", "category", "priority", "org", "requester", "assignee", "group")
+}
+_EQUALS["resolution"] = "(summary->>'resolution')"  # no column of its own: read from the row
+_RANK = {
+    "priority": "array_position(ARRAY['low','normal','high','urgent']::text[], priority)",
+    # the service's status rank: `new` largest … `closed` smallest
+    "status": "array_position(ARRAY['closed','resolved','escalated','pending','open','new']"
+    "::text[], status)",
+}
+
+
+def _filter_sql(where: TicketFilter) -> tuple[str, list[Any]] | None:
+    """``WHERE …`` for the exact conditions, or None when one has no SQL form here."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, values in where.equals:
+        if name not in _EQUALS:
+            return None
+        column = _EQUALS[name]
+        known = sorted(v for v in values if v is not None)
+        either = []
+        if len(known) == 1:  # `=` (not ANY): an index scan then yields created_at's order
+            either.append(f"{column} = %s")
+            params.append(known[0])
+        elif known:
+            either.append(f"{column} = ANY(%s)")
+            params.append(known)
+        if None in values:
+            either.append(f"{column} IS NULL")
+        clauses.append("(" + " OR ".join(either) + ")" if either else "FALSE")
+    if where.involves is not None:
+        clauses.append("(requester = %s OR assignee = %s OR cc @> ARRAY[%s]::text[])")
+        params.extend([where.involves] * 3)
+    if where.tags:
+        clauses.append("tags @> %s::text[]")
+        params.append(sorted(where.tags))
+    for value, test in (
+        (where.created_from, 'created_at COLLATE "C" >= %s'),
+        (where.created_to, 'created_at COLLATE "C" <= %s'),
+        (where.updated_before, 'updated_at COLLATE "C" < %s'),
+    ):
+        if value is not None:
+            clauses.append(test)
+            params.append(value)
+    if where.search is not None:
+        if _BODY_SEPARATOR in where.search:
+            return None
+        pattern = "%" + _like_escape(where.search) + "%"
+        columns = ["search_subject", "search_public"]
+        if where.search_notes:
+            columns.append("search_notes")
+        clauses.append("(" + " OR ".join(f"{c} LIKE %s" for c in columns) + ")")
+        params.extend([pattern] * len(columns))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _order_sql(sort: str, asc: bool) -> str:
+    """``ORDER BY`` of the service's sort keys: (time or rank, …, id_sort_key(id)), where
+    non-numeric ids come before numeric ones and compare as strings."""
+    way = "ASC" if asc else "DESC"
+    keys = []
+    if sort in _RANK:
+        keys.append(f"{_RANK[sort]} {way}")
+    if sort in ("priority", "status", "created"):
+        keys.append(f'created_at COLLATE "C" {way}')
+    elif sort == "updated":
+        keys.append(f'updated_at COLLATE "C" {way}')
+    keys.append(f"idkey {way} NULLS {'FIRST' if asc else 'LAST'}")
+    keys.append(f'id COLLATE "C" {way}')
+    return ", ".join(keys)
 
 
 def _where(prefilter: Prefilter | None) -> tuple[str, list[Any]]:

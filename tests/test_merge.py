@@ -145,6 +145,17 @@ def test_editing_is_for_agents(store, backend, user, code):
     assert show("dana", "1001") == before
 
 
+def test_the_confirmation_of_a_subject_with_a_newline_is_one_line(store, backend):
+    """A subject is one line wherever it is shown: its newline and tab are made visible in
+    the confirmation on stderr, as in `tickets show`, not sent as a line break."""
+    result = run("--user", "dana", "tickets", "update", "1001", "--subject", "two\nlines\tend")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "updated ticket 1001: subject Export fails with a timeout → two\\nlines\\tend"
+    ]
+    assert show("dana", "1001")["subject"] == "two\nlines\tend"  # stored as given
+
+
 def test_a_closed_ticket_is_not_edited(store, backend):
     result = run("--user", "dana", "tickets", "update", "1006", "--subject", "Renamed")
     assert result.exit_code == 5, result.stderr

@@ -779,11 +779,15 @@ def update(
 
 
 def _fmt(value) -> str:  # type: ignore[no-untyped-def]
+    """A changed value inside the one-line confirmation: a subject's newline or tab is made
+    visible (``\\n``), as `tickets show` does, never a line break."""
+    from supportctl.render import printable
+
     if value is None:
         return "-"
     if isinstance(value, list):
-        return "[" + ", ".join(value) + "]"
-    return str(value)
+        return "[" + ", ".join(printable(v) for v in value) + "]"
+    return printable(str(value))
 
 
 @tickets.command("merge")

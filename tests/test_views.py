@@ -457,6 +457,25 @@ def test_sort_due_with_a_view(due_store):
     assert listed == [*DUE_ORDER, "2007"]
 
 
+def test_the_sla_column_shows_the_pending_target_after_one_met_late(backend):
+    """A first response given late, the resolution still to come: `--sort due` orders the
+    ticket by the resolution's due time, so its SLA cell says how long is left for it (and
+    that the response was late), not only "response late"."""
+    base = _now()
+    people = [d for d in small_store_docs() if d["kind"] != "ticket"]
+    created = ts(base - timedelta(hours=30))  # normal: response due 6h ago, resolution in ~5d
+    late = [message("m1", "dana", "On it", at=ts(base - timedelta(hours=2)))]
+    doc = ticket("2101", "bob", "acme", created_at=created, updated_at=created, messages=late)
+    result = run("store", "import", "-", input=jsonl([*people, doc]))
+    assert result.exit_code == 0, result.stderr
+    for flag in (("--sort", "due"), ("--sla", "breached")):
+        result = run("--user", "dana", "tickets", "list", "--scope", "org", *flag)
+        assert result.exit_code == 0, result.stderr
+        row = result.stdout.splitlines()[1]
+        assert row.split()[0] == "2101"
+        assert row.rstrip().endswith("5d left (resolution), response late"), row
+
+
 @pytest.mark.parametrize("value", ["due-date", "sla", ""])
 def test_a_bad_sort_exits_2_naming_the_valid_ones(store, value):
     result = run("--user", "dana", "tickets", "list", "--sort", value)

@@ -563,7 +563,8 @@ class LocalService(TicketService):
             self._visible_or_not_found(ticket)
             if ticket.status == "closed":
                 raise Conflict(
-                    f"ticket {ticket.id} is closed; open a new ticket and reference {ticket.id}"
+                    f"ticket {ticket.id} is closed; open a new ticket and reference {ticket.id}",
+                    hint=_merged_hint(ticket),
                 )
             at = format_ts(self.clock())
             message = Message(
@@ -1587,6 +1588,16 @@ def _apply_edits(
         if cc != ticket.cc:
             record("cc_changed", list(ticket.cc), cc)
             ticket.cc = cc
+
+
+def _merged_hint(ticket: Ticket) -> str | None:
+    """For a merged duplicate, where its conversation continues (its people follow it)."""
+    if not ticket.duplicate_of:
+        return None
+    return (
+        f"it was merged into ticket {ticket.duplicate_of}, where the conversation continues: "
+        f"`supportctl tickets reply {ticket.duplicate_of}`"
+    )
 
 
 def _next_message_id(ticket: Ticket) -> str:

@@ -306,6 +306,23 @@ def test_a_merged_duplicate_takes_no_reply_and_is_not_reopened(store, backend):
     assert "closed as duplicate" in restore.stderr
 
 
+def test_a_merged_duplicate_points_its_people_to_the_ticket_that_goes_on(store, backend):
+    """Its requester follows the target as a cc: a reply refused on the duplicate, and the
+    duplicate's closing banner, name the ticket where the conversation continues."""
+    assert run("--user", "dana", "tickets", "merge", "1002", "--into", "1001").exit_code == 0
+    reply = run("--user", "carol", "tickets", "reply", "1002", "-m", "any news?")
+    assert reply.exit_code == 5
+    assert reply.stderr.splitlines() == [
+        "supportctl: error: ticket 1002 is closed; open a new ticket and reference 1002",
+        "hint: it was merged into ticket 1001, where the conversation continues: "
+        "`supportctl tickets reply 1001`",
+    ]
+    text = run("--user", "carol", "tickets", "show", "1002").stdout
+    assert "It was merged into ticket 1001, where the conversation continues." in text
+    # a ticket closed otherwise keeps the banner alone
+    assert "merged into" not in run("--user", "alice", "tickets", "show", "1006").stdout
+
+
 # -- the document: import, export, check ------------------------------------------------------------
 
 

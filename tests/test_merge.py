@@ -500,3 +500,35 @@ def test_post_merge_answers_both_tickets_and_replays_with_its_key(api):
         assert refused.status_code == status, (body, refused.text)
         assert words in refused.json()["detail"]
         assert refused.json()["exit_code"] == {400: 2, 409: 5}[status]
+
+
+# -- the help texts ---------------------------------------------------------------------------------
+
+
+def test_the_help_examples_of_editing_and_merging_run_on_the_demo(isolated_home):
+    """A new user tries the examples `--help` prints on the demo store, as sam (an agent):
+    the people and tickets they name exist there."""
+    import shlex
+
+    assert run("store", "init", "--demo").exit_code == 0
+    for command in ("update", "merge"):
+        text = run("tickets", command, "--help").stdout
+        examples = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip().startswith("supportctl") and "|" not in line
+        ]
+        assert examples, text
+        for line in examples:
+            args = [a for a in shlex.split(line)[1:] if a not in ("--user", "sam")]
+            result = run("--user", "sam", *args)
+            assert result.exit_code == 0, (line, result.stderr)
+
+
+def test_the_help_of_show_and_merge_says_what_they_do():
+    assert "service level" in run("tickets", "show", "--help").stdout
+    into = run("tickets", "merge", "--help").stdout
+    assert "(an open ticket)" not in into  # a new or pending ticket takes duplicates too
+    assert "not closed" in into
+    columns = run("tickets", "list", "--help").stdout
+    assert "see the list below" not in columns  # the list of columns comes above the options

@@ -137,6 +137,20 @@ def test_flags_narrow_a_view(triage):
     assert id_set(*dana, "--view", "unassigned", "--scope", "mine") == set()
 
 
+def test_your_own_username_agrees_with_a_views_at_me(triage):
+    """`--assignee dana` as dana is the view's `@me`: it narrows nothing and selects what the
+    view does, rather than exiting 2 with "selects nothing" (nor does `@me` against a saved
+    view naming dana)."""
+    dana = ("--user", "dana", "tickets", "list")
+    assert id_set(*dana, "--view", "mine-open", "--assignee", "dana") == {"1001", "1010"}
+    _config('[views.danas]\nassignee = "dana"\n')
+    assert id_set(*dana, "--view", "danas", "--assignee", "@me", "--status", "new") == {"1010"}
+    # another agent's name still contradicts the view's @me
+    other = run(*dana, "--view", "mine-open", "--assignee", "fay")
+    assert other.exit_code == 2
+    assert "--assignee fay selects nothing in view 'mine-open'" in other.stderr
+
+
 def test_presentation_flags_replace_the_views(triage):
     dana = ("--user", "dana", "tickets", "list", "--view", "unassigned")
     assert ids(*dana, "--sort", "id", "--asc") == ["1002", "1003", "1004", "1005"]

@@ -780,7 +780,9 @@ class LocalService(TicketService):
                 _restore_spam(ticket, changes, record)
             _apply_changes(ticket, changes, assignee, record)
             if changes.edits:
+                before = list(ticket.cc)
                 _apply_edits(ticket, changes, cc_users, record)
+                events.extend(self._forget_proxy_access(ticket, before))
             if not events:
                 return None
             ticket.events.extend(events)
@@ -790,6 +792,24 @@ class LocalService(TicketService):
 
         ticket = self.storage.update_ticket(ticket_id, change)
         return ticket, added
+
+    def _forget_proxy_access(self, ticket: Ticket, cc_before: list[str]) -> list[Event]:
+        """A cc user taken off a ticket they can no longer see loses the proxy access they set
+        on it (support must not log in to their account for it, and they could not turn it
+        off): the override goes, with an event (``to`` null). A brand admin of the ticket's
+        org still sees it: their setting stands."""
+        events = []
+        for name in cc_before:
+            if name in ticket.cc or name not in ticket.proxy_access:
+                continue
+            user = self.storage.get_user(name)
+            if user is not None and self.can_see(user, ticket):
+                continue
+            value = ticket.proxy_access.pop(name)
+            events.append(
+                self._event("proxy_access_changed", user=name, **{"from": value, "to": None})
+            )
+        return events
 
     def _cc_users(self, changes: TicketChanges) -> dict[str, User]:
         """The users a change adds as cc, by name: each must exist (exit 3 otherwise); who

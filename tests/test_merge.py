@@ -83,6 +83,27 @@ def test_remove_cc_and_an_agent_as_cc(store, backend):
     assert gone.exit_code == 3, gone.stderr
 
 
+def test_a_cc_taken_off_loses_the_proxy_access_they_set_on_the_ticket(store, backend):
+    """carol turned proxy login access on for 1001 as its cc; taken off it she no longer sees
+    the ticket (and could not turn it off), so support must not be told it may log in to her
+    account for it: her override goes, with an event. A brand admin taken off still sees the
+    ticket: her setting stands."""
+    assert run("--user", "dana", "tickets", "update", "1001", "--add-cc", "alice").exit_code == 0
+    assert run("--user", "alice", "proxy-access", "toggle", "1001", "--on").exit_code == 0
+    result = run(
+        "--user", "dana", "tickets", "update", "1001",
+        "--add-cc", "eve", "--remove-cc", "carol", "--remove-cc", "alice",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.rstrip().endswith(", proxy access of carol removed")
+    doc = show("dana", "1001")
+    assert doc["proxy_access"] == {"alice": True}
+    assert doc["events"][-1]["action"] == "proxy_access_changed"
+    assert doc["events"][-1]["detail"] == {"user": "carol", "from": True, "to": None}
+    listed = run("--user", "dana", "proxy-access", "show", "1001", "-o", "json").json()
+    assert "carol" not in {row["username"] for row in listed}
+
+
 @pytest.mark.parametrize(
     "flags",
     [

@@ -765,7 +765,9 @@ def update(
             app.note(f"ticket {ticket_id}: nothing to change")
             return "unchanged"
         summary = ", ".join(
-            f"{e.action.replace('_changed', '')} "
+            f"proxy access of {_fmt(e.detail.get('user'))} removed"  # a cc taken off
+            if e.action == "proxy_access_changed"
+            else f"{e.action.replace('_changed', '')} "
             f"{_fmt(e.detail.get('from'))} → {_fmt(e.detail.get('to'))}"
             for e in added
         )

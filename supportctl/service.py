@@ -564,7 +564,7 @@ class LocalService(TicketService):
             if ticket.status == "closed":
                 raise Conflict(
                     f"ticket {ticket.id} is closed; open a new ticket and reference {ticket.id}",
-                    hint=_merged_hint(ticket),
+                    hint=_merged_hint(self._goes_on(ticket)),
                 )
             at = format_ts(self.clock())
             message = Message(
@@ -893,6 +893,19 @@ class LocalService(TicketService):
             changed=outcome["changed"],
         )
 
+    def _goes_on(self, ticket: Ticket) -> Ticket | None:
+        """Where a merged duplicate's conversation goes on: the end of its chain of
+        ``duplicate_of`` (1002 → 1003 → 1001: 1001), as far as the caller may see; None for
+        a ticket that is no duplicate."""
+        seen, step, end = {ticket.id}, ticket, None
+        while step.duplicate_of and step.duplicate_of not in seen and len(seen) < 1000:
+            following = self.storage.get_ticket(step.duplicate_of)
+            if following is None or not self.can_see(self.actor, following):
+                break
+            seen.add(following.id)
+            step = end = following
+        return end
+
     def _refuse_merge(self, ticket: Ticket, target: Ticket) -> None:
         """SPEC §16: no merge into a closed ticket, nor one that would close a cycle; a
         closed ticket, one with an open escalation, or one of another organisation is not
@@ -910,9 +923,10 @@ class LocalService(TicketService):
             seen.add(following.id)
             step = following
         if target.status == "closed":
+            end = self._goes_on(target)
             where = (
-                f"; it is a duplicate of {target.duplicate_of}: merge into that one"
-                if target.duplicate_of
+                f"; it is a duplicate of {target.duplicate_of}: merge into {end.id}"
+                if end is not None and end.status != "closed"
                 else "; merge into an open ticket"
             )
             raise Conflict(f"ticket {target.id} is closed ({target.resolution}){where}")
@@ -1610,13 +1624,13 @@ def _apply_edits(
             ticket.cc = cc
 
 
-def _merged_hint(ticket: Ticket) -> str | None:
+def _merged_hint(goes_on: Ticket | None) -> str | None:
     """For a merged duplicate, where its conversation continues (its people follow it)."""
-    if not ticket.duplicate_of:
+    if goes_on is None or goes_on.status == "closed":
         return None
     return (
-        f"it was merged into ticket {ticket.duplicate_of}, where the conversation continues: "
-        f"`supportctl tickets reply {ticket.duplicate_of}`"
+        f"it was merged into ticket {goes_on.id}, where the conversation continues: "
+        f"`supportctl tickets reply {goes_on.id}`"
     )
 
 

@@ -344,6 +344,26 @@ def test_a_merged_duplicate_points_its_people_to_the_ticket_that_goes_on(store, 
     assert "merged into" not in run("--user", "alice", "tickets", "show", "1006").stdout
 
 
+def test_advice_about_a_chain_of_merges_names_the_ticket_at_its_end(store, backend):
+    """1002 merged into 1003, then 1003 into 1001: the advice names 1001, where the
+    conversation goes on, not 1003 (closed too: following it met another refusal)."""
+    dana = ("--user", "dana", "tickets", "merge")
+    assert run(*dana, "1002", "--into", "1003").exit_code == 0
+    assert run(*dana, "1003", "--into", "1001").exit_code == 0
+    refused = run(*dana, "1005", "--into", "1002")
+    assert refused.exit_code == 5
+    assert error_line(refused) == (
+        "supportctl: error: ticket 1002 is closed (duplicate); it is a duplicate of 1003: "
+        "merge into 1001"
+    )
+    reply = run("--user", "carol", "tickets", "reply", "1002", "-m", "any news?")
+    assert reply.exit_code == 5
+    assert reply.stderr.splitlines()[1] == (
+        "hint: it was merged into ticket 1001, where the conversation continues: "
+        "`supportctl tickets reply 1001`"
+    )
+
+
 # -- the document: import, export, check ------------------------------------------------------------
 
 

@@ -840,9 +840,11 @@ class LocalService(TicketService):
 
         def change(ticket: Ticket, target: Ticket) -> tuple[Ticket, Ticket] | None:
             outcome["changed"] = True  # a retried transaction starts again
-            if ticket.status == "closed" and ticket.duplicate_of == target.id:
-                outcome["changed"] = False
-                return None
+            if ticket.status == "closed" and ticket.duplicate_of is not None:
+                end = self._goes_on(ticket)  # 1002 → 1003 → 1001: merged into 1001 too
+                if ticket.duplicate_of == target.id or (end is not None and end.id == target.id):
+                    outcome["changed"] = False
+                    return None
             self._refuse_merge(ticket, target)
             newcomers = [
                 name

@@ -364,6 +364,23 @@ def test_advice_about_a_chain_of_merges_names_the_ticket_at_its_end(store, backe
     )
 
 
+def test_a_ticket_merged_into_the_target_through_a_chain_is_already_merged(store, backend):
+    """1002 went into 1003, and 1003 into 1001: 1002's conversation goes on in 1001, so
+    merging it there again changes nothing (exit 0), as for a direct merge; into a ticket
+    off its chain it is still refused."""
+    dana = ("--user", "dana", "tickets", "merge")
+    assert run(*dana, "1002", "--into", "1003").exit_code == 0
+    assert run(*dana, "1003", "--into", "1001").exit_code == 0
+    before = show("dana", "1001"), show("dana", "1002")
+    again = run(*dana, "1002", "1003", "--into", "1001")
+    assert again.exit_code == 0, again.stderr
+    assert "merged 0, already merged 2, failed 0" in again.stderr
+    assert (show("dana", "1001"), show("dana", "1002")) == before
+    elsewhere = run(*dana, "1002", "--into", "1005")
+    assert elsewhere.exit_code == 5
+    assert "already closed as a duplicate of 1003" in error_line(elsewhere)
+
+
 # -- the document: import, export, check ------------------------------------------------------------
 
 

@@ -144,6 +144,28 @@ def test_bad_edits_are_refused_and_nothing_is_written(store, backend, flags, cod
     assert show("dana", "1001") == before  # not even the valid --add-cc alice
 
 
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("update", "1001", "--subject", "caf\udce9"), "the subject"),
+        (("update", "1001", "--group", "caf\udce9"), "the group"),
+        (("update", "1001", "--add-tag", "caf\udce9"), "the tag"),
+        (("create", "--subject", "caf\udce9", "-m", "x"), "the subject"),
+        (("reply", "1001", "-m", "caf\udce9"), "the body"),
+    ],
+)
+def test_text_that_is_not_utf8_is_invalid_input_and_nothing_is_written(store, backend, args, what):
+    """An argument from a terminal or script in another encoding (Latin-1 `café`) reaches
+    Python as a lone surrogate: exit 2 saying so, never "unexpected failure" (exit 1)."""
+    before = show("dana", "1001")
+    result = run("--user", "dana", "tickets", *args)
+    assert result.exit_code == 2, result.stderr
+    assert error_line(result) == f"supportctl: error: {what} is not valid UTF-8; nothing written"
+    assert show("dana", "1001") == before
+    listed = run("--user", "dana", "tickets", "list", "--scope", "org", "-o", "ids")
+    assert len(listed.stdout.split()) == 6  # no ticket created
+
+
 def test_a_subject_of_exactly_250_characters_is_taken(store, backend):
     result = run("--user", "dana", "tickets", "update", "1001", "--subject", "y" * 250)
     assert result.exit_code == 0, result.stderr

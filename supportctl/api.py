@@ -585,11 +585,21 @@ MERGED_INTO_BODY = "Merged into ticket {target} as a duplicate; the conversation
 MERGED_FROM_BODY = "Ticket {ticket} was merged into this ticket as a duplicate."
 
 
+def check_text(value: str, what: str) -> None:
+    """Text to be stored must be text: an argument typed in another encoding (Latin-1
+    `café`) reaches Python as a lone surrogate, which no store can write (exit 2, not 1)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8; nothing written") from None
+
+
 def check_subject(subject: Any) -> str:
     """A subject as `tickets create` and `tickets update --subject` take it: not empty, at
     most MAX_SUBJECT characters (exit 2); returned stripped."""
     if not isinstance(subject, str) or not subject.strip():
         raise UsageError("the subject must not be empty")
+    check_text(subject, "the subject")
     if len(subject.strip()) > MAX_SUBJECT:
         raise UsageError(
             f"the subject is {len(subject.strip())} characters; at most {MAX_SUBJECT}, "
@@ -642,6 +652,11 @@ def validate_changes(changes: TicketChanges) -> None:
         )
     if changes.subject is not None:
         check_subject(changes.subject)
+    if isinstance(changes.group, str):
+        check_text(changes.group, "the group")
+    for tag in (*changes.add_tags, *changes.remove_tags):
+        if isinstance(tag, str):
+            check_text(tag, "the tag")
     if changes.category is not None and changes.category not in CATEGORIES:
         raise UsageError(f"invalid category {changes.category!r}; valid: {', '.join(CATEGORIES)}")
     for name in (*changes.add_cc, *changes.remove_cc, *(changes.cc or ())):
@@ -748,6 +763,7 @@ def check_body(body: str, what: str = "body") -> None:
         raise UsageError(f"empty {what}; nothing written")
     if "\x00" in body:
         raise UsageError(f"the {what} contains a NUL character; nothing written")
+    check_text(body, f"the {what}")
 
 
 def check_date(value: str | None) -> str | None:

@@ -347,6 +347,10 @@ def render_ticket(view: Any, style: Style | None = None, *, now: datetime | None
         ]
     if t.status == "closed":
         lines += ["", style(CLOSED_BANNER.format(id=t.id), bold=True)]
+        if t.duplicate_of:
+            lines.append(
+                f"It was merged into ticket {t.duplicate_of}, where the conversation continues."
+            )
         lines.append(_feedback_line(t, view.viewer.username))
     history = getattr(view, "history", None)
     if history is not None:

@@ -656,7 +656,8 @@ class LocalService(TicketService):
             self._visible_or_not_found(ticket)
             if ticket.status == "closed":
                 raise Conflict(
-                    f"ticket {ticket.id} is closed; open a new ticket and reference {ticket.id}"
+                    f"ticket {ticket.id} is closed; open a new ticket and reference {ticket.id}",
+                    hint=_merged_hint(self._goes_on(ticket)),
                 )
             at = format_ts(self.clock())
             message = Message(
@@ -872,7 +873,9 @@ class LocalService(TicketService):
                 _restore_spam(ticket, changes, record)
             _apply_changes(ticket, changes, assignee, record)
             if changes.edits:
+                before = list(ticket.cc)
                 _apply_edits(ticket, changes, cc_users, record)
+                events.extend(self._forget_proxy_access(ticket, before))
             if not events:
                 return None
             ticket.events.extend(events)
@@ -882,6 +885,24 @@ class LocalService(TicketService):
 
         ticket = self.storage.update_ticket(ticket_id, change)
         return ticket, added
+
+    def _forget_proxy_access(self, ticket: Ticket, cc_before: list[str]) -> list[Event]:
+        """A cc user taken off a ticket they can no longer see loses the proxy access they set
+        on it (support must not log in to their account for it, and they could not turn it
+        off): the override goes, with an event (``to`` null). A brand admin of the ticket's
+        org still sees it: their setting stands."""
+        events = []
+        for name in cc_before:
+            if name in ticket.cc or name not in ticket.proxy_access:
+                continue
+            user = self.storage.get_user(name)
+            if user is not None and self.can_see(user, ticket):
+                continue
+            value = ticket.proxy_access.pop(name)
+            events.append(
+                self._event("proxy_access_changed", user=name, **{"from": value, "to": None})
+            )
+        return events
 
     def _cc_users(self, changes: TicketChanges) -> dict[str, User]:
         """The users a change adds as cc, by name: each must exist (exit 3 otherwise); who
@@ -912,9 +933,11 @@ class LocalService(TicketService):
 
         def change(ticket: Ticket, target: Ticket) -> tuple[Ticket, Ticket] | None:
             outcome["changed"] = True  # a retried transaction starts again
-            if ticket.status == "closed" and ticket.duplicate_of == target.id:
-                outcome["changed"] = False
-                return None
+            if ticket.status == "closed" and ticket.duplicate_of is not None:
+                end = self._goes_on(ticket)  # 1002 → 1003 → 1001: merged into 1001 too
+                if ticket.duplicate_of == target.id or (end is not None and end.id == target.id):
+                    outcome["changed"] = False
+                    return None
             self._refuse_merge(ticket, target)
             newcomers = [
                 name
@@ -965,6 +988,19 @@ class LocalService(TicketService):
             changed=outcome["changed"],
         )
 
+    def _goes_on(self, ticket: Ticket) -> Ticket | None:
+        """Where a merged duplicate's conversation goes on: the end of its chain of
+        ``duplicate_of`` (1002 → 1003 → 1001: 1001), as far as the caller may see; None for
+        a ticket that is no duplicate."""
+        seen, step, end = {ticket.id}, ticket, None
+        while step.duplicate_of and step.duplicate_of not in seen and len(seen) < 1000:
+            following = self.storage.get_ticket(step.duplicate_of)
+            if following is None or not self.can_see(self.actor, following):
+                break
+            seen.add(following.id)
+            step = end = following
+        return end
+
     def _refuse_merge(self, ticket: Ticket, target: Ticket) -> None:
         """SPEC §16: no merge into a closed ticket, nor one that would close a cycle; a
         closed ticket, one with an open escalation, or one of another organisation is not
@@ -982,9 +1018,10 @@ class LocalService(TicketService):
             seen.add(following.id)
             step = following
         if target.status == "closed":
+            end = self._goes_on(target)
             where = (
-                f"; it is a duplicate of {target.duplicate_of}: merge into that one"
-                if target.duplicate_of
+                f"; it is a duplicate of {target.duplicate_of}: merge into {end.id}"
+                if end is not None and end.status != "closed"
                 else "; merge into an open ticket"
             )
             raise Conflict(f"ticket {target.id} is closed ({target.resolution}){where}")
@@ -1680,6 +1717,16 @@ def _apply_edits(
         if cc != ticket.cc:
             record("cc_changed", list(ticket.cc), cc)
             ticket.cc = cc
+
+
+def _merged_hint(goes_on: Ticket | None) -> str | None:
+    """For a merged duplicate, where its conversation continues (its people follow it)."""
+    if goes_on is None or goes_on.status == "closed":
+        return None
+    return (
+        f"it was merged into ticket {goes_on.id}, where the conversation continues: "
+        f"`supportctl tickets reply {goes_on.id}`"
+    )
 
 
 def _next_message_id(ticket: Ticket) -> str:

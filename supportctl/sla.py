@@ -269,7 +269,8 @@ def targets(sla: dict[str, Any], created_at: str, now: datetime) -> list[dict[st
 
 
 def describe(sla: dict[str, Any], now: datetime) -> str:
-    """The SLA column: time left, or how long ago it was breached."""
+    """The SLA column: time left, or how long ago it was breached (a target met late is
+    named after the time left of one still pending)."""
     if sla.get("excluded"):
         return "excluded"
     pending = []
@@ -285,6 +286,9 @@ def describe(sla: dict[str, Any], now: datetime) -> str:
         open_breach = [due for due, name in pending if due < now]
         if open_breach:
             return f"breached {human(now - min(open_breach))} ago"
+        if pending:  # met late, the other target still to come (what --sort due orders by)
+            due, name = min(pending)
+            return f"{human(due - now)} left ({name}), {what} late"
         return f"{what} late"
     if not pending:
         return "met"

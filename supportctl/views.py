@@ -262,13 +262,18 @@ def combine(view: View, given: dict[str, Any], *, actor: Callable[[], User]) -> 
     module's docstring says.  Without a scope or an org from either, the scope is every
     ticket ``actor()`` may see: ``org`` for agents and brand admins, ``mine`` for users;
     ``actor()``'s groups stand for ``@mine`` where it must meet a named group."""
-    merged = _merge(view, given, lambda: actor().groups)
+    merged = _merge(view, given, lambda: actor().groups, lambda: actor().username)
     if merged.get("scope") is None and merged.get("org") is None:
         merged["scope"] = "mine" if actor().role == "user" else "org"
     return merged
 
 
-def _merge(view: View, given: dict[str, Any], my_groups: Callable[[], list[str]]) -> dict[str, Any]:
+def _merge(
+    view: View,
+    given: dict[str, Any],
+    my_groups: Callable[[], list[str]],
+    me: Callable[[], str] = lambda: "@me",
+) -> dict[str, Any]:
     merged = dict(view.flags)
     for param, value in given.items():
         if param not in merged or param in REPLACING:
@@ -281,6 +286,8 @@ def _merge(view: View, given: dict[str, Any], my_groups: Callable[[], list[str]]
             merged[param] = _both(view, param, ours, tuple(value), my_groups)
         elif param in ("since", "until", "idle"):
             merged[param] = _narrower(param, ours, value)
+        elif param == "assignee" and {value, ours} == {"@me", me()}:
+            continue  # your own username is the view's @me (or the other way round)
         elif value != ours:
             raise _contradiction(view, param, value, ours)
     return merged

@@ -83,6 +83,27 @@ def test_remove_cc_and_an_agent_as_cc(store, backend):
     assert gone.exit_code == 3, gone.stderr
 
 
+def test_a_cc_taken_off_loses_the_proxy_access_they_set_on_the_ticket(store, backend):
+    """carol turned proxy login access on for 1001 as its cc; taken off it she no longer sees
+    the ticket (and could not turn it off), so support must not be told it may log in to her
+    account for it: her override goes, with an event. A brand admin taken off still sees the
+    ticket: her setting stands."""
+    assert run("--user", "dana", "tickets", "update", "1001", "--add-cc", "alice").exit_code == 0
+    assert run("--user", "alice", "proxy-access", "toggle", "1001", "--on").exit_code == 0
+    result = run(
+        "--user", "dana", "tickets", "update", "1001",
+        "--add-cc", "eve", "--remove-cc", "carol", "--remove-cc", "alice",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.rstrip().endswith(", proxy access of carol removed")
+    doc = show("dana", "1001")
+    assert doc["proxy_access"] == {"alice": True}
+    assert doc["events"][-1]["action"] == "proxy_access_changed"
+    assert doc["events"][-1]["detail"] == {"user": "carol", "from": True, "to": None}
+    listed = run("--user", "dana", "proxy-access", "show", "1001", "-o", "json").json()
+    assert "carol" not in {row["username"] for row in listed}
+
+
 @pytest.mark.parametrize(
     "flags",
     [
@@ -123,6 +144,28 @@ def test_bad_edits_are_refused_and_nothing_is_written(store, backend, flags, cod
     assert show("dana", "1001") == before  # not even the valid --add-cc alice
 
 
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("update", "1001", "--subject", "caf\udce9"), "the subject"),
+        (("update", "1001", "--group", "caf\udce9"), "the group"),
+        (("update", "1001", "--add-tag", "caf\udce9"), "the tag"),
+        (("create", "--subject", "caf\udce9", "-m", "x"), "the subject"),
+        (("reply", "1001", "-m", "caf\udce9"), "the body"),
+    ],
+)
+def test_text_that_is_not_utf8_is_invalid_input_and_nothing_is_written(store, backend, args, what):
+    """An argument from a terminal or script in another encoding (Latin-1 `café`) reaches
+    Python as a lone surrogate: exit 2 saying so, never "unexpected failure" (exit 1)."""
+    before = show("dana", "1001")
+    result = run("--user", "dana", "tickets", *args)
+    assert result.exit_code == 2, result.stderr
+    assert error_line(result) == f"supportctl: error: {what} is not valid UTF-8; nothing written"
+    assert show("dana", "1001") == before
+    listed = run("--user", "dana", "tickets", "list", "--scope", "org", "-o", "ids")
+    assert len(listed.stdout.split()) == 6  # no ticket created
+
+
 def test_a_subject_of_exactly_250_characters_is_taken(store, backend):
     result = run("--user", "dana", "tickets", "update", "1001", "--subject", "y" * 250)
     assert result.exit_code == 0, result.stderr
@@ -143,6 +186,17 @@ def test_editing_is_for_agents(store, backend, user, code):
     result = run("--user", user, "tickets", "update", "1001", "--subject", "Mine now")
     assert result.exit_code == code, result.stderr
     assert show("dana", "1001") == before
+
+
+def test_the_confirmation_of_a_subject_with_a_newline_is_one_line(store, backend):
+    """A subject is one line wherever it is shown: its newline and tab are made visible in
+    the confirmation on stderr, as in `tickets show`, not sent as a line break."""
+    result = run("--user", "dana", "tickets", "update", "1001", "--subject", "two\nlines\tend")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "updated ticket 1001: subject Export fails with a timeout → two\\nlines\\tend"
+    ]
+    assert show("dana", "1001")["subject"] == "two\nlines\tend"  # stored as given
 
 
 def test_a_closed_ticket_is_not_edited(store, backend):
@@ -293,6 +347,60 @@ def test_a_merged_duplicate_takes_no_reply_and_is_not_reopened(store, backend):
     restore = run("--user", "dana", "tickets", "update", "1003", "--status", "open")
     assert restore.exit_code == 5
     assert "closed as duplicate" in restore.stderr
+
+
+def test_a_merged_duplicate_points_its_people_to_the_ticket_that_goes_on(store, backend):
+    """Its requester follows the target as a cc: a reply refused on the duplicate, and the
+    duplicate's closing banner, name the ticket where the conversation continues."""
+    assert run("--user", "dana", "tickets", "merge", "1002", "--into", "1001").exit_code == 0
+    reply = run("--user", "carol", "tickets", "reply", "1002", "-m", "any news?")
+    assert reply.exit_code == 5
+    assert reply.stderr.splitlines() == [
+        "supportctl: error: ticket 1002 is closed; open a new ticket and reference 1002",
+        "hint: it was merged into ticket 1001, where the conversation continues: "
+        "`supportctl tickets reply 1001`",
+    ]
+    text = run("--user", "carol", "tickets", "show", "1002").stdout
+    assert "It was merged into ticket 1001, where the conversation continues." in text
+    # a ticket closed otherwise keeps the banner alone
+    assert "merged into" not in run("--user", "alice", "tickets", "show", "1006").stdout
+
+
+def test_advice_about_a_chain_of_merges_names_the_ticket_at_its_end(store, backend):
+    """1002 merged into 1003, then 1003 into 1001: the advice names 1001, where the
+    conversation goes on, not 1003 (closed too: following it met another refusal)."""
+    dana = ("--user", "dana", "tickets", "merge")
+    assert run(*dana, "1002", "--into", "1003").exit_code == 0
+    assert run(*dana, "1003", "--into", "1001").exit_code == 0
+    refused = run(*dana, "1005", "--into", "1002")
+    assert refused.exit_code == 5
+    assert error_line(refused) == (
+        "supportctl: error: ticket 1002 is closed (duplicate); it is a duplicate of 1003: "
+        "merge into 1001"
+    )
+    reply = run("--user", "carol", "tickets", "reply", "1002", "-m", "any news?")
+    assert reply.exit_code == 5
+    assert reply.stderr.splitlines()[1] == (
+        "hint: it was merged into ticket 1001, where the conversation continues: "
+        "`supportctl tickets reply 1001`"
+    )
+
+
+def test_a_ticket_merged_into_the_target_through_a_chain_is_already_merged(store, backend):
+    """1002 went into 1003, and 1003 into 1001: 1002's conversation goes on in 1001, so
+    merging it there again changes nothing (exit 0), as for a direct merge; into a ticket
+    off its chain it is still refused."""
+    dana = ("--user", "dana", "tickets", "merge")
+    assert run(*dana, "1002", "--into", "1003").exit_code == 0
+    assert run(*dana, "1003", "--into", "1001").exit_code == 0
+    before = show("dana", "1001"), show("dana", "1002")
+    again = run(*dana, "1002", "1003", "--into", "1001")
+    assert again.exit_code == 0, again.stderr
+    assert "merged 0, already merged 2, failed 0" in again.stderr
+    assert (show("dana", "1001"), show("dana", "1002")) == before
+    elsewhere = run(*dana, "1002", "--into", "1005")
+    assert elsewhere.exit_code == 5
+    assert "already closed as a duplicate of 1003" in error_line(elsewhere)
 
 
 # -- the document: import, export, check ------------------------------------------------------------
@@ -472,3 +580,35 @@ def test_post_merge_answers_both_tickets_and_replays_with_its_key(api):
         assert refused.status_code == status, (body, refused.text)
         assert words in refused.json()["detail"]
         assert refused.json()["exit_code"] == {400: 2, 409: 5}[status]
+
+
+# -- the help texts ---------------------------------------------------------------------------------
+
+
+def test_the_help_examples_of_editing_and_merging_run_on_the_demo(isolated_home):
+    """A new user tries the examples `--help` prints on the demo store, as sam (an agent):
+    the people and tickets they name exist there."""
+    import shlex
+
+    assert run("store", "init", "--demo").exit_code == 0
+    for command in ("update", "merge"):
+        text = run("tickets", command, "--help").stdout
+        examples = [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip().startswith("supportctl") and "|" not in line
+        ]
+        assert examples, text
+        for line in examples:
+            args = [a for a in shlex.split(line)[1:] if a not in ("--user", "sam")]
+            result = run("--user", "sam", *args)
+            assert result.exit_code == 0, (line, result.stderr)
+
+
+def test_the_help_of_show_and_merge_says_what_they_do():
+    assert "service level" in run("tickets", "show", "--help").stdout
+    into = run("tickets", "merge", "--help").stdout
+    assert "(an open ticket)" not in into  # a new or pending ticket takes duplicates too
+    assert "not closed" in into
+    columns = run("tickets", "list", "--help").stdout
+    assert "see the list below" not in columns  # the list of columns comes above the options

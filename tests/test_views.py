@@ -137,6 +137,20 @@ def test_flags_narrow_a_view(triage):
     assert id_set(*dana, "--view", "unassigned", "--scope", "mine") == set()
 
 
+def test_your_own_username_agrees_with_a_views_at_me(triage):
+    """`--assignee dana` as dana is the view's `@me`: it narrows nothing and selects what the
+    view does, rather than exiting 2 with "selects nothing" (nor does `@me` against a saved
+    view naming dana)."""
+    dana = ("--user", "dana", "tickets", "list")
+    assert id_set(*dana, "--view", "mine-open", "--assignee", "dana") == {"1001", "1010"}
+    _config('[views.danas]\nassignee = "dana"\n')
+    assert id_set(*dana, "--view", "danas", "--assignee", "@me", "--status", "new") == {"1010"}
+    # another agent's name still contradicts the view's @me
+    other = run(*dana, "--view", "mine-open", "--assignee", "fay")
+    assert other.exit_code == 2
+    assert "--assignee fay selects nothing in view 'mine-open'" in other.stderr
+
+
 def test_presentation_flags_replace_the_views(triage):
     dana = ("--user", "dana", "tickets", "list", "--view", "unassigned")
     assert ids(*dana, "--sort", "id", "--asc") == ["1002", "1003", "1004", "1005"]
@@ -455,6 +469,25 @@ def test_sort_due_table_shows_the_sla_column(due_store):
 def test_sort_due_with_a_view(due_store):
     listed = ids("--user", "dana", "tickets", "list", "--view", "unassigned", "--sort", "due")
     assert listed == [*DUE_ORDER, "2007"]
+
+
+def test_the_sla_column_shows_the_pending_target_after_one_met_late(backend):
+    """A first response given late, the resolution still to come: `--sort due` orders the
+    ticket by the resolution's due time, so its SLA cell says how long is left for it (and
+    that the response was late), not only "response late"."""
+    base = _now()
+    people = [d for d in small_store_docs() if d["kind"] != "ticket"]
+    created = ts(base - timedelta(hours=30))  # normal: response due 6h ago, resolution in ~5d
+    late = [message("m1", "dana", "On it", at=ts(base - timedelta(hours=2)))]
+    doc = ticket("2101", "bob", "acme", created_at=created, updated_at=created, messages=late)
+    result = run("store", "import", "-", input=jsonl([*people, doc]))
+    assert result.exit_code == 0, result.stderr
+    for flag in (("--sort", "due"), ("--sla", "breached")):
+        result = run("--user", "dana", "tickets", "list", "--scope", "org", *flag)
+        assert result.exit_code == 0, result.stderr
+        row = result.stdout.splitlines()[1]
+        assert row.split()[0] == "2101"
+        assert row.rstrip().endswith("5d left (resolution), response late"), row
 
 
 @pytest.mark.parametrize("value", ["due-date", "sla", ""])

@@ -110,7 +110,7 @@ def tickets() -> None:
     "(so `-o ids | … close -` acts on every match).",
 )
 @click.option(
-    "--columns", metavar="a,b,c", help="Fields to show, for every format (see the list below)."
+    "--columns", metavar="a,b,c", help="Fields to show, for every format (see the list above)."
 )
 @output_option(*LIST_FORMATS)
 @click.option(
@@ -247,8 +247,8 @@ tickets.add_command(list_tickets, "ls")
 @click.option("--no-pager", is_flag=True, help="Never page, even on a terminal.")
 @pass_app
 def show(app: AppContext, ticket_id: str, fmt: str, no_pager: bool) -> None:
-    """Show one ticket: details, thread or transcript, escalation, feedback; for agents,
-    the requester's other tickets (newest five).
+    """Show one ticket: details, service level, thread or transcript, escalation, feedback;
+    for agents, the requester's other tickets (newest five).
 
     On a terminal long output goes through a pager ($PAGER); never when piped.
     """
@@ -732,7 +732,7 @@ def update(
     Examples:
       supportctl --user sam tickets update 1025 --assignee @me --priority high
       supportctl tickets list --scope org --tag billing -o ids | supportctl tickets update - --group Billing
-      supportctl tickets update 1025 --subject "Exports over 100k rows time out" --add-cc lee
+      supportctl tickets update 1025 --subject "Exports over 100k rows time out" --add-cc alice
     """
     from supportctl.api import TicketChanges
     from supportctl.cli.bulk import run_each
@@ -765,7 +765,9 @@ def update(
             app.note(f"ticket {ticket_id}: nothing to change")
             return "unchanged"
         summary = ", ".join(
-            f"{e.action.replace('_changed', '')} "
+            f"proxy access of {_fmt(e.detail.get('user'))} removed"  # a cc taken off
+            if e.action == "proxy_access_changed"
+            else f"{e.action.replace('_changed', '')} "
             f"{_fmt(e.detail.get('from'))} → {_fmt(e.detail.get('to'))}"
             for e in added
         )
@@ -779,11 +781,15 @@ def update(
 
 
 def _fmt(value) -> str:  # type: ignore[no-untyped-def]
+    """A changed value inside the one-line confirmation: a subject's newline or tab is made
+    visible (``\\n``), as `tickets show` does, never a line break."""
+    from supportctl.render import printable
+
     if value is None:
         return "-"
     if isinstance(value, list):
-        return "[" + ", ".join(value) + "]"
-    return str(value)
+        return "[" + ", ".join(printable(v) for v in value) + "]"
+    return printable(str(value))
 
 
 @tickets.command("merge")
@@ -792,7 +798,7 @@ def _fmt(value) -> str:  # type: ignore[no-untyped-def]
     "--into",
     required=True,
     metavar="TARGET",
-    help="The ticket the duplicates go into (an open ticket).",
+    help="The ticket the duplicates go into (not closed).",
 )
 @output_option("text", "json", default="text")
 @pass_app

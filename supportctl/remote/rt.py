@@ -456,13 +456,19 @@ class RtClient(HttpClient):
         return super().request(method, path, **kwargs)
 
     def _take_over(self, login: EarlyLogin) -> None:
-        """The early login's cookies go into the session's jar, as if it had logged in."""
+        """The early login's cookies go into the session's jar, as if it had logged in:
+        under the host name the jar matches requests against (a name without a dot, such
+        as ``localhost``, is NAME.local there; under plain NAME the cookie was never sent)."""
+        import http.cookiejar
+        import urllib.request
+
         self._say(login.line)
+        _host, domain = http.cookiejar.eff_request_host(urllib.request.Request(login.url))
         for cookie in login.cookies:
             self.session.cookies.set(
                 cookie["name"],
                 cookie["value"],
-                domain=login.host,
+                domain=domain,
                 path=cookie["path"],
                 secure=cookie.get("secure", False),
             )

@@ -783,9 +783,7 @@ def test_the_early_login_goes_over_the_standard_library_and_its_cookie_rides_alo
 
 
 @responses.activate
-def test_the_early_logins_cookie_rides_along_to_a_host_name_without_a_dot(
-    login_site, monkeypatch
-):
+def test_the_early_logins_cookie_rides_along_to_a_host_name_without_a_dot(login_site, monkeypatch):
     # `--url http://localhost:8080` or an intranet name like https://rt/: the cookie jar
     # files such a host under NAME.local, so a cookie set for plain NAME was never sent.
     from supportctl.remote import rtlogin

@@ -262,19 +262,28 @@ def combine(view: View, given: dict[str, Any], *, actor: Callable[[], User]) -> 
     module's docstring says.  Without a scope or an org from either, the scope is every
     ticket ``actor()`` may see: ``org`` for agents and brand admins, ``mine`` for users;
     ``actor()``'s groups stand for ``@mine`` where it must meet a named group."""
-    merged = _merge(view, given, lambda: actor().groups)
+    merged = _merge(view, given, lambda: actor().groups, lambda: actor().username)
     if merged.get("scope") is None and merged.get("org") is None:
         merged["scope"] = "mine" if actor().role == "user" else "org"
     return merged
 
 
-def _merge(view: View, given: dict[str, Any], my_groups: Callable[[], list[str]]) -> dict[str, Any]:
+def _merge(
+    view: View,
+    given: dict[str, Any],
+    my_groups: Callable[[], list[str]],
+    my_name: Callable[[], str],
+) -> dict[str, Any]:
     merged = dict(view.flags)
     for param, value in given.items():
         if param not in merged or param in REPLACING:
             merged[param] = value
             continue
         ours = merged[param]
+        if param == "assignee" and "@me" in (ours, value):
+            # `--assignee NAME` with a view of `@me` (or the other way round) agrees when
+            # NAME is the acting user
+            ours, value = (my_name() if v == "@me" else v for v in (ours, value))
         if param == "tags":
             merged[param] = tuple(dict.fromkeys((*ours, *value)))
         elif isinstance(ours, tuple):

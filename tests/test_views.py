@@ -137,6 +137,14 @@ def test_flags_narrow_a_view(triage):
     assert id_set(*dana, "--view", "unassigned", "--scope", "mine") == set()
 
 
+def test_my_own_name_agrees_with_a_views_assignee_at_me(triage):
+    dana = ("--user", "dana", "tickets", "list")
+    assert id_set(*dana, "--view", "mine-open", "--assignee", "dana") == {"1001", "1010"}
+    result = run(*dana, "--view", "mine-open", "--assignee", "fay")  # someone else: nothing
+    assert result.exit_code == 2
+    assert "--assignee fay selects nothing in view 'mine-open'" in result.stderr
+
+
 def test_presentation_flags_replace_the_views(triage):
     dana = ("--user", "dana", "tickets", "list", "--view", "unassigned")
     assert ids(*dana, "--sort", "id", "--asc") == ["1002", "1003", "1004", "1005"]

@@ -538,7 +538,7 @@ class RtClient(HttpClient):
 def _ticket_path(ticket_id: str) -> str:
     if not ticket_id.strip():
         raise UsageError("a ticket ID must not be empty")
-    if not ticket_id.strip().isdigit():
+    if not (ticket_id.strip().isascii() and ticket_id.strip().isdigit()):  # not "²"
         raise NotFound(f"ticket {ticket_id} not found")
     return f"/ticket/{int(ticket_id)}"
 
@@ -950,7 +950,7 @@ class RtService(TicketService):
             raise PermissionDenied("tickets merge is for agents (privileged RT users)")
         if not ticket_id.strip() or not into.strip():
             raise UsageError("a ticket ID must not be empty")
-        if ticket_id.strip() == into.strip():
+        if _ticket_path(ticket_id) == _ticket_path(into):  # 7 and 007 are one RT ticket
             raise Conflict(f"ticket {ticket_id} cannot be merged into itself")
         raw, target_raw = self._raw(ticket_id), self._raw(into)
         # RT answers for a merged ticket with the ticket it went into.

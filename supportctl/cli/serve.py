@@ -35,7 +35,7 @@ from supportctl.cli.context import AppContext, pass_app
 @click.option(
     "--trusted-proxy",
     metavar="ADDR",
-    help="The address of the reverse proxy in front: its requests take the client's address "
+    help="The IP address of the reverse proxy in front: its requests take the client's address "
     "from X-Forwarded-For (for the access log and the limit on failed authentications); "
     "anyone else's X-Forwarded-For is ignored.",
 )

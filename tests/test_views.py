@@ -96,6 +96,14 @@ def test_group_view_of_an_agent_in_no_group_is_empty_and_says_why(triage):
     assert "you are in no support group" in result.stderr
 
 
+def test_a_refused_list_says_only_why(triage):
+    # a FedRAMP user is refused a list; "no support group" would only mislead
+    result = run("--user", "fed", "tickets", "list", "--view", "group")
+    assert result.exit_code == 4
+    assert result.stderr.splitlines()[0].startswith("supportctl: error: FedRAMP")
+    assert "support group" not in result.stderr
+
+
 def test_views_cover_what_customers_may_see(triage):
     # a user: their own tickets (scope mine); an admin: their org's
     assert id_set("--user", "bob", "tickets", "list", "--view", "unassigned") == {"1003"}

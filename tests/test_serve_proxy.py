@@ -76,3 +76,12 @@ def test_a_trusted_proxy_that_is_not_an_ip_address_is_refused_before_serving(tmp
         assert result.exit_code == 2, (value, result.stdout, result.stderr)
         assert "--trusted-proxy" in result.stderr and "not an IP address" in result.stderr
         assert "serving" not in result.stderr
+
+
+def test_a_trusted_proxy_address_is_kept_as_written():
+    # waitress compares it with the peer's address as the socket spells it; ipaddress
+    # would respell an IPv4-mapped address (::ffff:7f00:1) and it would never match
+    from supportctl.cli.serve import _proxy_address
+
+    for value in ("127.0.0.1", "::1", "::ffff:127.0.0.1", " 10.0.0.2 "):
+        assert _proxy_address(value) == value.strip()

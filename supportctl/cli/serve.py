@@ -111,9 +111,12 @@ def _proxy_address(value: str) -> str:
     from supportctl.errors import UsageError
 
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        ipaddress.ip_address(value.strip())
     except ValueError:
         raise UsageError(
             f"--trusted-proxy {value!r} is not an IP address; give the address the proxy "
             "connects from, such as 127.0.0.1 or ::1"
         ) from None
+    # as given: the server compares it with the peer's address as the socket writes it
+    # (an IPv4-mapped ::ffff:127.0.0.1 would not survive ipaddress's own spelling)
+    return value.strip()

@@ -850,8 +850,10 @@ class LocalService(TicketService):
         events this update added (none: nothing changed)."""
         actor = self.actor
         validate_changes(changes)
-        assignee = self._resolve_assignee(changes.assignee)
-        cc_users = self._cc_users(changes)
+        # Users named by the change are looked up for agents only: anyone else is refused
+        # below whatever the names, so no one can probe which usernames exist.
+        assignee = self._resolve_assignee(changes.assignee) if actor.is_agent else None
+        cc_users = self._cc_users(changes) if actor.is_agent else {}
         added: list[Event] = []
 
         def change(ticket: Ticket) -> Ticket | None:

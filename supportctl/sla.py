@@ -232,11 +232,14 @@ def due_clock(policy: SlaPolicy) -> Callable[[dict[str, Any], dict[str, str | No
     def due(row: dict[str, Any], found: dict[str, str | None]) -> float | None:
         if row["status"] in ("resolved", "closed"):  # excluded tickets are closed ones
             return None
+        pending = []
         if _first_response(row, found) is None:
-            return epoch(row["created_at"]) + first[row["priority"]]
+            pending.append(first[row["priority"]])
         if found.get("res") is None:
-            return epoch(row["created_at"]) + resolution[row["priority"]]
-        return None
+            pending.append(resolution[row["priority"]])
+        # the nearer of the two (a config may give a resolution target shorter than the
+        # first response's)
+        return epoch(row["created_at"]) + min(pending) if pending else None
 
     return due
 

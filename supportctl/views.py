@@ -272,7 +272,7 @@ def _merge(
     view: View,
     given: dict[str, Any],
     my_groups: Callable[[], list[str]],
-    me: Callable[[], str] = lambda: "@me",
+    my_name: Callable[[], str],
 ) -> dict[str, Any]:
     merged = dict(view.flags)
     for param, value in given.items():
@@ -280,14 +280,16 @@ def _merge(
             merged[param] = value
             continue
         ours = merged[param]
+        if param == "assignee" and "@me" in (ours, value):
+            # `--assignee NAME` with a view of `@me` (or the other way round) agrees when
+            # NAME is the acting user
+            ours, value = (my_name() if v == "@me" else v for v in (ours, value))
         if param == "tags":
             merged[param] = tuple(dict.fromkeys((*ours, *value)))
         elif isinstance(ours, tuple):
             merged[param] = _both(view, param, ours, tuple(value), my_groups)
         elif param in ("since", "until", "idle"):
             merged[param] = _narrower(param, ours, value)
-        elif param == "assignee" and {value, ours} == {"@me", me()}:
-            continue  # your own username is the view's @me (or the other way round)
         elif value != ours:
             raise _contradiction(view, param, value, ours)
     return merged

@@ -199,6 +199,32 @@ def test_the_confirmation_of_a_subject_with_a_newline_is_one_line(store, backend
     assert show("dana", "1001")["subject"] == "two\nlines\tend"  # stored as given
 
 
+@pytest.mark.parametrize(
+    ("user", "code"),
+    [
+        ("bob", 4),  # the requester: refused as with any other edit
+        ("gina", 3),  # another org: the ticket is not found
+    ],
+)
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--add-cc", "nobody"),
+        ("--add-cc", "gadmin"),
+        ("--assignee", "nobody"),
+        ("--assignee", "gadmin"),
+    ],
+)
+def test_a_non_agent_learns_nothing_about_other_users_from_an_update(
+    store, backend, user, code, flags
+):
+    # Whether a named user exists (or is an agent) is not the answer a non-agent gets:
+    # the same refusal whatever the name, so usernames of other orgs cannot be probed.
+    result = run("--user", user, "tickets", "update", "1001", *flags)
+    assert result.exit_code == code, result.stderr
+    assert "nobody" not in result.stderr and "gadmin" not in result.stderr
+
+
 def test_a_closed_ticket_is_not_edited(store, backend):
     result = run("--user", "dana", "tickets", "update", "1006", "--subject", "Renamed")
     assert result.exit_code == 5, result.stderr

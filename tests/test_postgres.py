@@ -201,3 +201,35 @@ def test_a_move_json_to_postgres_to_json_keeps_every_document_and_token(tmp_path
     assert moved.exit_code == 0 and "1 token" in moved.stderr
     assert run("--store", str(last), "store", "export", "--with-tokens").stdout == exported.stdout
     assert admin.authenticate(JsonStore(last), secret) == "sam"  # the same token works
+
+
+def test_a_read_only_database_exits_6_and_writes_nothing(pg):
+    # A standby after a failover, or default_transaction_read_only: every change is refused
+    # by the database. That is the backend being unavailable for writes (exit 6, one line),
+    # not a bug (exit 1 with a traceback).
+    database = pg.url.rsplit("/", 1)[1]
+    before = pg.execute("SELECT id, doc::text FROM tickets ORDER BY id")
+
+    def alter(sql: str) -> None:  # from another database: this one refuses it read-only
+        import psycopg
+
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" {sql}')
+
+    alter("SET default_transaction_read_only = on")
+    try:
+        assert run("--user", "bob", "tickets", "list").exit_code == 0  # reads still answer
+        for args in (
+            ("--user", "dana", "tickets", "update", "1001", "--priority", "low"),
+            ("--user", "bob", "tickets", "reply", "1001", "-m", "still there?"),
+            ("--user", "dana", "tickets", "merge", "1002", "--into", "1001"),
+            ("store", "token", "create", "bob"),
+        ):
+            result = run(*args)
+            assert result.exit_code == 6, (args, result.stderr)
+            first = result.stderr.splitlines()[0]
+            assert first.startswith("supportctl: error: ") and "read-only" in first, first
+            assert "bug" not in result.stderr
+    finally:
+        alter("RESET default_transaction_read_only")
+    assert pg.execute("SELECT id, doc::text FROM tickets ORDER BY id") == before

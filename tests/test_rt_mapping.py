@@ -783,6 +783,24 @@ def test_the_early_login_goes_over_the_standard_library_and_its_cookie_rides_alo
 
 
 @responses.activate
+def test_the_early_logins_cookie_rides_along_to_a_host_name_without_a_dot(login_site, monkeypatch):
+    # `--url http://localhost:8080` or an intranet name like https://rt/: the cookie jar
+    # files such a host under NAME.local, so a cookie set for plain NAME was never sent.
+    from supportctl.remote import rtlogin
+
+    for name in ("http_proxy", "HTTPS_PROXY", "ALL_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    url = login_site.url.replace("127.0.0.1", "localhost")
+    responses.get(f"{url}/REST/2.0/ticket/7", json=rt_ticket())
+    svc = rtlogin.open_service(settings(url=url, token="root:pw"))
+    svc.client.sleep = lambda s: None
+    assert svc._raw("7")["id"] == 7
+    assert len(login_site.posts) == 1
+    (read,) = [c.request for c in responses.calls]
+    assert read.headers.get("Cookie") == "RT_SID_site.80=early1"
+
+
+@responses.activate
 def test_an_early_login_that_cannot_connect_leaves_the_password_on_each_request(monkeypatch):
     import socket
 

@@ -154,3 +154,28 @@ def test_a_merge_rt_refused_is_reported():
     responses.get(f"{BASE}/ticket/8", json=rt_ticket(id=8))  # still itself
     with pytest.raises(PermissionDenied, match="RT did not merge ticket 8 into 7"):
         service().merge("8", "7")
+
+
+@responses.activate
+def test_the_same_number_written_twice_is_a_merge_into_itself():
+    # RT reads 007 as ticket 7: a merge of 7 into 007 is into itself (exit 5), not a
+    # ticket "already merged" (exit 0) nor a cycle.
+    agent()
+    responses.get(f"{BASE}/ticket/7", json=rt_ticket())
+    for source, target in (("7", "007"), ("007", " 7")):
+        with pytest.raises(Conflict, match="cannot be merged into itself"):
+            service().merge(source, target)
+    assert not any(method == "PUT" for method, _ in sent())
+
+
+@responses.activate
+def test_an_id_of_digits_python_cannot_read_is_not_found_not_a_crash():
+    from supportctl.errors import NotFound
+
+    agent()
+    for bad in ("²", "7²"):  # str.isdigit() takes superscripts, int() does not
+        with pytest.raises(NotFound, match="not found"):
+            service().merge(bad, "7")
+        with pytest.raises(NotFound, match="not found"):
+            service().show_ticket(bad)
+    assert not any(method == "PUT" for method, _ in sent())

@@ -62,3 +62,26 @@ def test_x_forwarded_for_from_anyone_else_is_ignored(store):
         stop()
     assert statuses[-1] == 429
     assert all(line.startswith("127.0.0.1 ") for line in lines if '"GET' in line), lines
+
+
+def test_a_trusted_proxy_that_is_not_an_ip_address_is_refused_before_serving(tmp_path):
+    # The server compares the peer's address as a string: `localhost` never matched (the
+    # header was silently ignored) and `*` trusted every client's X-Forwarded-For.
+    from tests.conftest import run
+
+    for value in ("localhost", "*", "10.0.0.0/8", ""):
+        result = run(
+            "--store", str(tmp_path / "none"), "serve", "--port", "0", "--trusted-proxy", value
+        )
+        assert result.exit_code == 2, (value, result.stdout, result.stderr)
+        assert "--trusted-proxy" in result.stderr and "not an IP address" in result.stderr
+        assert "serving" not in result.stderr
+
+
+def test_a_trusted_proxy_address_is_kept_as_written():
+    # waitress compares it with the peer's address as the socket spells it; ipaddress
+    # would respell an IPv4-mapped address (::ffff:7f00:1) and it would never match
+    from supportctl.cli.serve import _proxy_address
+
+    for value in ("127.0.0.1", "::1", "::ffff:127.0.0.1", " 10.0.0.2 "):
+        assert _proxy_address(value) == value.strip()

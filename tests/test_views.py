@@ -96,6 +96,14 @@ def test_group_view_of_an_agent_in_no_group_is_empty_and_says_why(triage):
     assert "you are in no support group" in result.stderr
 
 
+def test_a_refused_list_says_only_why(triage):
+    # a FedRAMP user is refused a list; "no support group" would only mislead
+    result = run("--user", "fed", "tickets", "list", "--view", "group")
+    assert result.exit_code == 4
+    assert result.stderr.splitlines()[0].startswith("supportctl: error: FedRAMP")
+    assert "support group" not in result.stderr
+
+
 def test_views_cover_what_customers_may_see(triage):
     # a user: their own tickets (scope mine); an admin: their org's
     assert id_set("--user", "bob", "tickets", "list", "--view", "unassigned") == {"1003"}
@@ -730,3 +738,28 @@ def test_combine_keeps_the_narrower_bound_and_every_tag():
     user = SimpleNamespace(role="user", groups=[])
     assert combine(view, {}, actor=lambda: user)["scope"] == "mine"
     assert "scope" not in combine(View("o", "saved", {"org": "acme"}), {}, actor=lambda: user)
+
+
+def test_sort_due_takes_the_nearer_target_whatever_the_config_makes_first():
+    # [sla] may give a resolution target shorter than the first response's: a ticket
+    # with both pending is due at the nearer one, as the SLA column counts it.
+    from datetime import timedelta
+
+    from supportctl.sla import SlaPolicy, due_clock, epoch
+
+    policy = SlaPolicy(
+        first_response={p: timedelta(days=10) for p in ("low", "normal", "high", "urgent")},
+        resolution={p: timedelta(days=5) for p in ("low", "normal", "high", "urgent")},
+    )
+    row = {
+        "status": "open",
+        "priority": "low",
+        "type": "email",
+        "created_at": "2026-11-01T00:00:00Z",
+    }
+    due = due_clock(policy)
+    created = epoch("2026-11-01T00:00:00Z")
+    assert due(row, {"fr": None, "res": None}) == created + 5 * 86400
+    assert due(row, {"fr": "2026-11-02T00:00:00Z", "res": None}) == created + 5 * 86400
+    assert due(row, {"fr": None, "res": "2026-11-03T00:00:00Z"}) == created + 10 * 86400
+    assert due(row, {"fr": "2026-11-02T00:00:00Z", "res": "2026-11-03T00:00:00Z"}) is None

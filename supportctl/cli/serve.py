@@ -35,7 +35,7 @@ from supportctl.cli.context import AppContext, pass_app
 @click.option(
     "--trusted-proxy",
     metavar="ADDR",
-    help="The address of the reverse proxy in front: its requests take the client's address "
+    help="The IP address of the reverse proxy in front: its requests take the client's address "
     "from X-Forwarded-For (for the access log and the limit on failed authentications); "
     "anyone else's X-Forwarded-For is ignored.",
 )
@@ -69,6 +69,8 @@ def serve(
     from supportctl.server.app import API_PREFIX, create_app
     from supportctl.server.serving import make_server, serve_until_signalled
 
+    if trusted_proxy is not None:
+        trusted_proxy = _proxy_address(trusted_proxy)
     target: str | Path  # a directory, or a postgresql:// URL (the server tells them apart)
     if store_path:
         target = store_path
@@ -98,3 +100,23 @@ def serve(
     finally:
         api.close()
     app.note("stopped")
+
+
+def _proxy_address(value: str) -> str:
+    """`--trusted-proxy`: one IP address, as the server compares it with a peer's. A host
+    name (``localhost``), a network or ``*`` would never match, or would match everyone and
+    let any client name its own address in X-Forwarded-For: exit 2."""
+    import ipaddress
+
+    from supportctl.errors import UsageError
+
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"--trusted-proxy {value!r} is not an IP address; give the address the proxy "
+            "connects from, such as 127.0.0.1 or ::1"
+        ) from None
+    # as given: the server compares it with the peer's address as the socket writes it
+    # (an IPv4-mapped ::ffff:127.0.0.1 would not survive ipaddress's own spelling)
+    return value.strip()

@@ -151,9 +151,10 @@ def list_tickets(ctx: click.Context, view_name: str | None, **flags: Any) -> Non
         }
         service = app.service("tickets list")
         flags.update(combine(view, given, actor=lambda: service.actor))
-        if flags["group"] == (MY_GROUPS,) and not service.actor.groups:
-            app.note(f"you are in no support group, so view {view_name!r} selects nothing")
     _list(app, service or app.service("tickets list"), **flags)
+    if view_name is not None and flags["group"] == (MY_GROUPS,) and not service.actor.groups:
+        # after the list: a refusal (a FedRAMP user's) is the one line to read
+        app.note(f"you are in no support group, so view {view_name!r} selects nothing")
 
 
 def _list(

@@ -456,13 +456,19 @@ class RtClient(HttpClient):
         return super().request(method, path, **kwargs)
 
     def _take_over(self, login: EarlyLogin) -> None:
-        """The early login's cookies go into the session's jar, as if it had logged in."""
+        """The early login's cookies go into the session's jar, as if it had logged in:
+        under the host name the jar matches requests against (a name without a dot, such
+        as ``localhost``, is NAME.local there; under plain NAME the cookie was never sent)."""
+        import http.cookiejar
+        import urllib.request
+
         self._say(login.line)
+        _host, domain = http.cookiejar.eff_request_host(urllib.request.Request(login.url))
         for cookie in login.cookies:
             self.session.cookies.set(
                 cookie["name"],
                 cookie["value"],
-                domain=login.host,
+                domain=domain,
                 path=cookie["path"],
                 secure=cookie.get("secure", False),
             )
@@ -532,7 +538,7 @@ class RtClient(HttpClient):
 def _ticket_path(ticket_id: str) -> str:
     if not ticket_id.strip():
         raise UsageError("a ticket ID must not be empty")
-    if not ticket_id.strip().isdigit():
+    if not (ticket_id.strip().isascii() and ticket_id.strip().isdigit()):  # not "²"
         raise NotFound(f"ticket {ticket_id} not found")
     return f"/ticket/{int(ticket_id)}"
 
@@ -944,7 +950,7 @@ class RtService(TicketService):
             raise PermissionDenied("tickets merge is for agents (privileged RT users)")
         if not ticket_id.strip() or not into.strip():
             raise UsageError("a ticket ID must not be empty")
-        if ticket_id.strip() == into.strip():
+        if _ticket_path(ticket_id) == _ticket_path(into):  # 7 and 007 are one RT ticket
             raise Conflict(f"ticket {ticket_id} cannot be merged into itself")
         raw, target_raw = self._raw(ticket_id), self._raw(into)
         # RT answers for a merged ticket with the ticket it went into.

@@ -342,6 +342,8 @@ class PostgresStore(Storage):
                 delay *= 2
             except pg_errors.UntranslatableCharacter:
                 raise UsageError("a document holds a NUL character; nothing written") from None
+            except pg_errors.ReadOnlySqlTransaction as exc:
+                raise self._read_only(exc) from None
             except psycopg.OperationalError as exc:
                 self._forget_connection()
                 raise _unavailable(self.url, exc) from None
@@ -395,9 +397,19 @@ class PostgresStore(Storage):
                         yield
                     finally:
                         self._pinned, self._depth = None, 0
+            except pg_errors.ReadOnlySqlTransaction as exc:
+                raise self._read_only(exc) from None
             except psycopg.OperationalError as exc:
                 self._forget_connection()
                 raise _unavailable(self.url, exc) from None
+
+    def _read_only(self, exc: BaseException) -> Unavailable:
+        """A database that takes no writes (a standby after a failover, or
+        default_transaction_read_only): exit 6 (503 from a server), nothing written."""
+        return Unavailable(
+            f"the database at {self.location} is read-only ({_first_line(exc)}); nothing written",
+            hint="point the store URL at the primary server (a standby takes no writes)",
+        )
 
     # -- schema -------------------------------------------------------------------------------
     def _version(self) -> int | None:

@@ -538,9 +538,12 @@ class LocalService(TicketService):
 
     # -- working tickets (SPEC §3, §9) -------------------------------------------------------
     def _event(self, action: str, **detail: Any) -> Event:
-        return Event(
-            at=format_ts(self.clock()), actor=self.actor.username, action=action, detail=detail
-        )
+        return self._event_at(format_ts(self.clock()), action, **detail)
+
+    def _event_at(self, at: str, action: str, **detail: Any) -> Event:
+        """An event at ``at``: the moment of the change it records, which its message and
+        ``updated_at`` share (a second's tick between them would tell two moments)."""
+        return Event(at=at, actor=self.actor.username, action=action, detail=detail)
 
     def changed_ticket(self, ticket_id: str) -> Ticket:
         """A ticket the actor changed, as they may see it — without the FedRAMP refusal of
@@ -616,7 +619,7 @@ class LocalService(TicketService):
                         attachments=stored,
                     )
                 ],
-                events=[self._event("created")],
+                events=[self._event_at(at, "created")],
             )
 
         def make_and_route(ticket_id: str) -> Ticket:
@@ -670,11 +673,11 @@ class LocalService(TicketService):
             )
             ticket.messages.append(message)
             ticket.events.append(
-                self._event("noted" if internal else "replied", message=message.id)
+                self._event_at(at, "noted" if internal else "replied", message=message.id)
             )
             if ticket.status == "resolved" and not actor.is_agent:
                 ticket.events.append(
-                    self._event("status_changed", **{"from": "resolved", "to": "open"})
+                    self._event_at(at, "status_changed", **{"from": "resolved", "to": "open"})
                 )
                 ticket.status = "open"
             if actions is not None:
@@ -683,7 +686,7 @@ class LocalService(TicketService):
                     actions,
                     assignee,
                     lambda action, old, new: ticket.events.append(
-                        self._event(action, **{"from": old, "to": new})
+                        self._event_at(at, action, **{"from": old, "to": new})
                     ),
                 )
             ticket.updated_at = at
@@ -735,13 +738,13 @@ class LocalService(TicketService):
             if comment:
                 message = Message(_next_message_id(ticket), "email", actor.username, at, comment)
                 ticket.messages.append(message)
-                ticket.events.append(self._event("replied", message=message.id))
+                ticket.events.append(self._event_at(at, "replied", message=message.id))
             if escalation is not None:
                 self._resolve_with_ticket(ticket, escalation, at)
             resolution = reason or "solved"
             ticket.events.append(
-                self._event(
-                    "closed", **{"from": ticket.status, "to": "closed"}, resolution=resolution
+                self._event_at(
+                    at, "closed", **{"from": ticket.status, "to": "closed"}, resolution=resolution
                 )
             )
             ticket.status, ticket.resolution = "closed", resolution
@@ -836,7 +839,7 @@ class LocalService(TicketService):
                 return None
             at = format_ts(self.clock())
             ticket.feedback = {"rating": rating, "comment": comment or None, "at": at}
-            ticket.events.append(self._event("feedback", rating=rating))
+            ticket.events.append(self._event_at(at, "feedback", rating=rating))
             ticket.updated_at = at
             return ticket
 
@@ -957,7 +960,8 @@ class LocalService(TicketService):
             )
             ticket.messages.append(note)
             ticket.events.append(
-                self._event(
+                self._event_at(
+                    at,
                     "closed",
                     **{"from": ticket.status, "to": "closed"},
                     resolution="duplicate",
@@ -977,9 +981,13 @@ class LocalService(TicketService):
             target.messages.append(back_note)
             if newcomers:
                 cc = [*target.cc, *newcomers]
-                target.events.append(self._event("cc_changed", **{"from": target.cc, "to": cc}))
+                target.events.append(
+                    self._event_at(at, "cc_changed", **{"from": target.cc, "to": cc})
+                )
                 target.cc = cc
-            target.events.append(self._event("merged", duplicate=ticket.id, message=back_note.id))
+            target.events.append(
+                self._event_at(at, "merged", duplicate=ticket.id, message=back_note.id)
+            )
             target.updated_at = at
             return ticket, target
 
@@ -1279,10 +1287,14 @@ class LocalService(TicketService):
                 created_at=at,
                 updated_at=at,
             )
-            ticket.events.append(self._event("escalated", escalation_id=esc.id, stage="submitted"))
+            ticket.events.append(
+                self._event_at(at, "escalated", escalation_id=esc.id, stage="submitted")
+            )
             if ticket.status != "escalated":
                 ticket.events.append(
-                    self._event("status_changed", **{"from": ticket.status, "to": "escalated"})
+                    self._event_at(
+                        at, "status_changed", **{"from": ticket.status, "to": "escalated"}
+                    )
                 )
             ticket.status = "escalated"
             ticket.escalation_id = esc.id
@@ -1320,7 +1332,8 @@ class LocalService(TicketService):
             at = format_ts(self.clock())
             current.timeline.append({"stage": to, "at": at})
             ticket.events.append(
-                self._event(
+                self._event_at(
+                    at,
                     "escalation_advanced",
                     escalation_id=current.id,
                     **{"from": current.stage, "to": to},
@@ -1332,7 +1345,7 @@ class LocalService(TicketService):
                 current.expected_resolution = expected
             if to == "resolved" and ticket.status == "escalated":
                 ticket.events.append(
-                    self._event("status_changed", **{"from": "escalated", "to": "open"})
+                    self._event_at(at, "status_changed", **{"from": "escalated", "to": "open"})
                 )
                 ticket.status = "open"
             ticket.updated_at = at
@@ -1579,11 +1592,14 @@ class LocalService(TicketService):
                     _next_message_id(ticket), "system", self.actor.username, at, REMINDER_BODY
                 )
                 ticket.messages.append(message)
-                ticket.events.append(self._event("replied", message=message.id, reminder=True))
+                ticket.events.append(
+                    self._event_at(at, "replied", message=message.id, reminder=True)
+                )
             else:
                 resolution = "expired" if rule.action == "expire" else "solved"
                 ticket.events.append(
-                    self._event(
+                    self._event_at(
+                        at,
                         "closed",
                         **{"from": ticket.status, "to": "closed"},
                         resolution=resolution,

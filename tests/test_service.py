@@ -91,3 +91,20 @@ def test_bad_query_values(backend):
         LocalService(backend, "dana").list_tickets(TicketQuery(sort="subject"))
     with pytest.raises(UsageError):
         LocalService(backend, "dana").list_tickets(TicketQuery(limit=-1))
+
+
+def test_one_change_is_one_moment_even_when_the_clock_ticks_during_it(backend):
+    """A change's message, its events and `updated_at` carry one time, though the clock moves
+    on while the change is made (it did: a second's tick split them now and then)."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    ticks = iter(start + timedelta(seconds=s) for s in range(100))
+    agent = LocalService(backend, "dana")
+    agent.clock = lambda: next(ticks)
+    ticket = agent.reply("1001", "one more detail")
+    assert ticket.events[-1].at == ticket.messages[-1].at == ticket.updated_at
+    escalated, _ = agent.create_escalation("1002", "needs engineering")
+    escalated_events = [e for e in escalated.events if e.at >= "2026-12-01"]
+    assert len(escalated_events) == 2  # escalated, and the status change
+    assert {e.at for e in escalated_events} == {escalated.updated_at}

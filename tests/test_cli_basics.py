@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from supportctl import __version__
 from tests.conftest import run
@@ -119,3 +122,56 @@ def test_the_rt_login_is_on_its_way_before_requests_is_imported():
     result = _subprocess("-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "clean\n"
+
+
+# -- leaving without the interpreter's teardown (entry.leave) ---------------------------------
+LEAVE = (
+    "import atexit, sys, threading, time\n"
+    "atexit.register(lambda: print('atexit handler ran', flush=True))\n"
+    "if sys.argv[1] == 'thread':\n"
+    "    threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))).start()\n"
+    "sys.argv = ['supportctl', *sys.argv[2:]]\n"
+    "from supportctl.entry import main\n"
+    "main()\n"
+)
+
+
+def test_a_finished_command_keeps_its_exit_code_output_and_atexit_handlers(store):
+    shown = _subprocess("-c", LEAVE, "-", "--user", "bob", "tickets", "show", "1001", "-o", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.endswith("atexit handler ran\n")
+    assert json.loads(shown.stdout.removesuffix("atexit handler ran\n"))["id"] == "1001"
+    missing = _subprocess("-c", LEAVE, "-", "--user", "bob", "tickets", "show", "9999")
+    assert (
+        missing.returncode == 3 and missing.stderr == "supportctl: error: ticket 9999 not found\n"
+    )
+    usage = _subprocess("-c", LEAVE, "-", "tickets", "list", "--status", "bogus")
+    assert usage.returncode == 2 and "atexit handler ran" in usage.stdout
+
+
+def test_a_large_output_reaches_a_pipe_whole(store):
+    exported = _subprocess("-m", "supportctl", "store", "export")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == run("store", "export").stdout
+
+
+def test_a_thread_still_running_is_waited_for(store):
+    done = _subprocess("-c", LEAVE, "thread", "--user", "bob", "tickets", "list", "-o", "ids")
+    assert done.returncode == 0, done.stderr
+    assert "thread finished" in done.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_not_a_success(store):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "supportctl", "store", "export"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert "No space left on device" in done.stderr

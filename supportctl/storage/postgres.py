@@ -32,11 +32,13 @@ administration (import, demo, tokens) holds a transaction-scoped advisory lock.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -63,6 +65,19 @@ from supportctl.storage.pgurl import host_and_database, is_postgres_url, redact
 FIRST_TICKET_ID = 1001
 FIRST_ESCALATION_NUMBER = 1001
 CONNECT_TIMEOUT = 5  # seconds (SPEC §12)
+
+#: Every connection a command opened: closed at exit, each with libpq's goodbye, so the
+#: server logs no "unexpected EOF" even when the process skips its teardown (entry.leave).
+_OPEN: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_connections() -> None:
+    for conn in list(_OPEN):
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
 #: Seconds `GET /health` waits for the database, at most: a load balancer hears 503 well
 #: within its own timeout when the database is down or does not answer.
 HEALTH_TIMEOUT = 3.0
@@ -293,9 +308,11 @@ class PostgresStore(Storage):
 
     def _connect(self) -> psycopg.Connection:
         try:
-            return psycopg.connect(self.url, **_connect_kwargs(self.url))
+            conn = psycopg.connect(self.url, **_connect_kwargs(self.url))
         except psycopg.Error as exc:
             raise _unavailable(self.url, exc) from None
+        _OPEN.add(conn)
+        return conn
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:

@@ -233,3 +233,37 @@ def test_a_read_only_database_exits_6_and_writes_nothing(pg):
     finally:
         alter("RESET default_transaction_read_only")
     assert pg.execute("SELECT id, doc::text FROM tickets ORDER BY id") == before
+
+
+def test_a_role_without_grants_is_refused_in_one_line(pg):
+    # A database role the operator did not grant the tables to: the database's refusal,
+    # exit 4 with one line naming the database, never a traceback (reads and writes alike).
+    import psycopg
+
+    role = "supportctl_nobody"
+    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    database = pg.url.rsplit("/", 1)[1]
+    host = pg.url.split("@", 1)[1].split("/", 1)[0]
+    url = f"postgresql://{role}@{host}/{database}"
+    before = pg.execute("SELECT id, doc::text FROM tickets ORDER BY id")
+    try:
+        for grant in (None, "GRANT SELECT ON schema_version, store_meta TO {}"):
+            if grant:  # past the schema check: refused at the tickets themselves
+                pg.execute(grant.format(role))
+            for args in (
+                ("--user", "bob", "tickets", "list"),
+                ("--user", "bob", "tickets", "show", "1001"),
+                ("--user", "bob", "tickets", "reply", "1001", "-m", "hello"),
+            ):
+                result = run("--store", url, *args)
+                assert result.exit_code == 4, (grant, args, result.stderr)
+                (line,) = result.stderr.splitlines()
+                assert line.startswith("supportctl: error: the database at ") and "refused" in line
+                assert "bug" not in line
+        assert pg.execute("SELECT id, doc::text FROM tickets ORDER BY id") == before
+    finally:
+        pg.execute(f"DROP OWNED BY {role}")  # its grants in this database
+        with psycopg.connect(pg.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")

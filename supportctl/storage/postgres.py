@@ -365,9 +365,7 @@ class PostgresStore(Storage):
                 self._forget_connection()
                 raise _unavailable(self.url, exc) from None
             except psycopg.errors.InsufficientPrivilege as exc:
-                raise PermissionDenied(
-                    f"the database at {self.location} refused: {_first_line(exc)}"
-                ) from None
+                raise self._refused(exc) from None
         raise AssertionError("unreachable")
 
     def _read(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -385,6 +383,12 @@ class PostgresStore(Storage):
             raise _unavailable(self.url, exc) from None
         except psycopg.errors.UndefinedTable:
             raise self._no_store() from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
+
+    def _refused(self, exc: BaseException) -> PermissionDenied:
+        """The database's role may not do this (its grants, not supportctl's rules)."""
+        return PermissionDenied(f"the database at {self.location} refused: {_first_line(exc)}")
 
     def _forget_connection(self) -> None:
         if self._conn is not None and self._pool is None:
@@ -440,6 +444,8 @@ class PostgresStore(Storage):
         except psycopg.OperationalError as exc:
             self._forget_connection()
             raise _unavailable(self.url, exc) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise self._refused(exc) from None
 
     def _no_store(self) -> Unavailable:
         return Unavailable(

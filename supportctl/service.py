@@ -540,6 +540,12 @@ class LocalService(TicketService):
     def _event(self, action: str, **detail: Any) -> Event:
         return self._event_at(format_ts(self.clock()), action, **detail)
 
+    def _post_system(self, ticket: Ticket, at: str, body: str) -> Message:
+        """A system message (a merge's note, a sweep's reminder) appended to ``ticket``."""
+        message = Message(_next_message_id(ticket), "system", self.actor.username, at, body)
+        ticket.messages.append(message)
+        return message
+
     def _event_at(self, at: str, action: str, **detail: Any) -> Event:
         """An event at ``at``: the moment of the change it records, which its message and
         ``updated_at`` share (a second's tick between them would tell two moments)."""
@@ -951,14 +957,7 @@ class LocalService(TicketService):
             ]
             self._check_cc(target, self._users(newcomers), newcomers, "the merge")
             at = format_ts(self.clock())
-            note = Message(
-                _next_message_id(ticket),
-                "system",
-                actor.username,
-                at,
-                MERGED_INTO_BODY.format(target=target.id),
-            )
-            ticket.messages.append(note)
+            note = self._post_system(ticket, at, MERGED_INTO_BODY.format(target=target.id))
             ticket.events.append(
                 self._event_at(
                     at,
@@ -971,14 +970,7 @@ class LocalService(TicketService):
             )
             ticket.status, ticket.resolution, ticket.duplicate_of = "closed", "duplicate", target.id
             ticket.closed_at = ticket.updated_at = at
-            back_note = Message(
-                _next_message_id(target),
-                "system",
-                actor.username,
-                at,
-                MERGED_FROM_BODY.format(ticket=ticket.id),
-            )
-            target.messages.append(back_note)
+            back_note = self._post_system(target, at, MERGED_FROM_BODY.format(ticket=ticket.id))
             if newcomers:
                 cc = [*target.cc, *newcomers]
                 target.events.append(
@@ -1588,10 +1580,7 @@ class LocalService(TicketService):
                 if last is not None and last.kind == "system" and last.body == REMINDER_BODY:
                     skipped = "already reminded; waiting for the customer"
                     return None
-                message = Message(
-                    _next_message_id(ticket), "system", self.actor.username, at, REMINDER_BODY
-                )
-                ticket.messages.append(message)
+                message = self._post_system(ticket, at, REMINDER_BODY)
                 ticket.events.append(
                     self._event_at(at, "replied", message=message.id, reminder=True)
                 )

@@ -119,6 +119,27 @@ BACKENDS = [
 ]
 
 
+@pytest.fixture
+def child_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of the processes a test starts: a private home, this checkout, no
+    supportctl or libpq settings of the developer's own."""
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTCTL_", "PG"))}
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        SUPPORTCTL_CONFIG=str(home / "config" / "supportctl" / "config.toml"),
+        PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+        TZ="UTC",
+        NO_COLOR="1",
+    )
+    return env
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A throwaway PostgreSQL for the session (tests/pg.py); skips (or fails, with

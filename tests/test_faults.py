@@ -467,23 +467,6 @@ def test_a_really_full_tmpfs_during_replies_and_imports(tmp_path):
 # -- the server under kill -9 -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def child_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTCTL_")}
-    env.update(
-        HOME=str(home),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        SUPPORTCTL_CONFIG=str(home / "config" / "supportctl" / "config.toml"),
-        PYTHONPATH=str(REPO),
-        TZ="UTC",
-        NO_COLOR="1",
-    )
-    return env
-
-
 def cli(env: dict[str, str], store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "supportctl", "--store", str(store), *args],

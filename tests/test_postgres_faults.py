@@ -36,32 +36,12 @@ from supportctl.errors import SupportctlError, Unavailable
 from supportctl.remote.http import HttpClient
 from tests import pg
 from tests.conftest import jsonl, run, small_store_docs
-from tests.test_faults import REPO, Server, cli, make_token
+from tests.test_faults import Server, cli, make_token
 from tests.test_http import unanswering_port
 
 pytestmark = pytest.mark.slow
 
 REPLY_TICKETS = ("1001", "1002", "1003", "1004")  # open tickets of the small store
-
-
-@pytest.fixture
-def child_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of the processes a test starts: a private home, this checkout."""
-    import os
-
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTCTL_", "PG"))}
-    env.update(
-        HOME=str(home),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CONFIG_HOME=str(home / "config"),
-        SUPPORTCTL_CONFIG=str(home / "config" / "supportctl" / "config.toml"),
-        PYTHONPATH=str(REPO),
-        TZ="UTC",
-        NO_COLOR="1",
-    )
-    return env
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import json
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -417,19 +417,10 @@ def trigger_from_table(name: str, table: Any, where: str) -> Trigger:
     for key in TRIGGER_CONDITIONS:
         if key not in table:
             continue
-        raw = table[key]
-        values = [raw] if isinstance(raw, str) else raw
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(isinstance(v, str) and v.strip() for v in values)
-        ):
-            raise UsageError(f"{here}: {key!r} must be a non-empty string or list of strings")
-        for value in values:
-            if key in allowed and value not in allowed[key]:
-                raise UsageError(
-                    f"{here}: {key!r} value {value!r} is not one of {', '.join(allowed[key])}"
-                )
+        try:
+            values = config_strings(key, table[key], allowed.get(key))
+        except UsageError as exc:
+            raise UsageError(f"{here}: {exc.message}") from None
         conditions.append((key, tuple(values)))
 
     def text(key: str) -> str | None:
@@ -508,6 +499,22 @@ class TriggerOutcome:
             applied=bool(doc.get("applied")),
             note=doc.get("note") or "",
         )
+
+
+def config_strings(key: str, raw: Any, allowed: Sequence[str] | None = None) -> list[str]:
+    """A configuration value that is one string or a list of them, none blank, each one of
+    ``allowed`` when given (a trigger's conditions, a saved view's repeatable flags)."""
+    values = [raw] if isinstance(raw, str) else raw
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str) and v.strip() for v in values)
+    ):
+        raise UsageError(f"{key!r} must be a non-empty string or list of strings")
+    for value in values:
+        if allowed is not None and value not in allowed:
+            raise UsageError(f"{key!r} value {value!r} is not one of {', '.join(allowed)}")
+    return values
 
 
 def trigger_from_dict(doc: dict[str, Any]) -> Trigger:

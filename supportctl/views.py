@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from supportctl.api import MY_GROUPS, SCOPES, SORT_KEYS
+from supportctl.api import MY_GROUPS, SCOPES, SORT_KEYS, config_strings
 from supportctl.errors import UsageError
 from supportctl.models import CATEGORIES, PRIORITIES, RESOLUTIONS, STATUSES, TICKET_TYPES, User
 from supportctl.render import LIST_FORMATS, TICKET_COLUMNS
@@ -190,17 +190,7 @@ def _value(key: str, raw: Any) -> Any:
     """One TOML value of a view, checked as its flag would be."""
     _param, kind, allowed = KEYS[key]
     if kind == "many":
-        values = [raw] if isinstance(raw, str) else raw
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(isinstance(v, str) and v.strip() for v in values)
-        ):
-            raise UsageError(f"{key!r} must be a non-empty string or list of strings")
-        for value in values:
-            if allowed is not None and value not in allowed:
-                raise UsageError(f"{key!r} value {value!r} is not one of {', '.join(allowed)}")
-        return tuple(dict.fromkeys(values))
+        return tuple(dict.fromkeys(config_strings(key, raw, allowed)))
     if kind == "bool":
         if not isinstance(raw, bool):
             raise UsageError(f"{key!r} must be true or false (got {raw!r})")
